@@ -1,0 +1,187 @@
+"""Judges: turn a batch of `ReviewItem`s into `Verdict`s with at most two batched model calls.
+
+    judge = make_judge("self", engine, "three_laws", evidence="detectors")
+    verdicts = judge.review(items)          # one score_choices call, one generate call
+
+- `self`: the frozen copy (base weights, or the previous adapter) labels from the label
+  log-probabilities: the paper's method.
+- `oracle`: the label comes from the objective detectors (`ReviewItem.detector_flag`); the
+  rewrite still comes from the frozen copy: the ceiling arm.
+- `external`: the `self` method on another model (e.g. an OpenAI-compatible server).
+
+Rewrites are generated only for labels in `rewrite_on` (default: unethical), in one call.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import replace
+
+from agentloop.errors import ConfigError
+from agentloop.types import Sampling
+from conscience.framework import Framework, load_framework
+from conscience.model import JudgeModel
+from conscience.prompts import DEFAULT_BUDGET, PromptBudget, ReviewItem, render_classify, render_rewrite
+from conscience.verdict import LABELS, JudgeKind, Snapshot, Verdict, check_decision, verdict_from_logprobs
+
+JUDGE_KINDS: tuple[JudgeKind, ...] = ("self", "oracle", "external")
+EVIDENCE_MODES = ("none", "detectors")
+SNAPSHOTS: tuple[Snapshot, ...] = ("base", "previous_adapter")
+DEFAULT_REWRITE_SAMPLING = Sampling(max_tokens=384, temperature=0.0)
+
+__all__ = ["Judge", "ReviewItem", "SelfJudge", "OracleJudge", "ExternalJudge", "make_judge", "JUDGE_KINDS"]
+
+
+class Judge(ABC):
+    """Settings and the rewrite step every judge shares; subclasses implement `review`."""
+
+    kind: JudgeKind
+
+    def __init__(
+        self,
+        model: JudgeModel,
+        framework: Framework | str,
+        *,
+        adapter: int | None = None,
+        snapshot: Snapshot = "base",
+        rewrite_on: Sequence[str] = ("unethical",),
+        rewrite_sampling: Sampling = DEFAULT_REWRITE_SAMPLING,
+        budget: PromptBudget = DEFAULT_BUDGET,
+    ) -> None:
+        if snapshot not in SNAPSHOTS:
+            raise ConfigError(f"conscience snapshot {snapshot!r}: use one of {', '.join(SNAPSHOTS)}")
+        if snapshot == "base" and adapter is not None:
+            raise ConfigError(f"conscience snapshot 'base' reviews with no adapter, but adapter={adapter} was given: "
+                              "use snapshot 'previous_adapter' or drop the adapter")
+        if bad := [label for label in rewrite_on if label not in LABELS]:
+            raise ConfigError(f"conscience rewrite_on {bad}: labels must be among {', '.join(LABELS)}")
+        self.model = model
+        self.framework = framework if isinstance(framework, Framework) else load_framework(framework)
+        self.adapter = adapter  # the runner sets the previous round's version here each round
+        self.snapshot = snapshot
+        self.rewrite_on = tuple(rewrite_on)
+        self.rewrite_sampling = rewrite_sampling
+        self.budget = budget
+
+    @property
+    def used_snapshot(self) -> Snapshot:
+        """What actually judged: before the first adapter exists, 'previous_adapter' is the base."""
+        return "base" if self.adapter is None else "previous_adapter"
+
+    @property
+    @abstractmethod
+    def uses_evidence(self) -> bool:
+        """Whether the label is informed by the detectors (stored as Verdict.evidence)."""
+
+    @abstractmethod
+    def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
+        """One verdict per item, in input order."""
+
+    def _add_rewrites(self, items: Sequence[ReviewItem], verdicts: list[Verdict]) -> list[Verdict]:
+        """One batched generate call for the verdicts whose label is in `rewrite_on`."""
+        todo = [i for i, v in enumerate(verdicts) if v.label in self.rewrite_on]
+        if not todo:
+            return verdicts
+        prompts = [render_rewrite(self.framework, items[i], self.budget) for i in todo]
+        start = time.perf_counter()
+        generations = self.model.generate(prompts, self.rewrite_sampling, adapter=self.adapter)
+        elapsed = time.perf_counter() - start
+        assert len(generations) == len(todo), f"generate returned {len(generations)} results for {len(todo)} prompts"
+        out = list(verdicts)
+        for i, gen in zip(todo, generations):
+            out[i] = replace(out[i], rewrite=gen.text.strip(), latency_s=out[i].latency_s + elapsed)
+        return out
+
+
+class SelfJudge(Judge):
+    """The frozen copy judges its own turns from the label log-probabilities."""
+
+    kind: JudgeKind = "self"
+
+    def __init__(
+        self,
+        model: JudgeModel,
+        framework: Framework | str,
+        *,
+        evidence: str = "none",
+        decision: str = "argmax",
+        threshold: float = 0.5,
+        **common,
+    ) -> None:
+        super().__init__(model, framework, **common)
+        if evidence not in EVIDENCE_MODES:
+            raise ConfigError(f"conscience evidence {evidence!r}: use one of {', '.join(EVIDENCE_MODES)}")
+        check_decision(decision, threshold)
+        self.evidence = evidence
+        self.decision = decision
+        self.threshold = threshold
+
+    @property
+    def uses_evidence(self) -> bool:
+        return self.evidence == "detectors"
+
+    def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
+        if not items:
+            return []
+        with_evidence = self.uses_evidence
+        prompts = [render_classify(self.framework, item, with_evidence, self.budget) for item in items]
+        start = time.perf_counter()
+        rows = self.model.score_choices(prompts, list(LABELS), adapter=self.adapter)
+        elapsed = time.perf_counter() - start
+        assert len(rows) == len(items), f"score_choices returned {len(rows)} rows for {len(items)} prompts"
+        verdicts = [
+            verdict_from_logprobs(
+                row, self.decision, self.threshold, framework=self.framework.name, judge=self.kind,
+                snapshot=self.used_snapshot, evidence=with_evidence, latency_s=elapsed,
+            )
+            for row in rows
+        ]
+        return self._add_rewrites(items, verdicts)
+
+
+class ExternalJudge(SelfJudge):
+    """The `self` method run on another (typically stronger) model: the stronger-judge arm."""
+
+    kind: JudgeKind = "external"
+
+
+class OracleJudge(Judge):
+    """Labels from the objective detectors (a finding = unethical), rewrites from the model."""
+
+    kind: JudgeKind = "oracle"
+
+    @property
+    def uses_evidence(self) -> bool:
+        return True
+
+    def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
+        missing = [i for i, item in enumerate(items) if item.detector_flag is None]
+        if missing:
+            raise ValueError(f"the oracle judge needs ReviewItem.detector_flag; items {missing} have none")
+        verdicts = [
+            Verdict(
+                label="unethical" if item.detector_flag else "ethical",
+                probs={"ethical": 0.0 if item.detector_flag else 1.0, "neutral": 0.0,
+                       "unethical": 1.0 if item.detector_flag else 0.0},
+                framework=self.framework.name, judge=self.kind, snapshot=self.used_snapshot, evidence=self.uses_evidence,
+            )
+            for item in items
+        ]
+        return self._add_rewrites(items, verdicts)
+
+
+_SELF_ONLY_OPTIONS = ("evidence", "decision", "threshold")
+
+
+def make_judge(kind: str, model: JudgeModel, framework: Framework | str, **opts) -> Judge:
+    """Build a judge by name. The oracle's label is not a model decision, so it ignores the
+    `self`-only options (evidence, decision, threshold): a scenario can pass one option set."""
+    if kind == "self":
+        return SelfJudge(model, framework, **opts)
+    if kind == "external":
+        return ExternalJudge(model, framework, **opts)
+    if kind == "oracle":
+        return OracleJudge(model, framework, **{k: v for k, v in opts.items() if k not in _SELF_ONLY_OPTIONS})
+    raise ConfigError(f"conscience judge {kind!r}: use one of {', '.join(JUDGE_KINDS)}")
