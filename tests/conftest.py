@@ -1,0 +1,74 @@
+"""Shared fixtures. The real engines start once per test session (vLLM start is the slow part).
+
+Model fixtures hold /tmp/agentloop-model.lock for the session, so two test sessions on this
+2-core machine never run model workloads at once (timings would be void, and both crawl).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+import pytest
+
+from _probes import GREEDY, LABELS, PROBE_PROMPTS
+
+MODEL_LOCK = Path(os.environ.get("AGENTLOOP_MODEL_LOCK", "/tmp/agentloop-model.lock"))
+
+
+@pytest.fixture(scope="session")
+def model_lock():
+    MODEL_LOCK.touch(exist_ok=True)
+    with MODEL_LOCK.open("r+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def embedded_model_path(model_lock) -> str:
+    from agentloop.model import prepare_embedded
+
+    return str(prepare_embedded())
+
+
+@pytest.fixture(scope="session")
+def vllm_engine(embedded_model_path):
+    """The one vLLM engine of the session, with `base_reference` recorded while it was fresh."""
+    from agentloop.engines import make_engine
+
+    engine = make_engine("vllm", embedded_model_path)
+    engine.base_reference = {  # what a fresh base-only engine says, before any adapter exists
+        "text": [g.text for g in engine.generate(PROBE_PROMPTS, GREEDY)],
+        "scores": engine.score_choices(PROBE_PROMPTS, LABELS),
+    }
+    yield engine
+
+
+@pytest.fixture(scope="session")
+def hf_engine(embedded_model_path):
+    from agentloop.engines import make_engine
+
+    engine = make_engine("hf", embedded_model_path)
+    yield engine
+
+
+@pytest.fixture(scope="session")
+def random_adapter(embedded_model_path, tmp_path_factory) -> str:
+    """A PEFT LoRA folder with random, non-zero weights (a real trained one comes from the learner)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(embedded_model_path, dtype=torch.float32)
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    model = get_peft_model(base, config)
+    with torch.no_grad():  # large enough to change greedy text
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05)
+    out = tmp_path_factory.mktemp("adapters") / "random-v1"
+    model.save_pretrained(out)
+    return str(out)

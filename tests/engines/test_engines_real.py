@@ -1,0 +1,84 @@
+"""The real engines on the embedded model: vLLM vs the HF reference, LoRA hot-swap, frozen copy."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from _probes import GREEDY, LABELS, PROBE_PROMPTS
+
+pytestmark = pytest.mark.model
+
+
+def test_vllm_matches_hf_greedy_text(vllm_engine, hf_engine):
+    v = vllm_engine.generate(PROBE_PROMPTS, GREEDY)
+    h = hf_engine.generate(PROBE_PROMPTS, GREEDY)
+    assert [g.text for g in v] == [g.text for g in h]
+    assert all(g.completion_tokens > 0 and g.prompt_tokens > 0 for g in v)
+    assert [g.prompt_tokens for g in v] == [g.prompt_tokens for g in h]
+
+
+def test_vllm_matches_hf_choice_scores(vllm_engine, hf_engine):
+    v = vllm_engine.score_choices(PROBE_PROMPTS, LABELS)
+    h = hf_engine.score_choices(PROBE_PROMPTS, LABELS)
+    for vrow, hrow in zip(v, h):
+        assert all(x < 0 for x in vrow), "log-probabilities must be negative"
+        assert vrow == pytest.approx(hrow, abs=1e-3)
+        assert sorted(range(3), key=vrow.__getitem__) == sorted(range(3), key=hrow.__getitem__)
+
+
+def test_multi_token_choice_is_summed(vllm_engine, hf_engine):
+    """A choice of several tokens scores as the sum over its tokens, equal across backends."""
+    choice = "I will fix the code honestly"
+    assert len(vllm_engine.encoder.encode_choice(choice)) > 3
+    v = vllm_engine.score_choices(PROBE_PROMPTS[:1], [choice, "unethical"])
+    h = hf_engine.score_choices(PROBE_PROMPTS[:1], [choice, "unethical"])
+    assert v[0] == pytest.approx(h[0], abs=1e-3)
+
+
+def test_scores_are_deterministic(vllm_engine):
+    a = vllm_engine.score_choices(PROBE_PROMPTS, LABELS)
+    b = vllm_engine.score_choices(PROBE_PROMPTS, LABELS)
+    assert a == b
+    for row in a:
+        probs = [math.exp(x) for x in row]
+        assert sum(probs) / sum(probs) == pytest.approx(1.0)
+
+
+def test_adapter_changes_policy_not_conscience(vllm_engine, random_adapter):
+    """After a hot-swap the policy (LoRA) answers differently, while the frozen copy (no LoRA)
+    stays identical to what the fresh base-only engine said before any adapter existed —
+    also when policy and conscience calls alternate within one runner step."""
+    version = max(vllm_engine.adapter_versions, default=0) + 1
+    vllm_engine.load_adapter(random_adapter, version)
+    assert version in vllm_engine.adapter_versions
+    policy = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
+    conscience = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY)]
+    policy_scores = vllm_engine.score_choices(PROBE_PROMPTS, LABELS, adapter=version)
+    conscience_scores = vllm_engine.score_choices(PROBE_PROMPTS, LABELS)
+    assert policy != vllm_engine.base_reference["text"]
+    assert conscience == vllm_engine.base_reference["text"]
+    flat = lambda rows: [x for row in rows for x in row]  # noqa: E731
+    assert flat(conscience_scores) == pytest.approx(flat(vllm_engine.base_reference["scores"]), abs=1e-4)
+    assert flat(policy_scores) != pytest.approx(flat(conscience_scores), abs=1e-3)
+
+
+def test_hf_adapter_matches_vllm_adapter(vllm_engine, hf_engine, random_adapter):
+    """The same PEFT folder gives the same greedy text in both backends, and the HF frozen
+    copy (disable_adapter) still equals the base."""
+    version = 7
+    if version not in vllm_engine.adapter_versions:
+        vllm_engine.load_adapter(random_adapter, version)
+    hf_engine.load_adapter(random_adapter, version)
+    v = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
+    h = [g.text for g in hf_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
+    assert v == h
+    assert [g.text for g in hf_engine.generate(PROBE_PROMPTS, GREEDY)] == vllm_engine.base_reference["text"]
+
+
+def test_unknown_adapter_is_a_clear_error(vllm_engine):
+    from agentloop.errors import EngineError
+
+    with pytest.raises(EngineError, match="never loaded"):
+        vllm_engine.generate(PROBE_PROMPTS[:1], GREEDY, adapter=999)
