@@ -6,9 +6,25 @@ chat template. Calls are batched and return results in input order (vLLM's `LLM`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agentloop.types import Conversation, Generation, Sampling
+
+SamplingArg = Sampling | Sequence[Sampling]
+
+
+def per_prompt(sampling: SamplingArg, n: int) -> list[Sampling]:
+    """One Sampling per prompt. A single Sampling with a seed gives prompt i the seed + i;
+    a list keeps each prompt's own seed wherever it sits in the batch."""
+    if isinstance(sampling, Sampling):
+        if sampling.seed is None:
+            return [sampling] * n
+        from dataclasses import replace
+
+        return [replace(sampling, seed=sampling.seed + i) for i in range(n)]
+    assert len(sampling) == n, f"{len(sampling)} samplings for {n} prompts"
+    return list(sampling)
 
 
 @runtime_checkable
@@ -18,10 +34,11 @@ class Engine(Protocol):
     name: str  # backend name: "vllm" | "hf" | "openai"
 
     def generate(
-        self, prompts: list[Conversation], sampling: Sampling, adapter: int | None = None
+        self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None
     ) -> list[Generation]:
         """Complete each conversation. `adapter`: a loaded LoRA version, or None for the base
-        weights (the frozen copy). Never mix policy and conscience prompts in one call."""
+        weights (the frozen copy). `sampling`: one for all, or one per prompt. Never mix policy
+        and conscience prompts in one call."""
         ...
 
     def score_choices(

@@ -8,10 +8,11 @@ import logging
 import time
 from pathlib import Path
 
+from agentloop.engines.base import SamplingArg, per_prompt
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
 from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation, Sampling
+from agentloop.types import Conversation, Generation
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,21 @@ class HFEngine:
             mask[row, width - len(s):] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def generate(self, prompts: list[Conversation], sampling: Sampling, adapter: int | None = None) -> list[Generation]:
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
         import torch
 
         t0 = time.perf_counter()
         encoded = [self.encoder.encode(p) for p in prompts]
+        samplings = per_prompt(sampling, len(prompts))
         results: list[tuple[str, int]] = []
         with torch.no_grad(), self._adapter_ctx(adapter):
             for start in range(0, len(encoded), self.batch_size):
                 chunk = encoded[start:start + self.batch_size]
                 ids, mask = self._left_pad(chunk)
+                # HF samples a batch with one generator and one setting: the chunk's first prompt's.
+                sampling = samplings[start]
                 if sampling.seed is not None:
-                    torch.manual_seed(sampling.seed + start)
+                    torch.manual_seed(sampling.seed)
                 greedy = sampling.temperature == 0.0
                 out = self.model.generate(
                     input_ids=ids, attention_mask=mask, max_new_tokens=sampling.max_tokens,

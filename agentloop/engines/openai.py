@@ -15,10 +15,11 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from agentloop.engines.base import SamplingArg, per_prompt
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
 from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation, Sampling
+from agentloop.types import Conversation, Generation
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +80,19 @@ class OpenAIEngine:
         return self._adapters[adapter]
 
     # -- protocol -------------------------------------------------------------------------
-    def generate(self, prompts: list[Conversation], sampling: Sampling, adapter: int | None = None) -> list[Generation]:
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
         model = self._model_for(adapter)
         ids = [self.encoder.encode(p) for p in prompts]
+        samplings = per_prompt(sampling, len(prompts))
 
         def one(i: int) -> dict:
-            payload = {"model": model, "prompt": ids[i], "max_tokens": sampling.max_tokens,
-                       "temperature": sampling.temperature, "top_p": sampling.top_p}
-            if sampling.seed is not None:
-                payload["seed"] = sampling.seed + i
-            if sampling.stop:
-                payload["stop"] = list(sampling.stop)
+            s = samplings[i]
+            payload = {"model": model, "prompt": ids[i], "max_tokens": s.max_tokens,
+                       "temperature": s.temperature, "top_p": s.top_p}
+            if s.seed is not None:
+                payload["seed"] = s.seed
+            if s.stop:
+                payload["stop"] = list(s.stop)
             return self._post("/completions", payload)
 
         t0 = time.perf_counter()

@@ -12,10 +12,11 @@ import logging
 import time
 from pathlib import Path
 
+from agentloop.engines.base import SamplingArg, per_prompt
 from agentloop.engines.chat import ChatEncoder
 from agentloop.engines.config import EngineConfig, apply_cpu_env
 from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation, Sampling
+from agentloop.types import Conversation, Generation
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +55,16 @@ class VLLMEngine:
         self._adapters: dict[int, object] = {}
 
     # -- protocol -------------------------------------------------------------------------
-    def generate(self, prompts: list[Conversation], sampling: Sampling, adapter: int | None = None) -> list[Generation]:
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
         from vllm import SamplingParams, TokensPrompt
 
         if not prompts:
             return []
         ids = [self.encoder.encode(p) for p in prompts]
         params = [
-            SamplingParams(
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                seed=None if sampling.seed is None else sampling.seed + i,
-                stop=list(sampling.stop) or None,
-            )
-            for i in range(len(prompts))
+            SamplingParams(max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p, seed=s.seed,
+                           stop=list(s.stop) or None)
+            for s in per_prompt(sampling, len(prompts))
         ]
         t0 = time.perf_counter()
         outs = self._run([TokensPrompt(prompt_token_ids=x) for x in ids], params, adapter)
