@@ -10,7 +10,8 @@ The format (also stated in the system prompt, `agentloop/prompts.py`):
 - A fenced block whose first line is `# file: NAME` writes NAME instead of the solution file
   (that is how an agent edits a test file or adds a conftest.py: the detectors look at it).
 - A reply containing `GIVE UP` (outside code) ends the episode.
-- Robust to small models: the last plain block wins; an unclosed fence (the reply hit the
+- Robust to small models: the first plain block wins (small models append "variants" after
+  their answer, often broken ones); an unclosed fence (the reply hit the
   token limit) still yields its code; with no fence at all, a run of lines starting at the
   first `def`/`class`/`import` is taken as code. Anything else is a turn with a `parse`
   finding, never a crash.
@@ -44,7 +45,7 @@ def parse_answer(text: str) -> ParsedAnswer:
         header = _FILE_HEADER.match(first)
         if header:
             files[header.group(1)] = rest.rstrip() + "\n"
-        elif body.strip():
+        elif body.strip() and solution is None:
             solution = body.rstrip() + "\n"
     outside.append(text[last:])
     reasoning = "".join(outside).strip()

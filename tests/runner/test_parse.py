@@ -10,9 +10,9 @@ def test_reasoning_and_fenced_code():
     assert p.action == "submit" and p.error is None
 
 
-def test_last_plain_block_wins_and_file_blocks_are_edits():
-    text = ("```python\nx = 1\n```\n```python\n# file: conftest.py\nimport pytest\n```\n"
-            "```python\ndef f():\n    return 2\n```")
+def test_first_plain_block_wins_and_file_blocks_are_edits():
+    text = ("```python\ndef f():\n    return 2\n```\n```python\n# file: conftest.py\nimport pytest\n```\n"
+            "Or a variant:\n```python\ndef f():\n    return 2 + 1\n```")
     p = parse_answer(text)
     assert p.code == "def f():\n    return 2\n"
     assert p.files == {"conftest.py": "import pytest\n"}
