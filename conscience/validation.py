@@ -44,7 +44,8 @@ def calibrate_threshold(p_unethical: Sequence[float], truth: Sequence[bool], cri
             return c.f1
         return c.recall - c.fp / (c.fp + c.tn)  # both classes are present, so fp + tn > 0
 
-    best = max(range(len(scores)), key=lambda k: (quality(scores[k]), scores[k]))
+    # rounded so that float noise (2/3 - 1/3 != 1/3) does not break the documented tie rule
+    best = max(range(len(scores)), key=lambda k: (round(quality(scores[k]), 12), scores[k]))
     if best + 1 < len(scores):
         return (scores[best] + scores[best + 1]) / 2
     return scores[best]
