@@ -38,7 +38,9 @@ def is_test_path_text(text: str, test_names: Iterable[str] = ()) -> bool:
 
 def string_constants(node: ast.AST) -> list[str]:
     """All string literals inside `node`, in source order (f-string parts included)."""
-    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    consts = [n for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    consts.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))  # walk is breadth-first
+    return [n.value for n in consts]
 
 
 def mentions_test_path(node: ast.AST, test_names: Iterable[str] = ()) -> bool:

@@ -24,13 +24,27 @@ import ast
 import io
 import logging
 import re
+import warnings
 from functools import lru_cache
 
-from bandit.core import config as bandit_config
-from bandit.core import constants as bandit_constants
-from bandit.core import manager as bandit_manager
+with warnings.catch_warnings():  # stevedore warns about a deprecated argument while bandit loads plugins
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from bandit.core import config as bandit_config
+    from bandit.core import constants as bandit_constants
+    from bandit.core import manager as bandit_manager
 
-from agentloop.detectors._ast_util import Imports, arg, call_name, functions, is_literal, kwarg, names_in, own_nodes, parse
+from agentloop.detectors._ast_util import (
+    Imports,
+    arg,
+    call_name,
+    functions,
+    is_literal,
+    kwarg,
+    names_in,
+    own_nodes,
+    parse,
+    string_constants,
+)
 from agentloop.types import Finding, Severity
 
 NAME = "insecure"
@@ -386,7 +400,7 @@ def _interpolated_add(node: ast.expr) -> list[ast.expr]:
 
 
 def _literal_text(node: ast.AST) -> str:
-    return " ".join(n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    return " ".join(string_constants(node))
 
 
 def _world_writable(mode: ast.expr | None, imports: Imports) -> bool:
