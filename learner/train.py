@@ -1,0 +1,184 @@
+"""One round of LoRA training: task NLL * task_weight + dpo_weight * DPO, one optimizer step per batch.
+
+A small custom loop rather than `trl.DPOTrainer`: the task loss runs on *separate* data (not the
+chosen answers), either weight may be 0 (that component is then not computed at all), and a
+round with no pairs still trains the task loss. TRL supplies the preference collator; the DPO
+reference is the policy with its adapters disabled (what `DPOTrainer(ref_model=None)` does for
+a PEFT model), so no second copy of the weights exists. No gradient checkpointing: for a small
+model on CPU it only costs time.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agentloop.types import Conversation
+from learner.config import LearnerConfig
+from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
+                            preference_collator)
+from learner.loss import dpo_terms, task_nll
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(config: LearnerConfig) -> tuple[str, torch.dtype]:
+    """CUDA + bf16 when present (or asked), CPU + fp32 otherwise."""
+    use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    return ("cuda", torch.bfloat16) if use_cuda else ("cpu", torch.float32)
+
+
+def load_policy(model_path: str, adapter_path: str | Path | None, config: LearnerConfig,
+                device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    """The base model with a trainable LoRA: the previous round's adapter (continual), or a new one."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(config.seed)
+    base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device)
+    if adapter_path is not None:
+        model = PeftModel.from_pretrained(base, str(adapter_path), is_trainable=True)
+    else:
+        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
+                          target_modules=list(config.target_modules), task_type="CAUSAL_LM")
+        model = get_peft_model(base, lora)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+@dataclass
+class StepLog:
+    step: int
+    total: float
+    task: float | None  # None: not computed (task_weight 0 or no task data)
+    dpo: float | None  # None: not computed (dpo_weight 0 or no pairs)
+    logp_margin: float | None
+    seconds: float
+
+
+@dataclass
+class TrainLog:
+    steps: list[StepLog] = field(default_factory=list)
+    components: tuple[str, ...] = ()  # which of "task", "dpo" were trained
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """first/last/mean of each trained component and of the total."""
+        out: dict[str, dict[str, float]] = {}
+        for name in (*self.components, "total"):
+            values = [getattr(s, name) for s in self.steps]
+            out[name] = {"first": values[0], "last": values[-1], "mean": statistics.fmean(values)}
+        return out
+
+
+def _cycle_batches(n: int, batch_size: int, steps: int, rng: random.Random) -> list[list[int]]:
+    """`steps` batches of indices into n examples: shuffled epochs, concatenated, so each example
+    is seen equally often (±1)."""
+    order: list[int] = []
+    while len(order) < steps * batch_size:
+        epoch = list(range(n))
+        rng.shuffle(epoch)
+        order += epoch
+    return [order[i * batch_size:(i + 1) * batch_size] for i in range(steps)]
+
+
+@dataclass
+class Encoded:
+    """A round's data as token ids."""
+
+    pairs: list[EncodedPair]
+    task: list[dict[str, list[int]]]
+    task_too_long: int = 0  # task examples with no assistant token left after truncation
+
+
+def encode_round(tokenizer: Any, pairs: Sequence[dict[str, Conversation]], task: Sequence[Conversation],
+                 max_length: int) -> Encoded:
+    encoded_task = [encode_task(tokenizer, messages, max_length) for messages in task]
+    kept = [e for e in encoded_task if e is not None]
+    return Encoded(pairs=[encode_pair(tokenizer, p, max_length) for p in pairs], task=kept,
+                   task_too_long=len(encoded_task) - len(kept))
+
+
+def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, device: str,
+          round_seed: int = 0) -> TrainLog:
+    """`config.steps` optimizer steps on the active adapter; returns per-step component losses."""
+    use_task = config.task_weight > 0 and bool(data.task)
+    use_dpo = config.dpo_weight > 0 and bool(data.pairs)
+    if not (use_task or use_dpo):
+        raise ValueError("nothing to train: no pairs for DPO and no task data for the task loss")
+    if config.dpo_weight > 0 and not data.pairs:
+        log.info("no preference pairs this round: training the task loss only")
+    rng = random.Random(config.seed * 1_000_003 + round_seed)
+    pair_batches = _cycle_batches(len(data.pairs), config.batch_size, config.steps, rng) if use_dpo else []
+    task_batches = _cycle_batches(len(data.task), config.batch_size, config.steps, rng) if use_task else []
+    collator = preference_collator(tokenizer.pad_token_id)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr)
+    model.train()
+    result = TrainLog(components=tuple(n for n, on in (("task", use_task), ("dpo", use_dpo)) if on))
+    t_round = time.perf_counter()
+    for step in range(config.steps):
+        t0 = time.perf_counter()
+        total = torch.zeros((), device=device)
+        task_value = dpo_value = margin = None
+        if use_task:
+            loss = task_nll(model, collate_task([data.task[i] for i in task_batches[step]], tokenizer.pad_token_id,
+                                                device))
+            total = total + config.task_weight * loss
+            task_value = loss.item()
+        if use_dpo:
+            terms = dpo_terms(model, collate_pairs(collator, [data.pairs[i] for i in pair_batches[step]], device),
+                              config.beta)
+            total = total + config.dpo_weight * terms.loss
+            dpo_value, margin = terms.loss.item(), terms.logp_margin
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        entry = StepLog(step=step, total=total.item(), task=task_value, dpo=dpo_value, logp_margin=margin,
+                        seconds=time.perf_counter() - t0)
+        result.steps.append(entry)
+        log.info("step %d/%d total=%.4f task=%s dpo=%s margin=%s (%.1fs)", step + 1, config.steps, entry.total,
+                 _fmt(task_value), _fmt(dpo_value), _fmt(margin), entry.seconds)
+    result.seconds = time.perf_counter() - t_round
+    model.eval()
+    return result
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@dataclass
+class Evaluation:
+    """Numbers of a model on fixed data, from a separate no-grad pass (not from training logs)."""
+
+    dpo_loss: float | None  # mean DPO loss vs the adapter-disabled reference
+    logp_margin: float | None  # mean log P(chosen) - log P(rejected) under the policy
+    task_nll: float | None  # mean per-example task NLL
+
+
+@torch.no_grad()
+def evaluate(model: Any, tokenizer: Any, data: Encoded, beta: float, device: str, batch_size: int = 4) -> Evaluation:
+    model.eval()
+    collator = preference_collator(tokenizer.pad_token_id)
+    dpo, margins, nll = [], [], []
+    for i in range(0, len(data.pairs), batch_size):
+        chunk = data.pairs[i:i + batch_size]
+        terms = dpo_terms(model, collate_pairs(collator, chunk, device), beta)
+        dpo += [terms.loss.item()] * len(chunk)
+        margins += [terms.logp_margin] * len(chunk)
+    for example in data.task:
+        nll.append(task_nll(model, collate_task([example], tokenizer.pad_token_id, device)).item())
+    mean = lambda xs: statistics.fmean(xs) if xs else None  # noqa: E731
+    return Evaluation(dpo_loss=mean(dpo), logp_margin=mean(margins), task_nll=mean(nll))
