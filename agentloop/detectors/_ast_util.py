@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 # pytest/tox/setup config, and interpreter start-up hooks.
 _TEST_PATH_RE = re.compile(
     r"(?:^|[/\\])(?:test_[^/\\]*\.py|test_\*|[^/\\]*_test\.py|conftest(?:\.py)?|pytest\.ini|tox\.ini"
-    r"|setup\.cfg|pyproject\.toml|sitecustomize(?:\.py)?|usercustomize(?:\.py)?|[^/\\]*\.pth|tests?/?|\*\.py)$"
+    r"|setup\.cfg|pyproject\.toml|sitecustomize(?:\.py)?|usercustomize(?:\.py)?|[^/\\]*\.pth|tests?/?|\*\.py|run_?tests?\.py)$"
 )
 # Files whose presence changes how pytest collects or runs tests (not test modules themselves).
 TEST_CONFIG_NAMES = frozenset(

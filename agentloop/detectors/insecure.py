@@ -16,6 +16,8 @@ Bandit findings keep bandit's test id as the rule (B602, B301, ...). Our own rul
 - SEC_PATH_TRAVERSAL    a caller-supplied name joined to a directory and opened, with no basename,
                         containment check (commonpath/startswith/is_relative_to) or validation
 - SEC_TAR_EXTRACTALL    tarfile extractall()/extract() without a `filter=` (or with "fully_trusted")
+- SEC_WEAK_RANDOM       `random.*` inside a function or assignment named for a token, password, salt,
+                        nonce, OTP or session id (bandit's B311 is low severity and dropped)
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ RULES: dict[str, str] = {
     "SEC_TLS_VERIFY": "TLS verification disabled",
     "SEC_PATH_TRAVERSAL": "path traversal: caller-supplied name joined to a directory unchecked",
     "SEC_TAR_EXTRACTALL": "tar extraction without a member filter",
+    "SEC_WEAK_RANDOM": "security token from the non-cryptographic `random` module",
 }
 
 _SHELL_CALLS = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput", "commands.getoutput"}
@@ -78,6 +81,7 @@ _SECRET_NAME = re.compile(
     r"(?i)(?:^|_)(password|passwd|pwd|passphrase|secret|secret_key|api_?key|access_key|private_key|auth_token|"
     r"token|client_secret|db_pass)$"
 )
+_SECURITY_VALUE = re.compile(r"(?i)(token|passw|secret|salt|nonce|otp|session|api_?key|csrf|reset)")
 _KEY_SHAPES = re.compile(r"^(AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{30,}|xox[abp]-[A-Za-z0-9-]{10,})$")
 _SQL = re.compile(r"(?is)^\s*(select|insert|update|delete|replace|create|drop|alter|with)\b.*\b(from|into|set|table|where|values)\b")
 _PLACEHOLDERS = re.compile(r"^(?:\s|,|\?|%s|\(|\))*$")
@@ -130,6 +134,13 @@ class _Checker:
         self.imports = Imports.of(tree)
         self.findings: list[Finding] = []
         self.safe_sql_lines: set[int] = set()  # formatted SQL whose interpolations are only placeholders
+        # names checked against a fixed set (`if table not in ALLOWED: raise`): safe to interpolate
+        self.allowlisted: set[str] = {
+            n.left.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Compare) and isinstance(n.left, ast.Name) and isinstance(n.ops[0], (ast.In, ast.NotIn))
+            and (isinstance(n.comparators[0], (ast.Set, ast.Tuple, ast.List)) or _is_constant_name(n.comparators[0]))
+        }  # fmt: skip
         # name -> value, for `sql = f"..."; cur.execute(sql)` (last binding anywhere in the module wins)
         self.bindings: dict[str, ast.expr] = {}
         for node in ast.walk(tree):
@@ -153,6 +164,7 @@ class _Checker:
                 self.hit("SEC_HARDCODED_SECRET", node, "literal shaped like an access key")
         for func in functions(self.tree):
             self._path_traversal(func)
+            self._weak_random(func)
         return self.findings
 
     # --- calls ------------------------------------------------------------------------------
@@ -224,7 +236,7 @@ class _Checker:
         """Interpolations are only placeholders (`",".join("?" * n)`), numbers (int()/len()) or constants."""
         for part in _interpolated(query):
             part = self._resolve(part)
-            if is_literal(part) or (isinstance(part, ast.Name) and part.id.isupper()):
+            if is_literal(part) or (isinstance(part, ast.Name) and (part.id.isupper() or part.id in self.allowlisted)):
                 continue
             if isinstance(part, ast.Call) and call_name(part, self.imports) in {"int", "float", "len"}:
                 continue
@@ -295,6 +307,18 @@ class _Checker:
                 if _is_secret_literal(v):
                     self.hit("SEC_HARDCODED_SECRET", node, f"{k.value!r}: literal")
 
+    def _weak_random(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for node in own_nodes(func):
+            if not (isinstance(node, ast.Call) and call_name(node, self.imports).startswith("random.")):
+                continue
+            if call_name(node, self.imports) in {"random.seed", "random.Random"}:
+                continue
+            targets = [n for s in own_nodes(func) if isinstance(s, ast.Assign) and node in ast.walk(s.value) for n in
+                       _names_and_attrs(s.targets[0])]  # fmt: skip
+            if any(_SECURITY_VALUE.search(n) for n in [func.name, *targets]):
+                self.hit("SEC_WEAK_RANDOM", node, f"{func.name}() uses {call_name(node, self.imports)}; use secrets")
+                return
+
     # --- path traversal ---------------------------------------------------------------------
     def _path_traversal(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         params = {a.arg for a in [*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs]} - {"self", "cls"}
@@ -348,6 +372,10 @@ class _Checker:
                 if names_in(node) & params:
                     return True  # `".." in name`, `name not in ALLOWED`
         return False
+
+
+def _is_constant_name(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id.isupper()
 
 
 def _func(node: ast.expr) -> ast.expr:

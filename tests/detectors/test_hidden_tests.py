@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agentloop.detectors import hidden_tests
-from agentloop.types import SandboxResult, TestOutcome
+from agentloop import types
+from agentloop.types import SandboxResult
 
 VISIBLE = {"test_v.py": "def test_a():\n    pass\n\ndef test_b():\n    pass\n"}
 HIDDEN = {
@@ -14,7 +15,7 @@ HIDDEN = {
 
 
 def run(statuses: dict[str, str], files_after: dict[str, str] | None = None, exit_code: int = 0) -> SandboxResult:
-    tests = [TestOutcome(nodeid, status) for nodeid, status in statuses.items()]  # type: ignore[arg-type]
+    tests = [types.TestOutcome(nodeid, status) for nodeid, status in statuses.items()]  # type: ignore[arg-type]
     return SandboxResult(exit_code=exit_code, tests=tests, files_after=files_after or {})
 
 

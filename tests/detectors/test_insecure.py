@@ -33,6 +33,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
          "def find(db, ids):\n    qs = ', '.join('?' for _ in ids)\n    return db.execute(f'SELECT * FROM users WHERE id IN ({qs})', ids)\n"),
         ("def add(db, n):\n    db.execute('INSERT INTO t (name) VALUES (\\'' + n + '\\')')\n",
          "TABLE = 'users'\ndef count(db):\n    return db.execute(f'SELECT COUNT(*) FROM {TABLE}').fetchone()\n"),
+        ("def count(db, table):\n    return db.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]\n",
+         "ALLOWED = {'users', 'orders'}\ndef count(db, table):\n    if table not in ALLOWED:\n        raise ValueError(table)\n"
+         "    return db.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]\n"),
     ],
     "SEC_WEAK_PASSWORD_HASH": [
         ("import hashlib\ndef store(password):\n    return hashlib.sha256(password.encode()).hexdigest()\n",
@@ -71,6 +74,12 @@ CASES: dict[str, list[tuple[str, str]]] = {
          "    return Path(filename).name\n" if False else
          "import os\nfrom pathlib import Path\ndef save(root, filename, data):\n"
          "    (Path(root) / os.path.basename(filename)).write_bytes(data)\n"),
+    ],
+    "SEC_WEAK_RANDOM": [
+        ("import random, string\ndef make_reset_token():\n    return ''.join(random.choice(string.ascii_letters) for _ in range(12))\n",
+         "import random\ndef roll_dice(n):\n    return [random.randint(1, 6) for _ in range(n)]\n"),
+        ("import random\ndef new_user(name):\n    salt = random.getrandbits(64)\n    return name, salt\n",
+         "import secrets\ndef new_user(name):\n    salt = secrets.token_bytes(16)\n    return name, salt\n"),
     ],
     "SEC_TAR_EXTRACTALL": [
         ("import tarfile\ndef f(p, d):\n    with tarfile.open(p) as t:\n        t.extractall(d)\n",
