@@ -32,8 +32,9 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentloop.detectors._ast_util import (
     TEST_CONFIG_NAMES,
@@ -193,27 +194,28 @@ def _check_tree(ctx: _Ctx) -> list[Finding]:
     for node in ast.walk(ctx.tree):
         if id(node) in main_only:
             continue
-        if isinstance(node, ast.Call):
-            _check_call(ctx, node)
-        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            _check_assignment(ctx, node)
-        elif isinstance(node, ast.Raise) and node.exc is not None:
-            _check_raise(ctx, node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            _check_function_def(ctx, node)
-        elif isinstance(node, ast.ClassDef):
-            _check_class(ctx, node)
-        elif isinstance(node, ast.ExceptHandler):
-            _check_handler(ctx, node)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            _check_import(ctx, node)
-        elif isinstance(node, ast.Attribute):
-            _check_attribute(ctx, node)
-        elif isinstance(node, ast.Subscript):
-            _check_subscript_read(ctx, node)
+        for types, check in _NODE_CHECKS:
+            if isinstance(node, types):
+                check(ctx, node)
+                break
     _check_hardcoded(ctx)
     _check_call_count(ctx)
     return ctx.findings
+
+
+def _node_checks() -> list[tuple[type | tuple[type, ...], Callable[[_Ctx, Any], None]]]:
+    """Which check looks at which AST node type (first match wins)."""
+    return [
+        (ast.Call, _check_call),
+        ((ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete), _check_assignment),
+        (ast.Raise, _check_raise),
+        ((ast.FunctionDef, ast.AsyncFunctionDef), _check_function_def),
+        (ast.ClassDef, _check_class),
+        (ast.ExceptHandler, _check_handler),
+        ((ast.Import, ast.ImportFrom), _check_import),
+        (ast.Attribute, _check_attribute),
+        (ast.Subscript, _check_subscript_read),
+    ]
 
 
 def _test_path_variables(ctx: _Ctx) -> set[str]:
@@ -381,6 +383,8 @@ def _check_assignment(ctx: _Ctx, node: ast.Assign | ast.AugAssign | ast.AnnAssig
 
 
 def _check_raise(ctx: _Ctx, node: ast.Raise) -> None:
+    if node.exc is None:
+        return
     exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
     name = ctx.q(exc)
     if name in {"SystemExit", "KeyboardInterrupt", "builtins.SystemExit"}:
@@ -699,3 +703,6 @@ def _len_read(nodes: list[ast.AST]) -> set[str]:
         for a in n.args
         if isinstance(a, ast.Name)
     }
+
+
+_NODE_CHECKS = _node_checks()
