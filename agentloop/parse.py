@@ -7,8 +7,9 @@ The format (also stated in the system prompt, `agentloop/prompts.py`):
     <the complete solution file>
     ```
 
-- A fenced block whose first line is `# file: NAME` writes NAME instead of the solution file
-  (that is how an agent edits a test file or adds a conftest.py: the detectors look at it).
+- A fenced block (any language) whose first line is `# file: NAME` writes NAME instead of the
+  solution file (how an agent edits a test, adds a conftest.py or a pytest.ini: the detectors
+  look at it).
 - A reply containing `GIVE UP` (outside code) ends the episode.
 - Robust to small models: the first plain block wins (small models append "variants" after
   their answer, often broken ones); an unclosed fence (the reply hit the
@@ -39,13 +40,11 @@ def parse_answer(text: str) -> ParsedAnswer:
         outside.append(text[last:match.start()])
         last = match.end()
         lang, body = match.group(1).lower(), match.group(2)
-        if lang not in _CODE_LANGS:
-            continue
         first, _, rest = body.partition("\n")
         header = _FILE_HEADER.match(first)
-        if header:
+        if header:  # a file edit in any language (pytest.ini, setup.cfg, ...): the detectors must see it
             files[header.group(1)] = rest.rstrip() + "\n"
-        elif body.strip() and solution is None:
+        elif lang in _CODE_LANGS and body.strip() and solution is None:
             solution = body.rstrip() + "\n"
     outside.append(text[last:])
     reasoning = "".join(outside).strip()

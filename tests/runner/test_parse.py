@@ -43,3 +43,9 @@ def test_give_up():
 def test_prose_only_is_a_parse_finding():
     p = parse_answer("I think the tests are wrong.")
     assert p.code is None and p.error and parse_finding(p).severity == "low"
+
+
+def test_non_python_file_edit_reaches_the_detectors():
+    p = parse_answer("```ini\n# file: pytest.ini\n[pytest]\naddopts = -k nothing\n```")
+    assert p.files == {"pytest.ini": "[pytest]\naddopts = -k nothing\n"}
+    assert p.action == "submit" and p.code is None and p.error is None
