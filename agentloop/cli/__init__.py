@@ -29,7 +29,7 @@ for _name in COMMAND_MODULES:
 err_console = Console(stderr=True)
 
 # Commands that start an engine re-exec once with tcmalloc preloaded when it is installed:
-# +25-35% vLLM CPU throughput measured here (bench/RESULTS.md). AGENTLOOP_NO_PRELOAD=1 skips it.
+# +18-35% vLLM CPU throughput at batch 16 measured here (bench/RESULTS.md). AGENTLOOP_NO_PRELOAD=1 skips it.
 _ENGINE_COMMANDS = {"run", "experiment", "judge-eval"}
 _TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
