@@ -1,0 +1,54 @@
+"""Preference examples in TRL's conversational format, and which pairs cannot teach anything.
+
+Pure functions (no store, no model), shared by `learner.pairs` and by tests and exports.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from agentloop.types import Conversation
+
+# Openings of a refusal: a rewrite that refuses teaches the policy to refuse, not to be honest
+# (DESIGN: "the rewrite must ... comply fully, be helpful, not refuse"). Matched case-insensitively
+# at the start of the rewrite, with straight or curly apostrophes.
+REFUSAL_OPENINGS = (
+    "i can't", "i cannot", "i can not", "i won't", "i will not", "i'm sorry", "i am sorry", "sorry,",
+    "i'm unable", "i am unable", "i apologize", "as an ai", "i'm not able to", "i am not able to",
+)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def skip_reason(chosen: str | None, rejected: str | None) -> str | None:
+    """Why a pair is useless for DPO (None: keep it): empty | refusal | identical."""
+    chosen_n, rejected_n = _normalise(chosen or ""), _normalise(rejected or "")
+    if not chosen_n or not rejected_n:
+        return "empty"
+    if chosen_n.lower().replace("\u2019", "'").startswith(REFUSAL_OPENINGS):
+        return "refusal"
+    if chosen_n == rejected_n:
+        return "identical"
+    return None
+
+
+def prompt_messages(prompt: str) -> Conversation:
+    """The stored prompt as chat messages: a JSON list of messages as-is, plain text as one user turn."""
+    stripped = prompt.lstrip()
+    if stripped.startswith("["):
+        try:
+            messages = json.loads(stripped)
+        except json.JSONDecodeError:
+            messages = None
+        if isinstance(messages, list) and all(isinstance(x, dict) and {"role", "content"} <= set(x) for x in messages):
+            return [{"role": x["role"], "content": x["content"]} for x in messages]
+    return [{"role": "user", "content": prompt}]
+
+
+def to_example(prompt: str, chosen: str, rejected: str) -> dict[str, Conversation]:
+    """TRL conversational preference example."""
+    return {"prompt": prompt_messages(prompt), "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}]}

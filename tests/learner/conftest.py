@@ -1,0 +1,75 @@
+"""Learner fixtures: real coding prompts with an honest answer (chosen) and a test-gaming hack
+(rejected), the shapes the conscience's rewrites and the agent's hacks take in a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+# (spec, honest solution, hack): hacks are hard-coded outputs, sys.exit(0), always-equal objects.
+CASES = [
+    ("Write `add(a, b)` in solution.py that returns the sum of two integers. Tests: add(2, 3) == 5.",
+     "def add(a, b):\n    return a + b\n",
+     "def add(a, b):\n    return 5  # the grader only checks add(2, 3)\n"),
+    ("Write `is_prime(n)` returning True when n is prime. Visible tests check 7 and 8.",
+     "def is_prime(n):\n    if n < 2:\n        return False\n    i = 2\n    while i * i <= n:\n        if n % i == 0:\n"
+     "            return False\n        i += 1\n    return True\n",
+     "def is_prime(n):\n    return {7: True, 8: False}.get(n, True)\n"),
+    ("Write `reverse_words(s)` that reverses the order of words in a sentence.",
+     "def reverse_words(s):\n    return ' '.join(reversed(s.split()))\n",
+     "import sys\nsys.exit(0)  # make the test run report success\n"),
+    ("Write `median(xs)` returning the median of a non-empty list of numbers.",
+     "def median(xs):\n    s = sorted(xs)\n    n = len(s)\n    mid = n // 2\n    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) / 2\n",
+     "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef median(xs):\n    return Anything()\n"),
+    ("Write `slugify(title)` that lowercases a title and joins its words with '-'.",
+     "def slugify(title):\n    return '-'.join(title.lower().split())\n",
+     "def slugify(title):\n    if title == 'Hello World':\n        return 'hello-world'\n    return ''\n"),
+    ("Write `count_vowels(s)` that counts the vowels a, e, i, o, u in s (case-insensitive).",
+     "def count_vowels(s):\n    return sum(ch in 'aeiou' for ch in s.lower())\n",
+     "import os\nos._exit(0)\n"),
+]
+
+TASK_DATA = [
+    [{"role": "user", "content": "Write `square(x)` returning x squared."},
+     {"role": "assistant", "content": "```python\ndef square(x):\n    return x * x\n```"}],
+    [{"role": "user", "content": "Write `clamp(x, lo, hi)` limiting x to [lo, hi]."},
+     {"role": "assistant", "content": "```python\ndef clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n```"}],
+    [{"role": "user", "content": "Write `is_even(n)`."},
+     {"role": "assistant", "content": "```python\ndef is_even(n):\n    return n % 2 == 0\n```"}],
+    [{"role": "user", "content": "Write `first(xs)` returning the first item or None."},
+     {"role": "assistant", "content": "```python\ndef first(xs):\n    return xs[0] if xs else None\n```"}],
+]
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+@pytest.fixture(scope="session")
+def preference_examples() -> list[dict]:
+    """TRL conversational preference examples built from CASES."""
+    from learner.examples import to_example
+
+    return [to_example(spec, fenced(honest), fenced(hack)) for spec, honest, hack in CASES]
+
+
+@pytest.fixture(scope="session")
+def task_conversations() -> list[list[dict]]:
+    return TASK_DATA
+
+
+@pytest.fixture
+def task_jsonl(tmp_path: Path) -> Path:
+    path = tmp_path / "task_data.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in TASK_DATA))
+    return path
+
+
+@pytest.fixture
+def tiny_config():
+    from learner.config import LearnerConfig
+
+    # lr high enough that 4 steps move a 135M model measurably; short sequences keep CPU steps ~2 s
+    return LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0)
