@@ -1,0 +1,205 @@
+"""The Sandbox interface and the run logic both backends share.
+
+A backend only decides *how* a command is confined (`_confine`); writing the task files,
+running pytest, parsing its report, reading the test files back and deleting the temp dir
+are the same for all of them and live here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+import tempfile
+from abc import ABC, abstractmethod
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from agentloop.errors import SandboxError
+from agentloop.sandbox._junit import parse_junit
+from agentloop.sandbox._process import Confined, run_confined
+from agentloop.sandbox._uids import SANDBOX_GID, sandbox_uid
+from agentloop.types import SandboxResult, TestOutcome
+
+log = logging.getLogger(__name__)
+
+JUNIT_NAME = "junit.xml"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run."""
+
+    timeout_s: float = 20  # wall clock; the whole process tree is killed after it
+    cpu_s: int = 20  # RLIMIT_CPU per process (SIGXCPU, then SIGKILL one second later)
+    memory_mb: int = 1024  # RLIMIT_AS per process
+    file_size_mb: int = 16  # RLIMIT_FSIZE: largest file a process may write (stdout/stderr files too)
+    nproc: int = 64  # RLIMIT_NPROC: processes + threads of the sandbox uid
+    output_bytes: int = 64_000  # stdout and stderr are each cut to this many bytes (head + tail kept)
+    disk_mb: int = 64  # total size of the task dir and of /tmp; exceeding it kills the run
+
+    def __post_init__(self) -> None:
+        for name in ("timeout_s", "cpu_s", "memory_mb", "file_size_mb", "nproc", "output_bytes", "disk_mb"):
+            if getattr(self, name) <= 0:
+                raise SandboxError(f"sandbox limit {name} must be > 0, got {getattr(self, name)!r}")
+
+
+@dataclass
+class RunDir:
+    """A fresh temp dir per run: `work` holds the task files (agent-writable), `report` the junit file."""
+
+    root: Path  # root-owned: stdout/stderr files live here
+    work: Path
+    report: Path
+    uid: int | None = None  # the pool uid the run executes as (None: the current user)
+
+
+class Sandbox(ABC):
+    """Runs untrusted code and its tests; every run gets a fresh temp dir that is deleted afterwards."""
+
+    name: str = ""
+    drops_privileges: bool = False  # run as a pool uid (set by backends when we are root)
+
+    @abstractmethod
+    def _confine(self, argv: list[str], run: RunDir, limits: Limits) -> Confined:
+        """How this backend confines `argv` (argv[0] "python" means the sandbox interpreter)."""
+
+    def _prepare(self, run: RunDir) -> None:
+        """Give the pool uid the task and report dirs (and only those: the run root stays root's)."""
+        if run.uid is None:
+            return
+        # The uid must reach work/ and report/; pytest also lists the parents of its rootdir.
+        # Nothing secret is there: stdout/stderr (its own output), work/ and report/.
+        os.chmod(run.root, 0o755)
+        for dirpath, dirnames, filenames in os.walk(run.work):
+            for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
+                os.chown(name, run.uid, SANDBOX_GID, follow_symlinks=False)
+        os.chown(run.report, run.uid, SANDBOX_GID)
+
+    def run_tests(self, files: dict[str, str], test_files: list[str], limits: Limits | None = None) -> SandboxResult:
+        """Write `files`, run pytest on `test_files`, and return per-test outcomes parsed from junit XML."""
+        limits = limits or Limits()
+        with self._run_dir(files) as run:
+            confined = self._confine(self._pytest_argv(run, test_files), run, limits)
+            result = run_confined(confined, limits)
+            result.backend = self.name
+            result.tests = self._outcomes(run.report / JUNIT_NAME, result)
+            result.files_after = read_back(run.work, test_files, limits.file_size_mb << 20)
+        return result
+
+    def exec(self, argv: list[str], files: dict[str, str], limits: Limits | None = None) -> SandboxResult:
+        """Run any command in the task dir (argv[0] "python" is the sandbox's interpreter); no test parsing."""
+        limits = limits or Limits()
+        with self._run_dir(files) as run:
+            result = run_confined(self._confine(list(argv), run, limits), limits)
+            result.backend = self.name
+        return result
+
+    def _pytest_argv(self, run: RunDir, test_files: list[str]) -> list[str]:
+        work = self._inside(run.work)
+        return [
+            "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-c", "/dev/null", "--rootdir", work,  # ignore any pytest.ini/pyproject the agent writes
+            "--continue-on-collection-errors",  # one broken test file must not hide the others' outcomes
+            "-o", "junit_family=xunit1",  # xunit1 carries file= so nodeids can be rebuilt
+            f"--junitxml={self._inside(run.report)}/{JUNIT_NAME}",
+            *test_files,
+        ]
+
+    def _inside(self, host_path: Path) -> str:
+        """Where a run-dir path appears to the sandboxed process (backends that remap paths override)."""
+        return str(host_path)
+
+    def _outcomes(self, junit: Path, result: SandboxResult) -> list[TestOutcome]:
+        # The report lives outside the agent-writable task dir, so planted or edited files there
+        # cannot stand in for it. Agent code runs inside the pytest process and could still rewrite
+        # it (the path is in argv); that in-process tampering is what the tampering detector looks
+        # for, and the cross-check below catches the cheap form (a forged all-passed report while
+        # pytest itself exits non-zero).
+        try:
+            data = junit.read_bytes() if junit.is_file() and not junit.is_symlink() else None
+        except OSError:
+            data = None
+        if data is None:
+            result.stderr += "\n[agentloop] pytest wrote no junit report: no test outcomes\n"
+            return []
+        tests, problem = parse_junit(data)
+        if problem:
+            result.stderr += f"\n[agentloop] junit report unreadable ({problem}): no test outcomes\n"
+            return []
+        if tests and result.exit_code not in (0, None) and all(t.status in ("passed", "skipped") for t in tests):
+            tests.append(TestOutcome("<session>", "error",
+                                     f"pytest exited {result.exit_code} but the report shows no failure: report not trusted"))
+        return tests
+
+    def _run_dir(self, files: dict[str, str]) -> _RunDirContext:
+        return _RunDirContext(self, files)
+
+
+class _RunDirContext:
+    def __init__(self, sandbox: Sandbox, files: dict[str, str]) -> None:
+        self.sandbox, self.files = sandbox, files
+
+    def __enter__(self) -> RunDir:
+        self.uid_hold = sandbox_uid() if self.sandbox.drops_privileges else nullcontext(None)
+        uid = self.uid_hold.__enter__()
+        root = Path(tempfile.mkdtemp(prefix="agentloop-sbx-"))
+        self.run = RunDir(root, root / "work", root / "report", uid)
+        try:
+            self.run.work.mkdir()
+            self.run.report.mkdir()
+            write_files(self.run.work, self.files)
+            self.sandbox._prepare(self.run)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.run
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.run.root, ignore_errors=True)
+        self.uid_hold.__exit__(None, None, None)
+
+
+def write_files(work: Path, files: dict[str, str]) -> None:
+    """Write relative paths only: a task file may not point outside the task dir."""
+    for rel, content in files.items():
+        p = PurePosixPath(rel)
+        if p.is_absolute() or ".." in p.parts or not p.parts:
+            raise SandboxError(f"sandbox file name {rel!r} must be a relative path inside the task dir")
+        target = work.joinpath(*p.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+
+
+def read_back(work: Path, rel_paths: list[str], max_bytes: int) -> dict[str, str]:
+    """The test files as the run left them; a missing (deleted) file is absent from the result.
+
+    The agent controlled the dir, so never follow a symlink (it could point at /etc/shadow on the
+    host, and this runs as root) and never open a FIFO (it would block): regular files only.
+    """
+    out: dict[str, str] = {}
+    for rel in rel_paths:
+        path = work.joinpath(*PurePosixPath(rel).parts)
+        if not _inside_without_links(work, path):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            out[rel] = fh.read(max_bytes).decode("utf-8", errors="replace")
+    return out
+
+
+def _inside_without_links(root: Path, path: Path) -> bool:
+    current = root
+    for part in path.relative_to(root).parts[:-1]:
+        current = current / part
+        if current.is_symlink() or not current.is_dir():
+            return False
+    return True
+

@@ -1,0 +1,75 @@
+"""Unprivileged uids for sandboxed runs, one per concurrent run.
+
+Root must not launch bwrap itself: the sandbox uid would map to host root, which ignores
+RLIMIT_NPROC (a fork bomb reached 5,400 processes). Each run gets its own uid from a small pool so
+that, afterwards, "kill every process of this uid" reaps exactly that run's leftovers. A slot is
+held with flock, so threads and separate agentloop processes never share a uid.
+All pool uids share one gid; `python -m agentloop.sandbox.setup` grants that gid traversal of the
+directories above the interpreter (e.g. /root is 0700 and pyenv lives in it).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SANDBOX_GID = int(os.environ.get("AGENTLOOP_SANDBOX_GID", "61000"))
+UID_BASE = int(os.environ.get("AGENTLOOP_SANDBOX_UID_BASE", "61001"))
+POOL_SIZE = 32
+_LOCK_DIR = Path(tempfile.gettempdir())
+
+
+def dropping_privileges() -> bool:
+    """Only root can (and must) switch to a pool uid; any other user is unprivileged already."""
+    return os.geteuid() == 0
+
+
+def pool_uids() -> range:
+    return range(UID_BASE, UID_BASE + POOL_SIZE)
+
+
+@contextmanager
+def sandbox_uid() -> Iterator[int]:
+    """Hold one pool uid for the duration of a run; waits while all are in use."""
+    while True:
+        for uid in pool_uids():
+            fh = open(_LOCK_DIR / f"agentloop-sandbox-uid-{uid}.lock", "a")  # noqa: SIM115 (held below)
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.close()
+                continue
+            try:
+                yield uid
+            finally:
+                fh.close()  # closing releases the flock
+            return
+        time.sleep(0.05)
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process owned by `uid` (kill(-1) as that uid spares only itself and init)."""
+    kill = shutil.which("kill", path="/usr/bin:/bin") or "kill"
+    subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=SANDBOX_GID, extra_groups=[],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def processes_of(uids: range | list[int]) -> list[int]:
+    """Pids whose real uid is in `uids` (used after a run to prove nothing was left behind)."""
+    wanted = set(uids)
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in wanted:
+                    found.append(int(entry.name))
+            except FileNotFoundError:
+                continue
+    return found
