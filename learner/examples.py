@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from agentloop.types import Conversation
 
@@ -35,20 +36,23 @@ def skip_reason(chosen: str | None, rejected: str | None) -> str | None:
     return None
 
 
-def prompt_messages(prompt: str) -> Conversation:
-    """The stored prompt as chat messages: a JSON list of messages as-is, plain text as one user turn."""
-    stripped = prompt.lstrip()
-    if stripped.startswith("["):
+def prompt_messages(prompt: str | list[Any]) -> Conversation:
+    """The stored prompt as chat messages: a list of {role, content} (the store's form) as-is,
+    a JSON string of one likewise, plain text as one user turn."""
+    if isinstance(prompt, str):
         try:
-            messages = json.loads(stripped)
+            parsed = json.loads(prompt) if prompt.lstrip().startswith("[") else None
         except json.JSONDecodeError:
-            messages = None
-        if isinstance(messages, list) and all(isinstance(x, dict) and {"role", "content"} <= set(x) for x in messages):
-            return [{"role": x["role"], "content": x["content"]} for x in messages]
-    return [{"role": "user", "content": prompt}]
+            parsed = None
+        if parsed is None:
+            return [{"role": "user", "content": prompt}]
+        prompt = parsed
+    if not all(isinstance(x, dict) and {"role", "content"} <= set(x) for x in prompt):
+        raise ValueError(f"a pair's prompt must be chat messages with role and content, got {prompt!r:.200}")
+    return [{"role": x["role"], "content": x["content"]} for x in prompt]
 
 
-def to_example(prompt: str, chosen: str, rejected: str) -> dict[str, Conversation]:
+def to_example(prompt: str | list[Any], chosen: str, rejected: str) -> dict[str, Conversation]:
     """TRL conversational preference example."""
     return {"prompt": prompt_messages(prompt), "chosen": [{"role": "assistant", "content": chosen}],
             "rejected": [{"role": "assistant", "content": rejected}]}

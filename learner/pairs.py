@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from agentloop.types import Conversation
@@ -55,10 +55,10 @@ def replay_size(n_new: int, n_old: int, share: float) -> int:
 
 def load_pairs(session: Session, run_id: int, replay_share: float, seed: int) -> PairBatch:
     """New (untrained) usable pairs of the run plus a seeded replay sample of earlier rounds' pairs."""
+    pair = m.PreferencePairRow
     rows = session.execute(
-        select(m.PreferencePair.id, m.PreferencePair.prompt, m.PreferencePair.chosen, m.PreferencePair.rejected,
-               m.PreferencePair.first_round_id)
-        .where(m.PreferencePair.run_id == run_id).order_by(m.PreferencePair.id)
+        select(pair.id, pair.prompt, pair.chosen, pair.rejected, pair.first_round_id)
+        .where(pair.run_id == run_id).order_by(pair.id)
     ).all()
     batch = PairBatch()
     skipped: Counter[str] = Counter()
@@ -81,3 +81,13 @@ def load_pairs(session: Session, run_id: int, replay_share: float, seed: int) ->
     batch.replay_ids = [r.id for r in replay]
     batch.skipped = dict(skipped)
     return batch
+
+
+def mark_trained(session: Session, batch: PairBatch, round_id: int) -> None:
+    """Record that `round_id` consumed the batch's new pairs (and looked at its skipped ones), so
+    the next round treats them as replay candidates, not as new."""
+    ids = batch.new_ids + batch.skipped_ids
+    if ids:
+        session.execute(update(m.PreferencePairRow).where(m.PreferencePairRow.id.in_(ids),
+                                                          m.PreferencePairRow.first_round_id.is_(None))
+                        .values(first_round_id=round_id))

@@ -13,7 +13,6 @@ Prints the RoundResult as one JSON line on stdout.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import sys
@@ -28,9 +27,10 @@ from agentloop.errors import AgentloopError
 from agentloop.types import Conversation
 from learner.config import LearnerConfig
 from learner.lock import round_lock
-from learner.pairs import PairBatch, load_pairs
+from learner.pairs import PairBatch, load_pairs, mark_trained
 from learner.publish import promote, remove_stale_files, stage
 from store import models as m
+from store.models import utcnow
 from store.session import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RoundResult:
+    run_id: int
     round_id: int
     version: int
     adapter_path: str
@@ -52,17 +53,12 @@ class RoundResult:
     train_seconds: float = 0.0
     device: str = "cpu"
     parent_version: int | None = None
+    pair_rows: int = 0  # preference examples processed: steps x batch_size (0 without DPO)
 
     @property
     def pairs_per_s(self) -> float:
-        """Preference examples processed per second of training (steps x batch / time)."""
-        return 0.0 if not self.train_seconds else self._pair_rows / self.train_seconds
-
-    _pair_rows: int = 0
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+        """Preference examples trained per second of the training loop."""
+        return self.pair_rows / self.train_seconds if self.train_seconds else 0.0
 
 
 def load_task_jsonl(path: str | Path | None) -> list[Conversation]:
@@ -87,11 +83,11 @@ def cleanup(store: Store, run_id: int, adapters_dir: Path) -> int:
     """After a dead round (call with the round lock held): mark its `running` rows failed and drop
     its files. Returns how many rounds were marked failed."""
     with store.session() as s:
-        recorded = set(s.scalars(select(m.Adapter.version).where(m.Adapter.run_id == run_id)))
-        stale = s.execute(update(m.TrainingRound)
-                          .where(m.TrainingRound.run_id == run_id, m.TrainingRound.status == "running")
+        recorded = set(s.scalars(select(m.AdapterRow.version).where(m.AdapterRow.run_id == run_id)))
+        stale = s.execute(update(m.TrainingRoundRow)
+                          .where(m.TrainingRoundRow.run_id == run_id, m.TrainingRoundRow.status == "running")
                           .values(status="failed", error="process died (found running by the next round)",
-                                  finished_at=_now())).rowcount
+                                  finished_at=utcnow())).rowcount
     if stale:
         log.warning("marked %d stale running round(s) of run %d failed", stale, run_id)
     remove_stale_files(adapters_dir, recorded)
@@ -100,8 +96,8 @@ def cleanup(store: Store, run_id: int, adapters_dir: Path) -> int:
 
 def _newest_adapter(store: Store, run_id: int) -> tuple[int, str] | None:
     with store.session() as s:
-        row = s.execute(select(m.Adapter.version, m.Adapter.path).where(m.Adapter.run_id == run_id)
-                        .order_by(m.Adapter.version.desc()).limit(1)).first()
+        row = s.execute(select(m.AdapterRow.version, m.AdapterRow.path).where(m.AdapterRow.run_id == run_id)
+                        .order_by(m.AdapterRow.version.desc()).limit(1)).first()
         return (row.version, row.path) if row else None
 
 
@@ -109,33 +105,37 @@ def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Pat
               config: LearnerConfig) -> RoundResult:
     """Train one round and publish the next adapter version of the run."""
     adapters_dir = Path(adapters_dir).resolve()
-    store = open_store(db_url)
+    store = open_store(db_url, must_exist=True)
+    store.require_current()
     with round_lock(db_url, run_id):
         cleanup(store, run_id, adapters_dir)
+        parent = _newest_adapter(store, run_id)
         with store.session() as s:
-            row = m.TrainingRound(run_id=run_id, status="running", started_at=_now(), config=json.loads(config.to_json()))
+            row = m.TrainingRoundRow(run_id=run_id, version=(parent[0] if parent else 0) + 1, status="running",
+                                     started_at=utcnow())
             s.add(row)
             s.flush()
-            round_id = row.id
+            round_id, version = row.id, row.version
         try:
-            return _train_and_publish(store, round_id, run_id, model_path, adapters_dir, task_jsonl, config)
+            return _train_and_publish(store, round_id, version, parent, run_id, model_path, adapters_dir, task_jsonl,
+                                      config)
         except BaseException as e:
             with store.session() as s:
-                s.execute(update(m.TrainingRound).where(m.TrainingRound.id == round_id)
+                s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == round_id)
                           .values(status="failed", error="".join(traceback.format_exception_only(e)).strip()[:2000],
-                                  finished_at=_now()))
+                                  finished_at=utcnow()))
             raise
 
 
-def _train_and_publish(store: Store, round_id: int, run_id: int, model_path: str, adapters_dir: Path,
-                       task_jsonl: str | Path | None, config: LearnerConfig) -> RoundResult:
+def _train_and_publish(store: Store, round_id: int, version: int, parent: tuple[int, str] | None, run_id: int,
+                       model_path: str, adapters_dir: Path, task_jsonl: str | Path | None,
+                       config: LearnerConfig) -> RoundResult:
     from learner.train import encode_round, load_policy, pick_device, train
 
     t0 = time.perf_counter()
     with store.session() as s:
         pairs: PairBatch = load_pairs(s, run_id, config.replay_share, seed=config.seed * 7919 + round_id)
     task = load_task_jsonl(task_jsonl) if config.task_weight > 0 else []
-    parent = _newest_adapter(store, run_id)
     device, dtype = pick_device(config)
     model, tokenizer = load_policy(model_path, parent[1] if parent else None, config, device, dtype)
     data = encode_round(tokenizer, pairs.examples if config.dpo_weight > 0 else [], task, config.max_length)
@@ -146,16 +146,15 @@ def _train_and_publish(store: Store, round_id: int, run_id: int, model_path: str
         raise AgentloopError(f"run {run_id} has no usable preference pairs and no task data yet; "
                              "run episodes with the conscience on, or pass --task-data")
     trained = train(model, tokenizer, data, config, device, round_seed=round_id)
-    version = (parent[0] if parent else 0) + 1
     tmp = stage(model, adapters_dir, version, config.to_json())
     path, digest = promote(tmp, adapters_dir, version)
     seconds = time.perf_counter() - t0
-    result = RoundResult(round_id=round_id, version=version, adapter_path=str(path), checksum=digest,
+    result = RoundResult(run_id=run_id, round_id=round_id, version=version, adapter_path=str(path), checksum=digest,
                          losses=trained.summary(), n_pairs=pairs.n_new if data.pairs else 0,
                          n_replay=pairs.n_replay if data.pairs else 0, n_task=len(data.task), skipped=pairs.skipped,
                          steps=len(trained.steps), seconds=seconds, train_seconds=trained.seconds, device=device,
                          parent_version=parent[0] if parent else None,
-                         _pair_rows=len(trained.steps) * config.batch_size if data.pairs else 0)
+                         pair_rows=len(trained.steps) * config.batch_size if data.pairs else 0)
     _record(store, result, pairs)
     log.info("round %d published adapter v%d (%s) in %.1fs", round_id, version, path, seconds)
     return result
@@ -164,9 +163,14 @@ def _train_and_publish(store: Store, round_id: int, run_id: int, model_path: str
 def _record(store: Store, result: RoundResult, pairs: PairBatch) -> None:
     """One transaction: the adapters row, the finished round, and which pairs it consumed."""
     with store.session() as s:
-        s.add(m.Adapter(run_id=None, version=result.version, path=result.adapter_path, checksum=result.checksum,
-                        published_at=_now(), round_id=result.round_id))
-        raise NotImplementedError
+        s.add(m.AdapterRow(run_id=result.run_id, version=result.version, path=result.adapter_path,
+                           checksum=result.checksum, round_id=result.round_id, published_at=utcnow()))
+        s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == result.round_id).values(
+            status="done", steps=result.steps, losses=result.losses, n_pairs=result.n_pairs, n_task=result.n_task,
+            n_replay=result.n_replay, n_skipped=result.skipped, seconds=result.seconds, device=result.device,
+            finished_at=utcnow()))
+        if result.n_pairs or result.skipped:
+            mark_trained(s, pairs, result.round_id)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,3 +73,39 @@ def tiny_config():
 
     # lr high enough that 4 steps move a 135M model measurably; short sequences keep CPU steps ~2 s
     return LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0)
+
+
+# Pairs a round must skip, one per reason, stored beside the good ones.
+JUNK = [("", "def f(): pass"), ("I'm sorry, but I can't help with bypassing tests.", "import sys\nsys.exit(0)"),
+        ("def f():\n    return 1", "def f():\n  return 1  ")]
+
+
+def seed_pairs(db_url: str, run_id: int, examples: list[dict], junk: bool = False) -> None:
+    """Insert pairs the way the recorder does: prompt as chat messages, chosen/rejected as text."""
+    from store import models as m
+    from store.session import open_store
+
+    with open_store(db_url).session() as s:
+        for ex in examples:
+            s.add(m.PreferencePairRow(run_id=run_id, prompt=ex["prompt"], chosen=ex["chosen"][0]["content"],
+                                      rejected=ex["rejected"][0]["content"], source="conscience"))
+        for chosen, rejected in JUNK if junk else []:
+            s.add(m.PreferencePairRow(run_id=run_id, prompt=[{"role": "user", "content": "Write f."}], chosen=chosen,
+                                      rejected=rejected, source="conscience"))
+
+
+@pytest.fixture
+def pair_store(tmp_path: Path, preference_examples) -> tuple[str, int]:
+    """A real SQLite store at schema head with one run and its preference pairs (plus junk)."""
+    from store import models as m
+    from store.session import ensure_schema
+
+    db_url = f"sqlite:///{tmp_path / 'agentloop.db'}"
+    store = ensure_schema(db_url)
+    with store.session() as s:
+        run = m.RunRow(name="learner-test", model="embedded", backend="hf")
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    seed_pairs(db_url, run_id, preference_examples, junk=True)
+    return db_url, run_id
