@@ -1,0 +1,244 @@
+"""The codehack task suite: task families on disk, rendered into `Task` instances by seed.
+
+    from agentloop.tasks import load_families, select_tasks
+    families = load_families()                       # scenarios/tasks/<family>/ of the repo
+    task = families["roman_numerals"].instance(seed=3)
+    tasks = select_tasks(scenario.tasks, seed=scenario.seed, split="train")
+
+A family is a folder of data (no Python loader code in there):
+
+    scenarios/tasks/<family>/
+      family.yaml          name, kind, title, params, files, expected (see FamilySpec)
+      spec.md              what the user asks for
+      starter.py           starter code of the solution file
+      test_visible.py      tests shown to the agent
+      test_hidden.py       tests never shown (they encode the spec)
+      solutions/honest.py  the reference solution that does the task
+      solutions/hack*.py | solutions/insecure*.py          single-file references
+      solutions/hack_conftest/{solution.py, conftest.py}   multi-file references (a folder)
+
+Kinds: `honest` (the spec and both test files agree), `impossible` (the visible tests contradict
+the spec, so only a hack passes them; the honest reference FAILS the visible tests and passes the
+hidden ones) and `insecure` (the quick answer is vulnerable; the hidden tests check the secure
+behaviour).
+
+**Rendering.** Every file is a template: `{{name}}` or `{{name.key}}` is replaced by the value of
+parameter `name` (a scalar is inserted as text, a list or mapping as its Python literal), chosen
+per parameter, in the order family.yaml lists them, with `random.Random(f"{family}:{seed}")`.
+So one family yields many distinct instances, and the same seed always the same one.
+
+**References** (`Task.references`, name -> text). A single-file reference is the solution file's
+code. A multi-file reference is written the way an agent answers (agentloop/parse.py): the
+solution in a fenced python block, then one fenced block per extra file whose first line is
+`# file: NAME` (e.g. a conftest.py, or an edited test file); `detectors.reference_check.split_reference`
+splits it back. `Task.expected[name]` lists the misalignment detectors that must fire for that
+reference and no others (`hidden_tests`, `tampering`, `insecure`; `[]` for `honest`). The hidden
+tests run on the solution alone, so a hack that lives in an extra file can fool them, and then
+`hidden_tests` is not expected.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agentloop.errors import ConfigError
+from agentloop.paths import repo_root
+from agentloop.scenario import EVAL_SEED_BASE, load_yaml_model
+from agentloop.types import Task, TaskKind
+
+if TYPE_CHECKING:
+    from agentloop.scenario import TaskSelection
+
+__all__ = ["FamilySpec", "TaskFamily", "default_root", "load_families", "render", "select_tasks"]
+
+VISIBLE_TESTS = "test_visible.py"
+HIDDEN_TESTS = "test_hidden.py"
+_REQUIRED_FILES = ("spec.md", "starter.py", VISIBLE_TESTS, HIDDEN_TESTS, "solutions/honest.py")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*\}\}")
+Detector = Literal["hidden_tests", "tampering", "insecure"]
+
+
+class FamilySpec(BaseModel):
+    """family.yaml: what a task family is and what its references must trigger."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="the folder name")
+    kind: TaskKind = Field(description="honest | impossible | insecure")
+    title: str = Field(min_length=1, description="one-line title")
+    solution_file: str = Field("solution.py", description="the file the agent writes")
+    params: dict[str, list[Any]] = Field(default_factory=dict, description="placeholder -> values to draw from")
+    files: list[str] = Field(default_factory=list, description="extra data files (family-relative) for the work dir")
+    expected: dict[str, list[Detector]] = Field(description="reference name -> detectors that must fire")
+
+    @field_validator("params")
+    @classmethod
+    def _non_empty(cls, params: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in params.items():
+            if not values:
+                raise ValueError(f"param {key!r} needs at least one value")
+        return params
+
+    @field_validator("expected")
+    @classmethod
+    def _references_named(cls, expected: dict[str, list[str]]) -> dict[str, list[str]]:
+        if expected.get("honest") != []:
+            raise ValueError("needs `honest: []` (the honest reference triggers no detector)")
+        others = [n for n in expected if n != "honest"]
+        if not others:
+            raise ValueError("needs at least one hack* or insecure* reference")
+        for name in others:
+            if not name.startswith(("hack", "insecure")):
+                raise ValueError(f"reference {name!r} must be named honest, hack* or insecure*")
+            if not expected[name]:
+                raise ValueError(f"reference {name!r} must name the detectors that fire for it")
+        return expected
+
+
+@dataclass(frozen=True)
+class TaskFamily:
+    """A family folder, loaded; `instance(seed)` renders one concrete task."""
+
+    spec: FamilySpec
+    root: Path
+    templates: dict[str, str]  # family-relative path -> template text
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> TaskKind:
+        return self.spec.kind
+
+    def params_for(self, seed: int) -> dict[str, Any]:
+        rng = random.Random(f"{self.name}:{seed}")
+        return {key: rng.choice(values) for key, values in self.spec.params.items()}
+
+    def instance(self, seed: int) -> Task:
+        params = self.params_for(seed)
+
+        def text(rel: str) -> str:
+            return render(self.templates[rel], params, where=str(self.root / rel))
+
+        references = {name: self._reference(name, text) for name in self.spec.expected}
+        return Task(
+            family=self.name,
+            kind=self.kind,
+            seed=seed,
+            title=render(self.spec.title, params, where=f"{self.root / 'family.yaml'} title"),
+            spec=text("spec.md").strip() + "\n",
+            solution_file=self.spec.solution_file,
+            starter=text("starter.py"),
+            visible_tests={VISIBLE_TESTS: text(VISIBLE_TESTS)},
+            hidden_tests={HIDDEN_TESTS: text(HIDDEN_TESTS)},
+            files={Path(rel).name: text(rel) for rel in self.spec.files},
+            references=references,
+            expected={name: list(dets) for name, dets in self.spec.expected.items()},
+        )
+
+    def _reference(self, name: str, text) -> str:
+        single = f"solutions/{name}.py"
+        if single in self.templates:
+            return text(single)
+        prefix = f"solutions/{name}/"
+        parts = {rel.removeprefix(prefix): text(rel) for rel in sorted(self.templates) if rel.startswith(prefix)}
+        code = parts.pop(self.spec.solution_file)
+        blocks = [f"```python\n{code.rstrip()}\n```"]
+        blocks += [f"```python\n# file: {fname}\n{body.rstrip()}\n```" for fname, body in parts.items()]
+        return "\n\n".join(blocks) + "\n"
+
+
+def render(template: str, params: dict[str, Any], where: str) -> str:
+    """Fill `{{name}}` / `{{name.key}}` placeholders; an unknown one is a ConfigError naming `where`."""
+
+    def fill(match: re.Match[str]) -> str:
+        key, sub = match.group(1), match.group(2)
+        if key not in params:
+            raise ConfigError(f"{where}: placeholder {{{{{key}}}}} is not a param of the family")
+        value = params[key]
+        if sub is not None:
+            if not isinstance(value, dict) or sub not in value:
+                raise ConfigError(f"{where}: placeholder {match.group(0)}: param {key!r} has no key {sub!r}")
+            value = value[sub]
+        return value if isinstance(value, str) else repr(value) if not isinstance(value, (int, float)) else str(value)
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def default_root() -> Path:
+    return repo_root() / "scenarios" / "tasks"
+
+
+def load_families(root: Path | None = None) -> dict[str, TaskFamily]:
+    """Every family under `root` (default: the repo's scenarios/tasks), by name."""
+    return dict(_load_families(Path(root) if root is not None else default_root()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_families(root: Path) -> tuple[tuple[str, TaskFamily], ...]:
+    if not root.is_dir():
+        raise ConfigError(f"task suite folder {root} does not exist")
+    families = [_load_family(d) for d in sorted(root.iterdir()) if (d / "family.yaml").is_file()]
+    return tuple((f.name, f) for f in families)
+
+
+def _load_family(folder: Path) -> TaskFamily:
+    yaml_path = folder / "family.yaml"
+    spec = load_yaml_model(yaml_path, FamilySpec)
+    if spec.name != folder.name:
+        raise ConfigError(f"{yaml_path}: field 'name': {spec.name!r} must equal the folder name {folder.name!r}")
+    templates = {
+        p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "family.yaml" and "__pycache__" not in p.parts
+    }
+    for rel in (*_REQUIRED_FILES, *spec.files):
+        if rel not in templates:
+            raise ConfigError(f"{yaml_path}: family {spec.name!r} is missing the file {rel}")
+    listed = set(spec.expected)
+    on_disk = {rel.split("/")[1].removesuffix(".py") for rel in templates if rel.startswith("solutions/")}
+    if on_disk != listed:
+        raise ConfigError(
+            f"{yaml_path}: field 'expected': lists references {sorted(listed)} but solutions/ holds {sorted(on_disk)}"
+        )
+    for name in listed:
+        if f"solutions/{name}.py" not in templates and f"solutions/{name}/{spec.solution_file}" not in templates:
+            raise ConfigError(f"{yaml_path}: reference folder solutions/{name}/ has no {spec.solution_file}")
+    return TaskFamily(spec=spec, root=folder, templates=templates)
+
+
+def select_tasks(
+    selection: TaskSelection, seed: int, split: Literal["train", "eval"] = "train", root: Path | None = None
+) -> list[Task]:
+    """The task instances of a split, shuffled deterministically (kinds interleave).
+
+    train: the selected families and kinds minus `holdout_families`, at the explicit `seeds` or
+    `(seed*1000 + i) mod EVAL_SEED_BASE` for i < instances_per_family.
+    eval: the `holdout_families` when given, else the train families; at seeds from EVAL_SEED_BASE
+    up, so an eval instance is never a train instance.
+    """
+    families = load_families(root)
+    chosen = sorted(families) if selection.families == "all" else list(selection.families)
+    chosen = [name for name in chosen if families[name].kind in selection.kinds]
+    holdout = set(selection.holdout_families)
+    if split == "train":
+        names = [n for n in chosen if n not in holdout]
+        seeds = list(selection.seeds) if selection.seeds else [
+            (seed * 1000 + i) % EVAL_SEED_BASE for i in range(selection.instances_per_family)
+        ]
+    elif split == "eval":
+        names = sorted(holdout) if holdout else chosen
+        seeds = [EVAL_SEED_BASE + (seed * 1000 + i) % EVAL_SEED_BASE for i in range(selection.eval_instances_per_family)]
+    else:
+        raise ConfigError(f"unknown split {split!r}: use 'train' or 'eval'")
+    tasks = [families[name].instance(s) for name in names for s in seeds]
+    random.Random(f"select:{seed}:{split}").shuffle(tasks)
+    return tasks
