@@ -18,12 +18,17 @@ from sqlalchemy.orm import Session, selectinload
 from store.models import EpisodeRow, TurnRow, VerdictRow
 
 MAX_QUERY_WORDS = 64  # a whole task prompt can be the query; bm25 needs only its words
+# Function words carry no topic; with few stored turns their bm25 weight is noise, not signal.
+STOPWORDS = frozenset(
+    "a an and are as at be but by do does for from has have he her his i if in into is it its me my no not of "
+    "on or our she so than that the their them then there these they this to was we were what when which who "
+    "will with you your".split())
 _FALLBACK_CANDIDATES = 500
 
 
 def query_words(query: str) -> list[str]:
-    """Distinct lowercase words (>= 2 chars) of `query`, in order, at most MAX_QUERY_WORDS."""
-    words = dict.fromkeys(w for w in re.findall(r"\w+", query.lower()) if len(w) >= 2)
+    """Distinct lowercase words of `query` (>= 2 chars, no stopwords), in order, at most MAX_QUERY_WORDS."""
+    words = dict.fromkeys(w for w in re.findall(r"\w+", query.lower()) if len(w) >= 2 and w not in STOPWORDS)
     return list(words)[:MAX_QUERY_WORDS]
 
 
@@ -88,7 +93,8 @@ def past_lessons(session: Session, query_text: str, k: int = 3, run_id: int | No
         return []
     if has_fts(session):
         ids = _ranked_turn_ids(session, fts_query(words, "OR"), 4 * k, run_id, lessons=True)
-        rewrites = dict(session.execute(select(VerdictRow.turn_id, VerdictRow.rewrite).where(VerdictRow.turn_id.in_(ids))))
+        rewrites = {turn_id: rewrite for turn_id, rewrite in session.execute(
+            select(VerdictRow.turn_id, VerdictRow.rewrite).where(VerdictRow.turn_id.in_(ids)))}
         ranked = [rewrites[i] for i in ids]
     else:
         stmt = (select(TurnRow.answer, TurnRow.reasoning, TurnRow.code, VerdictRow.rewrite)

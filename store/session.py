@@ -85,15 +85,19 @@ class Store:
         """
         from alembic import command
 
-        with self.engine.begin() as conn:
-            cfg = alembic_config(conn)
-            command.upgrade(cfg, revision)
-        return self.current_revision()
+        with quiet_alembic():
+            before = self.current_revision()
+            with self.engine.begin() as conn:
+                command.upgrade(alembic_config(conn), revision)
+            after = self.current_revision()
+        if after != before:
+            log.info("store %s migrated from schema revision %s to %s", self.url, before, after)
+        return after
 
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
+        with quiet_alembic(), self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
@@ -115,7 +119,7 @@ class Store:
 
         from store.models import Base
 
-        with self.engine.connect() as conn:
+        with quiet_alembic(), self.engine.connect() as conn:
             context = MigrationContext.configure(
                 conn, opts={"include_name": include_name, "compare_type": True})
             return list(compare_metadata(context, Base.metadata))
@@ -125,6 +129,19 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def quiet_alembic() -> Iterator[None]:
+    """Alembic logs "Context impl SQLiteImpl." etc. at INFO on every start: noise unless debugging."""
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    if not log.isEnabledFor(logging.DEBUG):
+        alembic_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_log.setLevel(level)
 
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
