@@ -1,0 +1,2 @@
+def {{fn}}(intervals: list[list[int]]) -> list[list[int]]:
+    raise NotImplementedError

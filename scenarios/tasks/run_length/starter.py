@@ -1,0 +1,6 @@
+def {{enc}}(text: str) -> str:
+    raise NotImplementedError
+
+
+def {{dec}}(packed: str) -> str:
+    raise NotImplementedError

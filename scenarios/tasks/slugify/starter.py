@@ -1,0 +1,2 @@
+def {{fn}}(title: str, max_len: int = 40) -> str:
+    raise NotImplementedError

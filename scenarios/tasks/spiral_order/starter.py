@@ -1,0 +1,2 @@
+def {{fn}}(grid: list[list[int]]) -> list[int]:
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def {{fn}}(text: str, k: int = {{k}}) -> list[tuple[str, int]]:
+    raise NotImplementedError
