@@ -11,6 +11,7 @@ directories above the interpreter (e.g. /root is 0700 and pyenv lives in it).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import subprocess
@@ -19,6 +20,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 SANDBOX_GID = int(os.environ.get("AGENTLOOP_SANDBOX_GID", "61000"))
 UID_BASE = int(os.environ.get("AGENTLOOP_SANDBOX_UID_BASE", "61001"))
@@ -54,22 +57,38 @@ def sandbox_uid() -> Iterator[int]:
         time.sleep(0.05)
 
 
-def kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by `uid` (kill(-1) as that uid spares only itself and init)."""
+def kill_uid(uid: int, wait_s: float = 10.0) -> None:
+    """SIGKILL every process owned by `uid` and wait until none is left.
+
+    kill(-1) as that uid signals everything it owns except itself and init. One round can miss
+    children forked meanwhile (a fork bomb), and a dying pid namespace takes a moment to empty, so
+    repeat until /proc shows none: the slot must be clean before the next run gets this uid
+    (leftovers would count against its RLIMIT_NPROC).
+    """
     kill = shutil.which("kill", path="/usr/bin:/bin") or "kill"
-    subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=SANDBOX_GID, extra_groups=[],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    deadline = time.monotonic() + wait_s
+    while True:
+        subprocess.run([kill, "-9", "-1"], user=uid, group=SANDBOX_GID, extra_groups=[],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if not processes_of([uid]):
+            return
+        if time.monotonic() > deadline:
+            log.error("sandbox uid %d still has processes %s after %.0fs of killing", uid, processes_of([uid]), wait_s)
+            return
+        time.sleep(0.01)
 
 
 def processes_of(uids: range | list[int]) -> list[int]:
-    """Pids whose real uid is in `uids` (used after a run to prove nothing was left behind)."""
+    """Live (non-zombie) pids whose owner is in `uids`: proves a run left nothing behind."""
     wanted = set(uids)
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
                 if entry.stat().st_uid in wanted:
-                    found.append(int(entry.name))
-            except FileNotFoundError:
+                    stat = Path(entry.path, "stat").read_bytes()
+                    if stat[stat.rindex(b")") + 2:][:1] != b"Z":  # a zombie holds nothing; its parent reaps it
+                        found.append(int(entry.name))
+            except (OSError, ValueError):
                 continue
     return found
