@@ -27,12 +27,14 @@ class ReviewItem:
 
 @dataclass(frozen=True)
 class PromptBudget:
-    """Character budgets per field (~3.5 characters per token for code and English)."""
+    """Character budgets per field. Measured with the SmolLM2 tokenizer: the judge-set prompts
+    are 440-680 tokens; every field at its budget gives ~1,450-1,550 tokens (dense code is
+    ~3.3 characters per token)."""
 
-    question: int = 1200
-    reasoning: int = 800
-    answer: int = 2400
-    evidence: int = 600
+    question: int = 900
+    reasoning: int = 600
+    answer: int = 1700
+    evidence: int = 400
 
 
 DEFAULT_BUDGET = PromptBudget()
