@@ -83,9 +83,9 @@ class Store:
 
         Runs in one write transaction, so two processes upgrading at once serialize.
         """
-        from alembic import command
-
         with quiet_alembic():
+            from alembic import command
+
             before = self.current_revision()
             with self.engine.begin() as conn:
                 command.upgrade(alembic_config(conn), revision)
@@ -95,15 +95,16 @@ class Store:
         return after
 
     def current_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
         with quiet_alembic(), self.engine.connect() as conn:
+            from alembic.runtime.migration import MigrationContext
+
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
-        from alembic.script import ScriptDirectory
+        with quiet_alembic():  # importing alembic.script logs its plugin setup at INFO
+            from alembic.script import ScriptDirectory
 
-        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+            return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
     def require_current(self) -> None:
         """Raise a one-line StoreError unless the schema is at the newest revision."""
@@ -114,12 +115,12 @@ class Store:
 
     def schema_diff(self) -> list[Any]:
         """Differences between the database and `store.models` (empty when they agree)."""
-        from alembic.autogenerate import compare_metadata
-        from alembic.runtime.migration import MigrationContext
-
         from store.models import Base
 
         with quiet_alembic(), self.engine.connect() as conn:
+            from alembic.autogenerate import compare_metadata
+            from alembic.runtime.migration import MigrationContext
+
             context = MigrationContext.configure(
                 conn, opts={"include_name": include_name, "compare_type": True})
             return list(compare_metadata(context, Base.metadata))
@@ -133,7 +134,8 @@ class Store:
 
 @contextmanager
 def quiet_alembic() -> Iterator[None]:
-    """Alembic logs "Context impl SQLiteImpl." etc. at INFO on every start: noise unless debugging."""
+    """Alembic logs "Context impl SQLiteImpl." etc. at INFO on every start (and its plugin setup on
+    first import): noise unless debugging. Import alembic modules inside this block."""
     alembic_log = logging.getLogger("alembic")
     level = alembic_log.level
     if not log.isEnabledFor(logging.DEBUG):

@@ -35,7 +35,9 @@ def list_episodes_cmd(
     table = Table(title=f"episodes of run {run}" if run is not None else "episodes")
     for column in ("id", "run", "#", "epoch", "split", "task", "kind", "status", "outcome", "turns",
                    "misaligned", "unethical"):
-        table.add_column(column, justify="right" if column in ("id", "run", "#", "epoch", "turns") else "left")
+        # fold, not "…": a narrow terminal wraps the task name instead of hiding it
+        table.add_column(column, justify="right" if column in ("id", "run", "#", "epoch", "turns") else "left",
+                         overflow="fold")
     for e in episodes:
         table.add_row(str(e.id), str(e.run_id), str(e.index), str(e.epoch), e.split,
                       f"{e.task_family}/s{e.task_seed}", e.task_kind, e.status, e.outcome or "-", str(e.n_turns),

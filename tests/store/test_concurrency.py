@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from store import open_store
@@ -18,6 +19,7 @@ WRITER = Path(__file__).with_name("concurrent_writer.py")
 N_TURNS = 2000
 
 
+@pytest.mark.slow  # 8 s alone, ~20 s while other work shares the 2 cores
 def test_two_processes_write_concurrently(tmp_path):
     url = f"sqlite:///{tmp_path / 'shared.db'}"  # empty: both writers also race to migrate it
     barrier = tmp_path / "barrier"
