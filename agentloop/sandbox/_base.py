@@ -7,10 +7,10 @@ are the same for all of them and live here.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from abc import ABC, abstractmethod
 from contextlib import nullcontext
@@ -22,8 +22,6 @@ from agentloop.sandbox._junit import parse_junit
 from agentloop.sandbox._process import Confined, run_confined
 from agentloop.sandbox._uids import SANDBOX_GID, sandbox_uid
 from agentloop.types import SandboxResult, TestOutcome
-
-log = logging.getLogger(__name__)
 
 JUNIT_NAME = "junit.xml"
 
@@ -64,7 +62,7 @@ class Sandbox(ABC):
 
     @abstractmethod
     def _confine(self, argv: list[str], run: RunDir, limits: Limits) -> Confined:
-        """How this backend confines `argv` (argv[0] "python" means the sandbox interpreter)."""
+        """How this backend confines `argv` (already absolute: see `_resolve_python`)."""
 
     def _prepare(self, run: RunDir) -> None:
         """Give the pool uid the task and report dirs (and only those: the run root stays root's)."""
@@ -82,7 +80,7 @@ class Sandbox(ABC):
         """Write `files`, run pytest on `test_files`, and return per-test outcomes parsed from junit XML."""
         limits = limits or Limits()
         with self._run_dir(files) as run:
-            confined = self._confine(self._pytest_argv(run, test_files), run, limits)
+            confined = self._confine(self._resolve_python(self._pytest_argv(run, test_files)), run, limits)
             result = run_confined(confined, limits)
             result.backend = self.name
             result.tests = self._outcomes(run.report / JUNIT_NAME, result)
@@ -93,9 +91,13 @@ class Sandbox(ABC):
         """Run any command in the task dir (argv[0] "python" is the sandbox's interpreter); no test parsing."""
         limits = limits or Limits()
         with self._run_dir(files) as run:
-            result = run_confined(self._confine(list(argv), run, limits), limits)
+            result = run_confined(self._confine(self._resolve_python(argv), run, limits), limits)
             result.backend = self.name
         return result
+
+    def _resolve_python(self, argv: list[str]) -> list[str]:
+        """argv[0] "python"/"python3" means the sandbox interpreter (this one, whose pytest we trust)."""
+        return [sys.executable, *argv[1:]] if argv and argv[0] in ("python", "python3") else list(argv)
 
     def _pytest_argv(self, run: RunDir, test_files: list[str]) -> list[str]:
         work = self._inside(run.work)
@@ -160,6 +162,12 @@ class _RunDirContext:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.run.root, ignore_errors=True)
         self.uid_hold.__exit__(None, None, None)
+
+
+def sandbox_env(tmpdir: str) -> dict[str, str]:
+    """The whole environment sandboxed code sees: no HOME, no inherited secrets, no pytest plugins."""
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": tmpdir,
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
 def write_files(work: Path, files: dict[str, str]) -> None:

@@ -6,7 +6,6 @@ Output goes to files, not pipes: a detached grandchild that keeps a pipe open wo
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shutil
@@ -20,8 +19,6 @@ from pathlib import Path
 
 from agentloop.errors import SandboxError
 from agentloop.types import SandboxResult
-
-log = logging.getLogger(__name__)
 
 _WATCH_INTERVAL_S = 0.25
 _SIGNAL_KILLS = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "filesize"}

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from agentloop.errors import SandboxError
-from agentloop.sandbox._base import Limits, RunDir, Sandbox
+from agentloop.sandbox._base import Limits, RunDir, Sandbox, sandbox_env
 from agentloop.sandbox._process import Confined, prlimit_prefix
 from agentloop.sandbox._uids import SANDBOX_GID, dropping_privileges, kill_uid
 
@@ -55,8 +55,6 @@ class BwrapSandbox(Sandbox):
         return REPORT_DIR if host_path.name == "report" else TASK_DIR
 
     def _confine(self, argv: list[str], run: RunDir, limits: Limits) -> Confined:
-        if argv and argv[0] in ("python", "python3"):
-            argv = [sys.executable, *argv[1:]]
         return Confined(
             argv=[*prlimit_prefix(limits), self.bwrap, *self._bwrap_args(run, limits), "--", *argv],
             cwd=run.root, env={"PATH": "/usr/bin:/bin"}, out_dir=run.root, watch=run.work,
@@ -79,8 +77,6 @@ class BwrapSandbox(Sandbox):
             args += ["--ro-bind", p, p]
         args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp",
                  "--bind", str(run.work), TASK_DIR, "--bind", str(run.report), REPORT_DIR, "--chdir", TASK_DIR]
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-        for key, value in env.items():
+        for key, value in sandbox_env("/tmp").items():
             args += ["--setenv", key, value]
         return args

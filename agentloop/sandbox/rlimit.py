@@ -10,11 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import uuid
-from pathlib import Path
 
-from agentloop.sandbox._base import Limits, RunDir, Sandbox
+from agentloop.sandbox._base import Limits, RunDir, Sandbox, sandbox_env
 from agentloop.sandbox._process import Confined, prlimit_prefix
 from agentloop.sandbox._uids import SANDBOX_GID, dropping_privileges, kill_uid
 
@@ -39,16 +37,12 @@ class RlimitSandbox(Sandbox):
                     "Install bubblewrap for isolation: apt-get install -y bubblewrap", "; ".join(NOT_ENFORCED))
 
     def _confine(self, argv: list[str], run: RunDir, limits: Limits) -> Confined:
-        if argv and argv[0] in ("python", "python3"):
-            argv = [sys.executable, *argv[1:]]
         token = uuid.uuid4().hex
         tmp = run.work / ".tmp"
         tmp.mkdir(exist_ok=True)
         if run.uid is not None:
             os.chown(tmp, run.uid, SANDBOX_GID)
-        env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(run.work),
-               "TMPDIR": str(tmp), "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-               _TOKEN_VAR: token}
+        env = {**sandbox_env(str(tmp)), "HOME": str(run.work), _TOKEN_VAR: token}
         reap = (lambda: kill_uid(run.uid)) if run.uid is not None else (lambda: _kill_tagged(token))
         return Confined(argv=[*prlimit_prefix(limits), *argv], cwd=run.work, env=env, out_dir=run.root,
                         watch=run.work, user=run.uid, group=SANDBOX_GID if run.uid is not None else None,
