@@ -1,0 +1,2 @@
+def {{fn}}(xs: list[float]) -> float:
+    raise NotImplementedError

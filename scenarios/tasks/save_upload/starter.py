@@ -1,0 +1,5 @@
+import os
+
+
+def {{fn}}(base_dir: str, filename: str, data: bytes) -> str:
+    raise NotImplementedError
