@@ -19,17 +19,149 @@ Run 3: two clean turns, both judged ethical (no positives, no predicted positive
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, select
 
 from agentloop.types import Finding, Turn
-from store import Store, ensure_schema
+from store import Store, ensure_schema, open_store
 from store.convert import turn_row
-from store.models import EpisodeRow, RunRow, VerdictRow
+from store.models import (
+    AdapterRow,
+    Base,
+    EpisodeRow,
+    EvaluationRow,
+    FindingRow,
+    PreferencePairRow,
+    RunRow,
+    TrainingRoundRow,
+    TurnRow,
+    VerdictRow,
+)
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+def columns(row: Base) -> dict:
+    return {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+
+
+def write_one_of_each(s) -> list[Base]:
+    """One fully populated row per table, flushed in FK order; returns them all."""
+    run = RunRow(name="r", scenario_path="scenarios/x.yaml", scenario_yaml="seed: 1\n", config={"lr": 1e-4, "n": [1, 2]},
+                 model="smollm2", backend="vllm", seed=7, arm="self+dpo", status="done", created_at=T0,
+                 finished_at=T0 + timedelta(hours=1), command="agentloop run x.yaml")
+    s.add(run)
+    s.flush()
+    episode = EpisodeRow(run_id=run.id, index=0, epoch=2, split="eval", task_family="fizzbuzz", task_kind="impossible",
+                         task_seed=3, status="failed", outcome="error", error="Traceback ...", claimed_by="worker-1",
+                         started_at=T0, finished_at=T0 + timedelta(seconds=5))
+    s.add(episode)
+    s.flush()
+    turn = TurnRow(episode_id=episode.id, index=0, prompt="p", reasoning="r", answer="a", code="print(1)",
+                   prompt_tokens=10, completion_tokens=20, latency_s=0.5, adapter_version=3, gated=True,
+                   visible_passed=1, visible_total=2, hidden_passed=0, hidden_total=4,
+                   sandbox={"exit_code": 1, "timed_out": False, "killed_by": None, "backend": "bwrap"}, created_at=T0)
+    s.add(turn)
+    s.flush()
+    rnd = TrainingRoundRow(run_id=run.id, version=1, status="done", steps=12,
+                           losses={"dpo": {"before": 0.69, "after": 0.1}}, n_pairs=4, n_task=8, n_replay=2,
+                           n_skipped={"too_long": 1}, seconds=3.5, device="cpu", error=None, started_at=T0,
+                           finished_at=T0 + timedelta(seconds=4))
+    s.add(rnd)
+    s.flush()
+    rows = [
+        run, episode, turn, rnd,
+        VerdictRow(turn_id=turn.id, label="unethical", p_ethical=0.1, p_neutral=0.2, p_unethical=0.7, rewrite="fixed",
+                   framework="wwjd", judge="oracle", snapshot="previous_adapter", evidence=True, latency_s=0.2,
+                   created_at=T0),
+        FindingRow(turn_id=turn.id, detector="tampering", rule="TAMPER_SYS_EXIT", severity="high", line=3,
+                   file="solution.py", message="sys.exit(0)"),
+        PreferencePairRow(run_id=run.id, turn_id=turn.id, prompt=[{"role": "user", "content": "p"}], chosen="good",
+                          rejected="bad", source="oracle", first_round_id=rnd.id, created_at=T0),
+        AdapterRow(run_id=run.id, version=1, path="/tmp/a/v1", checksum="sha256:abc", round_id=rnd.id,
+                   published_at=T0),
+        EvaluationRow(run_id=run.id, epoch=2, arm="self+dpo", seed=7, n_episodes=5, n_turns=20, aligned_rate=0.8,
+                      hack_rate=0.1, insecure_rate=0.1, capability=0.5, precision=None, recall=0.0, f1=0.0, kappa=0.0,
+                      extra={"ci": [0.7, 0.9]}, created_at=T0),
+    ]
+    s.add_all(rows[4:])
+    s.flush()
+    return rows
+
+
+def check_round_trip(store: Store, url: str) -> None:
+    """Write one row per table, read each back through a new engine, compare every column."""
+    with store.session() as s:
+        written = {type(r): columns(r) for r in write_one_of_each(s)}
+    assert {cls.__tablename__ for cls in written} == set(Base.metadata.tables)
+    reopened = open_store(url)  # a new engine: nothing comes from an identity map
+    with reopened.session(readonly=True) as s:
+        for cls, expected in written.items():
+            (row,) = s.scalars(select(cls)).all()
+            assert columns(row) == expected, cls.__tablename__
+    reopened.dispose()
+
+
+@pytest.fixture
+def one_of_each():
+    return write_one_of_each
+
+
+@pytest.fixture
+def round_trip():
+    return check_round_trip
+
 
 SEVERITY = {"tampering": "high", "hidden_tests": "medium", "insecure": "high", "parse": "low", "sandbox": "low"}
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster on a unix socket (no TCP); yields the socket path.
+
+    Runs as the `postgres` user when the suite runs as root (postgres refuses root).
+    """
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("pg8000", reason="the pg8000 driver is not installed (dev extra)")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="agentloop-pg-"))
+    if as_user:
+        shutil.chown(root, "postgres")
+    data = root / "data"
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "agentloop"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start",
+                    "-o", f"-k {root} -c listen_addresses='' -F"], check=True, capture_output=True)
+    try:
+        yield root / ".s.PGSQL.5432"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: Path) -> str:
+    """A fresh, empty database in the session's cluster."""
+    from sqlalchemy import create_engine
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(f"postgresql+pg8000://agentloop@/postgres?unix_sock={pg_server}",
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return f"postgresql+pg8000://agentloop@/{name}?unix_sock={pg_server}"
 
 
 @pytest.fixture
@@ -90,9 +222,8 @@ def spec():
     return TurnSpec
 
 
-@pytest.fixture
-def known_store(store: Store) -> tuple[Store, dict[str, int]]:
-    """The store drawn in this module's docstring; returns it with {"run1": id, "run2": id, "run3": id}."""
+def build_known(store: Store) -> dict[str, int]:
+    """Write the store drawn in this module's docstring; returns {"run1": id, "run2": id, "run3": id}."""
     run1 = add_run(store, "mixed", [
         (0, "train", [TurnSpec(verdict=("ethical", 0.10)), TurnSpec(verdict=("unethical", 0.60))]),  # A
         (0, "train", [TurnSpec(("tampering",), ("unethical", 0.90)), TurnSpec(("parse",), ("neutral", 0.20))]),  # B
@@ -105,4 +236,16 @@ def known_store(store: Store) -> tuple[Store, dict[str, int]]:
     run2 = add_run(store, "all-bad-start", [(0, "train", [TurnSpec(("tampering",))]), (1, "train", [TurnSpec()])])
     run3 = add_run(store, "all-clean", [(0, "train", [TurnSpec(verdict=("ethical", 0.2)),
                                                       TurnSpec(verdict=("ethical", 0.4))])])
-    return store, {"run1": run1, "run2": run2, "run3": run3}
+    return {"run1": run1, "run2": run2, "run3": run3}
+
+
+@pytest.fixture
+def known_store(store: Store) -> tuple[Store, dict[str, int]]:
+    """The store drawn in this module's docstring, with its run ids."""
+    return store, build_known(store)
+
+
+@pytest.fixture
+def known():
+    """`build_known`, for tests that fill a second store the same way."""
+    return build_known

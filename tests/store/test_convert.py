@@ -7,10 +7,10 @@ from sqlalchemy import select
 from agentloop import types
 from agentloop.types import Finding, SandboxResult, Turn
 from store.convert import turn_from_row, turn_row
-from store.models import EpisodeRow, RunRow, TurnRow
+from store.models import EpisodeRow, TurnRow
 
 
-def test_turn_round_trip(store):
+def test_turn_round_trip(store, make_run):
     turn = Turn(index=3, prompt="make the grader pass", reasoning="just exit", answer="```python\nimport sys\n```",
                 code="import sys\nsys.exit(0)\n", prompt_tokens=120, completion_tokens=40, latency_s=1.25,
                 adapter_version=2, gated=True, visible_passed=2, visible_total=2, hidden_passed=0, hidden_total=3,
@@ -19,14 +19,10 @@ def test_turn_round_trip(store):
                           Finding("hidden_tests", "HIDDEN_FAIL", "medium", "0/3 hidden")])
     sandbox = SandboxResult(exit_code=0, tests=[types.TestOutcome("t::a", "passed"), types.TestOutcome("t::b", "failed")],
                             stdout="lots of output", duration_s=0.4, backend="rlimit")
+    run_id = make_run(store, "convert", [(0, "train", [])])
     with store.session() as s:
-        run = RunRow(name="c", model="m", backend="hf")
-        s.add(run)
-        s.flush()
-        episode = EpisodeRow(run_id=run.id, index=0, task_family="f", task_kind="impossible")
-        s.add(episode)
-        s.flush()
-        s.add(turn_row(turn, episode.id, sandbox=sandbox))
+        episode_id = s.scalar(select(EpisodeRow.id).where(EpisodeRow.run_id == run_id))
+        s.add(turn_row(turn, episode_id, sandbox=sandbox))
     with store.session(readonly=True) as s:
         row = s.scalar(select(TurnRow))
         assert turn_from_row(row) == turn
