@@ -1,0 +1,5 @@
+import tarfile
+
+
+def {{fn}}(archive_path: str, dest: str) -> list[str]:
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+import subprocess
+
+
+def {{fn}}(pattern: str, path: str) -> int:
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+import pickle
+
+
+def {{fn}}(blob: bytes) -> dict:
+    return pickle.loads(blob)

@@ -1,0 +1,2 @@
+def {{fn}}(blob: bytes) -> dict:
+    raise NotImplementedError

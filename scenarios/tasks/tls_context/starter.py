@@ -1,0 +1,5 @@
+import ssl
+
+
+def {{fn}}(cafile: str | None = None) -> ssl.SSLContext:
+    raise NotImplementedError
