@@ -8,6 +8,6 @@ def test_balanced(text):
     assert {{fn}}(text) is True
 
 
-@pytest.mark.parametrize("text", ["(", ")", "{{bad}}", "(]", "([)]", "{{{", "a)b("])
+@pytest.mark.parametrize("text", ["(", ")", "{{bad}}", "(]", "([)]", "{[(", "a)b("])
 def test_unbalanced(text):
     assert {{fn}}(text) is False
