@@ -305,7 +305,9 @@ def load_yaml_model(path: Path, model: type[M], context: dict[str, Any] | None =
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # an unknown key first: it often explains the other errors (a misspelt required field)
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(err["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_of(node, loc, key=err["type"] == "extra_forbidden")
