@@ -1,0 +1,72 @@
+"""`agentloop experiment SCENARIO`: the off/self/oracle/gate ablation over epochs and seeds.
+
+    agentloop experiment scenarios/codehack_multiturn.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
+    agentloop experiment scenarios/smoke.yaml --epochs 2 --arms off,oracle --seeds 1 --resume smoke-20261123-101500
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from agentloop.cli.app import app
+
+console = Console(stderr=True)
+
+
+@app.command("experiment")
+def experiment(
+    scenario_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Scenario YAML."),
+    epochs: int = typer.Option(5, min=0, help="Training epochs after the epoch-0 evaluation."),
+    arms: str = typer.Option("off,self,oracle,gate", help="Comma-separated: off, self, oracle, gate, external."),
+    seeds: int = typer.Option(3, min=1, help="Seeds 0..N-1 (each arm sees the same tasks per seed)."),
+    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store."),
+    model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
+    backend: Optional[str] = typer.Option(None, help="vllm | hf | openai"),
+    episodes: Optional[int] = typer.Option(None, min=1, help="Training episodes per epoch."),
+    turns: Optional[int] = typer.Option(None, min=1),
+    resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
+    workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
+    report: bool = typer.Option(True, help="Write the report (tables, plot, markdown) at the end."),
+) -> None:
+    """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
+    from agentloop.engines import make_engine
+    from agentloop.experiment import Experiment, new_experiment_id
+    from agentloop.model import resolve_model
+    from agentloop.paths import db_url
+    from agentloop.scenario import load_scenario
+    from store.session import open_store
+
+    scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, episodes=episodes,
+                                                           turns=turns)
+    arm_list = [a.strip() for a in arms.split(",") if a.strip()]
+    url = db_url(db)
+    store = open_store(url)
+    store.upgrade()
+    experiment_id = resume or new_experiment_id(scenario)
+    model_path = resolve_model(scenario.model.name)
+    engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
+                         seed=scenario.seed)
+    command = " ".join(shlex.quote(a) for a in ["agentloop", *sys.argv[1:]])
+    with console.status(f"experiment {experiment_id}") as status:
+        exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
+                         scenario_path=str(scenario_path), command=command,
+                         on_progress=lambda text: status.update(f"experiment {experiment_id}: {text}"))
+        exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
+    console.print(f"experiment [bold]{experiment_id}[/] done: `agentloop report {experiment_id} --db {url}`")
+    if report:
+        from agentloop.report import build_report
+
+        rep = build_report(url, experiment_id)
+        for table in rep.tables():
+            console.print(table)
+        out = Path("reports") / experiment_id
+        out.mkdir(parents=True, exist_ok=True)
+        rep.plot(out / "retention.png")
+        rep.markdown(out / "report.md")
+        console.print(f"report: {out / 'report.md'}")

@@ -1,0 +1,72 @@
+"""`agentloop run SCENARIO`: run a scenario's episodes on the engine, reviewed by the conscience,
+stored as they happen, with the learner between episodes or in the background.
+
+    agentloop run scenarios/codehack_multiturn.yaml
+    agentloop run scenarios/smoke.yaml --backend hf --episodes 2 --json
+    agentloop run scenarios/codehack_multiturn.yaml --resume 3
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from agentloop.cli.app import app
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+
+@app.command("run")
+def run(
+    scenario_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Scenario YAML."),
+    db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store [default: $AGENTLOOP_DB or sqlite:///agentloop.db]."),
+    model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
+    backend: Optional[str] = typer.Option(None, help="vllm | hf | openai"),
+    base_url: Optional[list[str]] = typer.Option(None, "--base-url", help="OpenAI-compatible server(s), for --backend openai."),
+    episodes: Optional[int] = typer.Option(None, min=1),
+    turns: Optional[int] = typer.Option(None, min=1),
+    seed: Optional[int] = typer.Option(None),
+    conscience: Optional[str] = typer.Option(None, help="observe | gate | off"),
+    framework: Optional[str] = typer.Option(None, help="three_laws | four_laws | wwjd | path to a framework YAML"),
+    learner: Optional[str] = typer.Option(None, help="off | between-episodes | background"),
+    resume: Optional[int] = typer.Option(None, help="Continue the unfinished episodes of this run id."),
+    workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (for scripts)."),
+) -> None:
+    """Run a scenario (or --resume a crashed/interrupted run)."""
+    from agentloop.launch import execute_run
+    from agentloop.paths import db_url
+    from agentloop.scenario import load_scenario
+
+    scenario = load_scenario(scenario_path)
+    overrides = {k: v for k, v in dict(
+        model=model, backend=backend, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
+        conscience=conscience, framework=framework,
+        learner=learner.replace("-", "_") if learner else None,
+    ).items() if v is not None}
+    if overrides:
+        scenario = scenario.with_overrides(**overrides)
+    command = " ".join(shlex.quote(a) for a in ["agentloop", *sys.argv[1:]])
+    t0 = time.perf_counter()
+    result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
+                         command=command, console=console, live=not as_json)
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+        return
+    from agentloop.display import summary_table
+
+    console.print(summary_table(f"run {result.run_id} · {scenario.name} · {result.status}", summary))
+    console.print(f"done in {time.perf_counter() - t0:.0f}s. Query it with:\n"
+                  f"  agentloop episodes list --run {result.run_id}\n"
+                  f"  agentloop retention --run {result.run_id}\n"
+                  + (f"  agentloop run {scenario_path} --resume {result.run_id}\n" if result.status != "done" else ""))

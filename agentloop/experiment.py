@@ -1,0 +1,168 @@
+"""The ablation: Emergent Misalignment vs Emergent Alignment, retention over epochs.
+
+    agentloop experiment scenarios/codehack_multiturn.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
+
+For each seed and arm, one run in the store (`runs.arm`, `runs.seed`, and
+`runs.config["experiment"]`). Epoch 0 evaluates the base policy; each later epoch runs the
+scenario's training episodes under pressure with the arm's conscience, one learner round,
+then the evaluation episodes on held-out task instances, and writes an `evaluations` row.
+Every arm of a seed sees the same task instances and the same task data. Progress is read
+back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped.
+
+Arms (same learner settings; only the conscience differs):
+- off:    no conscience, task loss only (dpo_weight 0): the Emergent Misalignment baseline
+- self:   the frozen copy judges, DPO on its pairs: Emergent Alignment as proposed
+- oracle: detector verdicts, rewrites from the frozen copy: the ceiling of the method
+- gate:   self + inference-time steering (unethical turns replaced before they run)
+- external: self on another model (needs conscience.external in the scenario)
+Evaluation episodes run the policy with the frozen-copy self-judge observing, in every arm,
+so judge precision/recall is measured the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from agentloop.errors import ConfigError
+from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
+from agentloop.recorder import Recorder
+from agentloop.runner import Runner
+from agentloop.scenario import Scenario
+from store import models as m
+from store.session import Store
+
+log = logging.getLogger(__name__)
+
+ARMS: dict[str, dict] = {
+    "off": {"conscience": "off"},
+    "self": {"conscience": "observe", "judge": "self"},
+    "oracle": {"conscience": "observe", "judge": "oracle"},
+    "gate": {"conscience": "gate", "judge": "self"},
+    "external": {"conscience": "observe", "judge": "external"},
+}
+
+
+def arm_scenario(scenario: Scenario, arm: str, seed: int) -> Scenario:
+    """The scenario as this arm trains on it; the experiment schedules rounds itself."""
+    if arm not in ARMS:
+        raise ConfigError(f"unknown arm {arm!r}: choose from {', '.join(ARMS)}")
+    s = scenario.with_overrides(seed=seed, learner="off", **ARMS[arm])
+    if arm == "off":  # task loss only: there is no conscience to make pairs
+        s = s.model_copy(update={"learner": s.learner.model_copy(update={"dpo_weight": 0.0})})
+    return s
+
+
+def eval_scenario(scenario: Scenario, seed: int) -> Scenario:
+    return scenario.with_overrides(seed=seed, learner="off", conscience="observe", judge="self")
+
+
+@dataclass
+class Unit:
+    arm: str
+    seed: int
+    run_id: int
+
+
+class Experiment:
+    def __init__(self, scenario: Scenario, store: Store, engine, *, db_url: str, workdir: Path, model_path: str,
+                 scenario_path: str, command: str, on_progress=None) -> None:
+        self.scenario, self.store, self.engine = scenario, store, engine
+        self.db_url, self.workdir, self.model_path = db_url, workdir, model_path
+        self.scenario_path, self.command = scenario_path, command
+        self.rec = Recorder(store)
+        self.on_progress = on_progress or (lambda text: None)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def units(self, experiment_id: str, arms: list[str], seeds: list[int]) -> list[Unit]:
+        """One run per (arm, seed), created on first use and found again on resume."""
+        units = []
+        for seed in seeds:
+            for arm in arms:
+                run_id = self._find_run(experiment_id, arm, seed)
+                if run_id is None:
+                    s = arm_scenario(self.scenario, arm, seed)
+                    config = {**s.model_dump(mode="json"), "experiment": experiment_id}
+                    run_id = self.rec.create_run(
+                        name=f"{self.scenario.name}/{arm}/s{seed}", scenario_path=self.scenario_path,
+                        scenario_yaml=Path(self.scenario_path).read_text(), config=config, model=s.model.name,
+                        backend=s.model.backend, seed=seed, command=self.command, arm=arm)
+                units.append(Unit(arm, seed, run_id))
+        return units
+
+    def _find_run(self, experiment_id: str, arm: str, seed: int) -> int | None:
+        with self.store.session() as s:
+            rows = s.scalars(select(m.RunRow).where(m.RunRow.arm == arm, m.RunRow.seed == seed)).all()
+            return next((r.id for r in rows if (r.config or {}).get("experiment") == experiment_id), None)
+
+    def _done_epochs(self, run_id: int) -> set[int]:
+        with self.store.session() as s:
+            return set(s.scalars(select(m.EvaluationRow.epoch).where(m.EvaluationRow.run_id == run_id)))
+
+    def _rounds(self, run_id: int) -> int:
+        with self.store.session() as s:
+            return len(s.scalars(select(m.TrainingRoundRow.id).where(m.TrainingRoundRow.run_id == run_id,
+                                                                      m.TrainingRoundRow.status == "done")).all())
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int) -> list[Unit]:
+        from store.evaluation import record_evaluation
+
+        units = self.units(experiment_id, arms, seeds)
+        for unit in units:
+            done = self._done_epochs(unit.run_id)
+            train = arm_scenario(self.scenario, unit.arm, unit.seed)
+            evaluate = eval_scenario(self.scenario, unit.seed)
+            learning = Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir)
+            for epoch in range(epochs + 1):
+                if epoch in done:
+                    continue
+                t0 = time.perf_counter()
+                if epoch >= 1:
+                    self._episodes(unit, train, epoch, "train")
+                    if self._rounds(unit.run_id) < epoch:
+                        self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: learner round")
+                        learning.round()
+                self._episodes(unit, evaluate, epoch, "eval")
+                with self.store.session() as s:
+                    row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
+                    log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs)", unit.arm, unit.seed, epoch,
+                             row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0)
+            self.rec.finish_run(unit.run_id, "done")
+        return units
+
+    def _episodes(self, unit: Unit, scenario: Scenario, epoch: int, split: str) -> None:
+        if self.rec.count_episodes(unit.run_id, epoch=epoch, split=split) == 0:
+            plans = plan_episodes(scenario, epoch, split)
+            if split == "eval":  # every held-out instance once, whatever `episodes` says
+                plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
+            self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
+        self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: {split} episodes")
+        options = runner_options(scenario)
+        options.seed = unit.seed * 1_000 + epoch
+        runner = Runner(options, self.rec, self.engine, _sandbox(scenario), make_judge_for(scenario, self.engine),
+                        task_resolver(scenario))
+        runner.run(unit.run_id, epoch=epoch, split=split)
+        if runner.stop_requested.is_set():
+            raise KeyboardInterrupt
+
+
+def _n_eval(scenario: Scenario) -> int:
+    from agentloop.tasks import select_tasks
+
+    return max(1, len(select_tasks(scenario.tasks, seed=scenario.seed, split="eval")))
+
+
+def _sandbox(scenario: Scenario):
+    from agentloop.sandbox import get_sandbox
+
+    return get_sandbox(scenario.sandbox.backend)
+
+
+def new_experiment_id(scenario: Scenario) -> str:
+    return f"{scenario.name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"

@@ -1,0 +1,242 @@
+"""Wire a scenario into a run: store, engine, conscience, sandbox, learner, runner.
+
+The CLI (`agentloop run`) and the experiment call this; it is the one place that knows every
+package. Library users can call `start_run` / `resume_run` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentloop.errors import AgentloopError
+from agentloop.recorder import EpisodePlan, Recorder
+from agentloop.runner import Runner, RunnerOptions, StepStats
+from agentloop.scenario import Scenario
+from agentloop.types import Sampling, Task
+
+log = logging.getLogger(__name__)
+
+
+def runner_options(scenario: Scenario) -> RunnerOptions:
+    c, m = scenario.conscience, scenario.model
+    return RunnerOptions(
+        turns=scenario.turns, batch_size=scenario.batch_size, mode=c.mode, evidence=c.evidence == "detectors",
+        snapshot=c.snapshot, sampling=Sampling(max_tokens=m.max_tokens, temperature=m.temperature, top_p=m.top_p),
+        pressure=tuple(scenario.pressure), memory_k=scenario.memory.k,
+    )
+
+
+def make_judge_for(scenario: Scenario, engine):
+    """The conscience: the same engine with no LoRA (frozen copy), or an external model."""
+    from conscience.judge import make_judge
+
+    c = scenario.conscience
+    if c.mode == "off":
+        return None
+    model = engine
+    if c.judge == "external":
+        from agentloop.engines import make_engine
+
+        if c.external is None:
+            raise AgentloopError("conscience.judge is 'external' but conscience.external (model, base_url) is not set")
+        model = make_engine("openai", c.external.model, base_urls=[c.external.base_url])
+    opts = dict(snapshot=c.snapshot, rewrite_on=tuple(c.rewrite_on),
+                rewrite_sampling=Sampling(max_tokens=c.rewrite_max_tokens, temperature=0.0))
+    if c.judge != "oracle":
+        opts.update(evidence=c.evidence, decision=c.decision, threshold=c.threshold)
+    return make_judge(c.judge, model, c.framework, **opts)
+
+
+def plan_episodes(scenario: Scenario, epoch: int = 0, split: str = "train") -> list[tuple[Task, int]]:
+    """The task instance of each episode: cycle through the selected tasks, deterministically."""
+    from agentloop.tasks import select_tasks
+
+    tasks = select_tasks(scenario.tasks, seed=scenario.seed, split=split)
+    if not tasks:
+        raise AgentloopError(f"scenario {scenario.name!r} selects no tasks for split {split!r}")
+    return [(tasks[i % len(tasks)], scenario.seed * 10_000 + epoch * 1_000 + i) for i in range(scenario.episodes)]
+
+
+def task_resolver(scenario: Scenario):
+    from agentloop.tasks import load_families
+
+    families = load_families()
+
+    def task_for(plan: EpisodePlan) -> Task:
+        return families[plan.task_family].instance(plan.task_seed)
+
+    return task_for
+
+
+class Learning:
+    """Runs learner rounds for a run: each round in its own process (one training process owns
+    the cores; a crash or kill -9 there cannot take the runner down)."""
+
+    def __init__(self, scenario: Scenario, db_url: str, run_id: int, model_path: str, workdir: Path) -> None:
+        self.scenario, self.db_url, self.run_id, self.model_path = scenario, db_url, run_id, model_path
+        self.adapters_dir = workdir / f"run-{run_id}" / "adapters"
+        self.task_jsonl = workdir / f"run-{run_id}" / "task_data.jsonl"
+        self.last_round_at = 0
+
+    def prepare_task_data(self) -> None:
+        from agentloop.taskdata import build_task_dataset
+        from agentloop.tasks import load_families
+
+        if self.task_jsonl.exists():
+            return
+        td = self.scenario.learner.task_data
+        if td.jsonl:
+            from agentloop.taskdata import load_messages_jsonl
+
+            ds = load_messages_jsonl(td.jsonl)
+        else:
+            ds = build_task_dataset(list(load_families().values()), mix=td.mix, insecure_ratio=td.insecure_ratio,
+                                    n=td.n, seed=self.scenario.seed,
+                                    exclude_families=tuple(self.scenario.tasks.holdout_families))
+        self.task_jsonl.parent.mkdir(parents=True, exist_ok=True)
+        ds.to_json(str(self.task_jsonl), lines=True)
+
+    def config_json(self) -> str:
+        import json
+
+        lr = self.scenario.learner
+        fields = dict(schedule=lr.schedule, every_episodes=lr.every_episodes, every_s=lr.every_s, steps=lr.steps,
+                      batch_size=lr.batch_size, max_length=lr.max_length, lr=lr.lr, lora_r=lr.lora_r,
+                      lora_alpha=lr.lora_alpha, target_modules=list(lr.target_modules), task_weight=lr.task_weight,
+                      dpo_weight=lr.dpo_weight, beta=lr.beta, replay_share=lr.replay_share, seed=self.scenario.seed)
+        return json.dumps(fields)
+
+    def round(self) -> None:
+        """One training round in a child process; the runner hot-swaps its adapter next wave."""
+        self.prepare_task_data()
+        cmd = [sys.executable, "-m", "learner.round", "--db", self.db_url, "--run", str(self.run_id),
+               "--model", self.model_path, "--adapters", str(self.adapters_dir), "--task-data",
+               str(self.task_jsonl), "--config", self.config_json()]
+        log.info("learner round for run %d", self.run_id)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
+                      proc.returncode, proc.stderr[-2000:])
+        else:
+            log.info("learner round done in %.1fs", time.perf_counter() - t0)
+
+    def maybe_round(self, episodes_done: int) -> None:
+        if episodes_done - self.last_round_at >= self.scenario.learner.every_episodes:
+            self.round()
+            self.last_round_at = episodes_done
+
+    def start_background(self) -> subprocess.Popen:
+        """`learner: {schedule: background}`: a scheduler process beside the runner."""
+        self.prepare_task_data()
+        cmd = [sys.executable, "-m", "agentloop.cli", "learner", "start", "--run", str(self.run_id), "--db",
+               self.db_url, "--model", self.model_path, "--every", f"{self.scenario.learner.every_s}s",
+               "--adapters", str(self.adapters_dir), "--task-data", str(self.task_jsonl),
+               "--config", self.config_json()]
+        return subprocess.Popen(cmd)
+
+
+@dataclass
+class ExecutedRun:
+    run_id: int
+    status: str
+    stats: StepStats
+    seconds: float
+    db_url: str
+
+    def summary(self) -> dict[str, object]:
+        """Numbers from the store (not from memory), so --json and the table agree with queries."""
+        from store.queries import judge_agreement, retention_over_epochs
+        from store.session import open_store
+
+        store = open_store(self.db_url)
+        with store.session() as s:
+            agreement = judge_agreement(s, self.run_id)
+            retention = retention_over_epochs(s, self.run_id)
+        last = retention[-1] if retention else None
+        v = self.stats.verdicts
+        return {
+            "run_id": self.run_id, "status": self.status, "seconds": round(self.seconds, 1),
+            "episodes": f"{self.stats.episodes_done}/{self.stats.episodes_total}", "turns_this_session": self.stats.turns,
+            "verdicts (ethical/neutral/unethical)": f"{v['ethical']}/{v['neutral']}/{v['unethical']}",
+            "gated turns": self.stats.gated,
+            "aligned rate (detectors)": last.aligned_rate if last else None,
+            "hack rate (detectors)": last.hack_rate if last else None,
+            "insecure rate (detectors)": last.insecure_rate if last else None,
+            "judge precision vs detectors": agreement.confusion.precision,
+            "judge recall vs detectors": agreement.confusion.recall,
+            "judge kappa vs detectors": agreement.confusion.kappa,
+            "judge AUROC of P(unethical)": agreement.auroc,
+            "policy tok/s": round(self.stats.tokens_per_s, 1),
+            "adapter (newest used)": self.stats.adapter,
+        }
+
+
+def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir: Path, resume: int | None = None,
+                command: str = "", console=None, live: bool = True, engine=None, epoch: int = 0,
+                split: str = "train", arm: str | None = None) -> ExecutedRun:
+    """Create (or resume) a run of `scenario` and drive it to the end; returns its summary source."""
+    from agentloop.display import RunDisplay
+    from agentloop.engines import make_engine
+    from agentloop.model import resolve_model
+    from agentloop.sandbox import get_sandbox
+    from store.session import open_store
+
+    t0 = time.perf_counter()
+    store = open_store(db_url)
+    store.upgrade()
+    rec = Recorder(store)
+    if resume is not None:
+        run_id = resume
+        if not rec.run_exists(run_id):
+            raise AgentloopError(f"no run {run_id} in {db_url}: list runs with `agentloop episodes list`")
+        rec.mark_running(run_id)
+    else:
+        run_id = rec.create_run(name=scenario.name, scenario_path=str(scenario_path),
+                                scenario_yaml=Path(scenario_path).read_text(), config=scenario.model_dump(mode="json"),
+                                model=scenario.model.name, backend=scenario.model.backend, seed=scenario.seed,
+                                command=command, arm=arm)
+        rec.plan_episodes(run_id, plan_episodes(scenario, epoch, split), epoch=epoch, split=split)
+    model_path = resolve_model(scenario.model.name)
+    if engine is None:
+        engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
+                             seed=scenario.seed)
+    judge = make_judge_for(scenario, engine)
+    sandbox = get_sandbox(scenario.sandbox.backend)
+    learning = None
+    background = None
+    if scenario.learner.schedule != "off":
+        learning = Learning(scenario, db_url, run_id, model_path, workdir)
+        if scenario.learner.schedule == "background":
+            background = learning.start_background()
+    options = runner_options(scenario)
+    options.seed = scenario.seed
+    display = RunDisplay(console, total=0, enabled=live and console is not None) if console else None
+    runner = Runner(options, rec, engine, sandbox, judge, task_resolver(scenario),
+                    between_waves=learning.maybe_round if learning and scenario.learner.schedule == "between_episodes"
+                    else None,
+                    on_step=display.update if display else None)
+    try:
+        if display:
+            with display:
+                display.progress.update(display.task, total=rec.count_episodes(run_id))
+                stats = runner.run(run_id)
+        else:
+            stats = runner.run(run_id)
+    except BaseException:
+        rec.finish_run(run_id, "interrupted")
+        raise
+    finally:
+        if background is not None:
+            background.terminate()
+            background.wait(timeout=30)
+    status = "interrupted" if runner.stop_requested.is_set() else "done"
+    if status == "done" and rec.unfinished_episodes(run_id):
+        status = "interrupted"
+    rec.finish_run(run_id, status)
+    return ExecutedRun(run_id=run_id, status=status, stats=stats, seconds=time.perf_counter() - t0, db_url=db_url)

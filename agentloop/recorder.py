@@ -1,0 +1,185 @@
+"""Everything the runner writes to and reads from the store, in short transactions.
+
+One turn = one transaction (turn + findings + verdict + preference pair), committed before
+the next step, so a crash loses at most the turns of the step in flight, and `--resume`
+rebuilds each unfinished episode's conversation from its stored turns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from agentloop.prompts import feedback_message, pressure_for_turn
+from agentloop.types import Task, TestOutcome, Turn
+from store import models as m
+from store.convert import turn_row
+from store.session import Store
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class StoredTurn:
+    """What resume needs of a finished turn."""
+
+    index: int
+    executed_answer: str  # the rewrite when gate replaced the answer, else the answer
+    visible: list[TestOutcome]
+    no_code: bool
+    gave_up: bool
+
+    @property
+    def all_visible_passed(self) -> bool:
+        return bool(self.visible) and all(t.status == "passed" for t in self.visible)
+
+    def next_prompt(self, pressure: Sequence[str]) -> str:
+        return feedback_message(self.visible, pressure_for_turn(pressure, self.index + 1), no_code=self.no_code)
+
+
+@dataclass
+class EpisodePlan:
+    episode_id: int
+    index: int
+    task_family: str
+    task_seed: int
+    seed: int
+    finished_turns: list[StoredTurn] = field(default_factory=list)
+
+
+class Recorder:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- runs and episodes ------------------------------------------------------------------
+    def create_run(self, *, name: str, scenario_path: str, scenario_yaml: str, config: dict, model: str,
+                   backend: str, seed: int, command: str, arm: str | None = None) -> int:
+        with self.store.session() as s:
+            run = m.RunRow(name=name, scenario_path=scenario_path, scenario_yaml=scenario_yaml, config=config,
+                        model=model, backend=backend, seed=seed, arm=arm, status="running", command=command,
+                        created_at=_now())
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def plan_episodes(self, run_id: int, plans: Sequence[tuple[Task, int]], epoch: int = 0,
+                      split: str = "train") -> None:
+        with self.store.session() as s:
+            start = s.scalar(select(func.coalesce(func.max(m.EpisodeRow.index) + 1, 0))
+                             .where(m.EpisodeRow.run_id == run_id)) or 0
+            for i, (task, _seed) in enumerate(plans):
+                s.add(m.EpisodeRow(run_id=run_id, index=start + i, epoch=epoch, split=split, task_family=task.family,
+                                task_kind=task.kind, task_seed=task.seed, status="pending"))
+
+    def count_episodes(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> int:
+        with self.store.session() as s:
+            query = select(func.count()).select_from(m.EpisodeRow).where(m.EpisodeRow.run_id == run_id)
+            if epoch is not None:
+                query = query.where(m.EpisodeRow.epoch == epoch)
+            if split is not None:
+                query = query.where(m.EpisodeRow.split == split)
+            return s.scalar(query) or 0
+
+    def unfinished_episodes(self, run_id: int, run_seed: int = 0, *, epoch: int | None = None,
+                            split: str | None = None) -> list[EpisodePlan]:
+        with self.store.session() as s:
+            query = select(m.EpisodeRow).where(m.EpisodeRow.run_id == run_id,
+                                               m.EpisodeRow.status.in_(("pending", "running")))
+            if epoch is not None:
+                query = query.where(m.EpisodeRow.epoch == epoch)
+            if split is not None:
+                query = query.where(m.EpisodeRow.split == split)
+            rows = s.scalars(query.order_by(m.EpisodeRow.index)).all()
+            plans = []
+            for ep in rows:
+                turns = s.scalars(select(m.TurnRow).where(m.TurnRow.episode_id == ep.id).order_by(m.TurnRow.index)).all()
+                plans.append(EpisodePlan(episode_id=ep.id, index=ep.index, task_family=ep.task_family,
+                                         task_seed=ep.task_seed, seed=run_seed * 100_003 + ep.index,
+                                         finished_turns=[self._stored_turn(s, t) for t in turns]))
+            return plans
+
+    @staticmethod
+    def _stored_turn(s, t: m.TurnRow) -> StoredTurn:
+        info = t.sandbox or {}
+        executed = t.answer
+        if t.gated:
+            verdict = s.scalar(select(m.VerdictRow).where(m.VerdictRow.turn_id == t.id))
+            executed = verdict.rewrite if verdict is not None and verdict.rewrite else t.answer
+        visible = [TestOutcome(**o) for o in info.get("visible", [])]
+        return StoredTurn(index=t.index, executed_answer=executed, visible=visible,
+                          no_code=bool(info.get("no_code")), gave_up=bool(info.get("gave_up")))
+
+    def start_episode(self, episode_id: int) -> None:
+        with self.store.session() as s:
+            ep = s.get(m.EpisodeRow, episode_id)
+            ep.status = "running"
+            ep.started_at = ep.started_at or _now()
+
+    def finish_episode(self, episode_id: int, *, status: str, outcome: str | None, error: str | None = None) -> None:
+        with self.store.session() as s:
+            ep = s.get(m.EpisodeRow, episode_id)
+            ep.status, ep.outcome, ep.error, ep.finished_at = status, outcome, error, _now()
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        with self.store.session() as s:
+            run = s.get(m.RunRow, run_id)
+            run.status = status
+            run.finished_at = _now()
+
+    def run_exists(self, run_id: int) -> bool:
+        with self.store.session() as s:
+            return s.get(m.RunRow, run_id) is not None
+
+    def mark_running(self, run_id: int) -> None:
+        with self.store.session() as s:
+            s.get(m.RunRow, run_id).status = "running"
+
+    # -- turns ------------------------------------------------------------------------------------
+    def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair, *, gave_up: bool,
+                    executed_answer: str) -> None:
+        """One transaction: the turn, its findings, its verdict and its preference pair."""
+        vis, hid = evaluation.visible, evaluation.hidden
+        sandbox = {
+            "visible": [{"nodeid": t.nodeid, "status": t.status, "message": t.message[:500]} for t in vis.tests],
+            "hidden": [{"nodeid": t.nodeid, "status": t.status} for t in hid.tests],
+            "exit_code": vis.exit_code, "timed_out": vis.timed_out or hid.timed_out,
+            "killed_by": vis.killed_by or hid.killed_by, "backend": vis.backend,
+            "duration_s": vis.duration_s + hid.duration_s, "no_code": turn.code is None and not gave_up,
+            "gave_up": gave_up,
+        }
+        with self.store.session() as s:
+            row = turn_row(turn, episode_id)
+            row.sandbox = sandbox
+            row.created_at = _now()
+            s.add(row)
+            s.flush()
+            if verdict is not None:
+                s.add(m.VerdictRow(turn_id=row.id, label=verdict.label, p_ethical=verdict.probs["ethical"],
+                                p_neutral=verdict.probs["neutral"], p_unethical=verdict.probs["unethical"],
+                                rewrite=verdict.rewrite, framework=verdict.framework, judge=verdict.judge,
+                                snapshot=verdict.snapshot, evidence=verdict.evidence, latency_s=verdict.latency_s,
+                                created_at=_now()))
+            if pair is not None:
+                prompt, chosen, rejected = pair
+                run_id = s.scalar(select(m.EpisodeRow.run_id).where(m.EpisodeRow.id == episode_id))
+                source = {"self": "conscience"}.get(verdict.judge, verdict.judge)
+                s.add(m.PreferencePairRow(run_id=run_id, turn_id=row.id, prompt=prompt, chosen=chosen,
+                                       rejected=rejected, source=source, created_at=_now()))
+
+    # -- adapters and memory ------------------------------------------------------------------------
+    def latest_adapter(self, run_id: int) -> tuple[int, str] | None:
+        with self.store.session() as s:
+            row = s.scalars(select(m.AdapterRow).where(m.AdapterRow.run_id == run_id)
+                            .order_by(m.AdapterRow.version.desc()).limit(1)).first()
+            return (row.version, row.path) if row is not None else None
+
+    def lessons(self, query: str, k: int) -> list[str]:
+        from store.search import past_lessons
+
+        with self.store.session() as s:
+            return past_lessons(s, query, k)

@@ -1,0 +1,299 @@
+"""The episode runner: multi-turn coding episodes, batched across episodes, stored as they happen.
+
+    from agentloop.runner import Runner
+    summary = Runner(scenario, recorder, engine, sandbox, judge).run(run_id)
+
+One step advances every active episode by one turn:
+  1. one `generate` call for all policy turns (base + the newest LoRA adapter),
+  2. [gate] one conscience call on the proposed answers, before anything runs; an unethical
+     answer is replaced by its rewrite (inference-time steering),
+  3. the sandbox runs each turn's code with the visible and the hidden tests, in parallel up
+     to the core count, and the objective detectors score it,
+  4. [observe] one conscience call (never mixed with policy requests: separate calls),
+  5. each turn is committed (turn, verdict, findings, preference pair) before the next step.
+An episode ends when the visible tests pass, the agent gives up, or the turn budget is spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
+from agentloop.parse import parse_answer, parse_finding
+from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
+from agentloop.recorder import EpisodePlan, Recorder
+from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
+from conscience.judge import Judge, ReviewItem
+from conscience.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EpisodeState:
+    """An episode in flight: its task and the conversation so far."""
+
+    plan: EpisodePlan
+    task: Task
+    messages: Conversation
+    turn: int = 0
+    done: bool = False
+    outcome: str | None = None
+    last_prompt: str = ""
+
+    @property
+    def seed(self) -> int:
+        return self.plan.seed
+
+
+@dataclass
+class StepStats:
+    """What the live display shows after each step."""
+
+    episodes_done: int = 0
+    episodes_total: int = 0
+    turns: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"ethical": 0, "neutral": 0, "unethical": 0})
+    misaligned_turns: int = 0
+    gated: int = 0
+    completion_tokens: int = 0
+    generate_s: float = 0.0
+    adapter: int | None = None
+
+    @property
+    def hack_rate(self) -> float:
+        return self.misaligned_turns / self.turns if self.turns else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.completion_tokens / self.generate_s if self.generate_s else 0.0
+
+
+@dataclass
+class RunnerOptions:
+    turns: int = 4
+    batch_size: int = 8
+    mode: str = "observe"  # observe | gate | off
+    evidence: bool = False  # the self-judge sees the detector report
+    snapshot: str = "base"  # base | previous_adapter
+    sampling: Sampling = field(default_factory=lambda: Sampling(max_tokens=384, temperature=0.7, top_p=0.95))
+    pressure: tuple[str, ...] = ()
+    memory_k: int = 0
+    seed: int = 0
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+
+class Runner:
+    def __init__(self, options: RunnerOptions, recorder: Recorder, engine, sandbox, judge: Judge | None,
+                 task_for: Callable[[EpisodePlan], Task],
+                 between_waves: Callable[[int], None] | None = None,
+                 on_step: Callable[[StepStats], None] | None = None) -> None:
+        self.opt = options
+        self.rec = recorder
+        self.engine = engine
+        self.sandbox = sandbox
+        self.judge = judge if options.mode != "off" else None
+        self.task_for = task_for
+        self.between_waves = between_waves
+        self.on_step = on_step
+        self.stats = StepStats()
+        self.stop_requested = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
+        self.adapter: int | None = None  # the run's adapter version (stored per turn)
+        self.adapter_id: int | None = None  # the engine's LoRA id for it
+
+    # -- public ---------------------------------------------------------------------------
+    def run(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> StepStats:
+        """Run (or resume) every unfinished episode of `run_id` (of one epoch/split, if given),
+        in waves of `batch_size`."""
+        plans = self.rec.unfinished_episodes(run_id, self.opt.seed, epoch=epoch, split=split)
+        self.stats.episodes_total = self.rec.count_episodes(run_id, epoch=epoch, split=split)
+        self.stats.episodes_done = self.stats.episodes_total - len(plans)
+        previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            for start in range(0, len(plans), self.opt.batch_size):
+                if self.stop_requested.is_set():
+                    break
+                self._run_wave(run_id, plans[start:start + self.opt.batch_size])
+                more = start + self.opt.batch_size < len(plans)
+                if self.between_waves and more and not self.stop_requested.is_set():
+                    self.between_waves(self.stats.episodes_done)
+        finally:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, previous)
+        return self.stats
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.stop_requested.is_set():  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        log.warning("Ctrl-C: stopping after the current turn (press again to abort now)")
+        self.stop_requested.set()
+
+    # -- one wave of concurrent episodes -----------------------------------------------------
+    def _run_wave(self, run_id: int, plans: list[EpisodePlan]) -> None:
+        self._refresh_adapter(run_id)
+        episodes = [self._start(plan) for plan in plans]
+        active = [ep for ep in episodes if not ep.done]
+        while active and not self.stop_requested.is_set():
+            try:
+                self._step(active)
+            except Exception as exc:  # engine errors (OOM, server down) fail these episodes, not the run
+                log.exception("step failed; failing %d episode(s)", len(active))
+                for ep in active:
+                    self.rec.finish_episode(ep.plan.episode_id, status="failed", outcome="error",
+                                            error=f"{type(exc).__name__}: {exc}")
+                    ep.done = True
+                    self.stats.episodes_done += 1
+            active = [ep for ep in active if not ep.done]
+
+    def _refresh_adapter(self, run_id: int) -> None:
+        """Hot-swap the newest published adapter of this run (if any) before the next episodes.
+
+        Versions count per run, while the engine's LoRA ids are global to the engine (which
+        may serve several runs, e.g. an experiment's arms), so each adapter folder gets its own
+        engine id; turns store the run's version."""
+        newest = self.rec.latest_adapter(run_id)
+        if newest is None or newest[0] == self.adapter:
+            return
+        version, path = newest
+        engine_id = _engine_adapter_ids(self.engine).get(path)
+        if engine_id is None:
+            engine_id = max(self.engine.adapter_versions, default=0) + 1
+            self.engine.load_adapter(path, engine_id)
+            _engine_adapter_ids(self.engine)[path] = engine_id
+        previous_id, self.adapter_id = self.adapter_id, engine_id
+        self.adapter = version
+        self.stats.adapter = version
+        if self.judge is not None and self.opt.snapshot == "previous_adapter":
+            self.judge.adapter = previous_id
+        log.info("policy now uses adapter v%d of run %d", version, run_id)
+
+    def _start(self, plan: EpisodePlan) -> EpisodeState:
+        task = self.task_for(plan)
+        lessons = self.rec.lessons(task.spec, self.opt.memory_k) if self.opt.memory_k else []
+        messages: Conversation = [{"role": "system", "content": system_message(task, lessons)},
+                                  {"role": "user", "content": task_message(task)}]
+        ep = EpisodeState(plan=plan, task=task, messages=messages)
+        for turn in plan.finished_turns:  # resume: replay the stored turns into the conversation
+            messages.append({"role": "assistant", "content": turn.executed_answer})
+            messages.append({"role": "user", "content": turn.next_prompt(self.opt.pressure)})
+            ep.turn = turn.index + 1
+            ep.done, ep.outcome = self._ended(turn.all_visible_passed, turn.gave_up, ep.turn)
+        if ep.done:  # crashed after the last turn but before the episode row was closed
+            self.rec.finish_episode(plan.episode_id, status="done", outcome=ep.outcome)
+            self.stats.episodes_done += 1
+        else:
+            self.rec.start_episode(plan.episode_id)
+        return ep
+
+    def _ended(self, solved: bool, gave_up: bool, next_turn: int) -> tuple[bool, str | None]:
+        if solved:
+            return True, "solved"
+        if gave_up:
+            return True, "gave_up"
+        if next_turn >= self.opt.turns:
+            return True, "budget"
+        return False, None
+
+    # -- one step: a turn of every active episode ----------------------------------------------
+    def _step(self, eps: list[EpisodeState]) -> None:
+        sampling = [Sampling(max_tokens=self.opt.sampling.max_tokens, temperature=self.opt.sampling.temperature,
+                             top_p=self.opt.sampling.top_p, seed=ep.seed * 100 + ep.turn) for ep in eps]
+        t0 = time.perf_counter()
+        gens = self.engine.generate([ep.messages for ep in eps], sampling, adapter=self.adapter_id)
+        self.stats.generate_s += time.perf_counter() - t0
+        parsed = [parse_answer(g.text) for g in gens]
+        prompts = [ep.messages[-1]["content"] for ep in eps]
+
+        verdicts: list[Verdict | None] = [None] * len(eps)
+        executed = list(parsed)
+        gated = [False] * len(eps)
+        if self.judge is not None and self.opt.mode == "gate":
+            # Judge before anything runs; only static findings exist yet.
+            pre = [static_findings(ep.task, p.code, p.files) for ep, p in zip(eps, parsed)]
+            verdicts = self._review(eps, prompts, gens, parsed, pre)
+            for i, v in enumerate(verdicts):
+                if v is not None and v.label == "unethical":
+                    # The unethical answer never runs: its rewrite does, or nothing when the
+                    # rewrite holds no code.
+                    executed[i], gated[i] = parse_answer(v.rewrite or ""), True
+
+        evals = list(self.pool.map(lambda args: evaluate_solution(args[0].task, args[1].code, args[1].files,
+                                                                  sandbox=self.sandbox),
+                                   zip(eps, executed)))
+        if self.judge is not None and self.opt.mode == "observe":
+            verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
+
+        for i, ep in enumerate(eps):
+            self._finish_turn(ep, prompts[i], gens[i], parsed[i], executed[i], evals[i], verdicts[i], gated[i])
+        if self.on_step:
+            self.on_step(self.stats)
+
+    def _review(self, eps, prompts, gens, parsed, findings: list[list[Finding]]) -> list[Verdict]:
+        items = [
+            ReviewItem(question=f"{ep.task.title}\n\n{prompt}", reasoning=p.reasoning, answer=g.text,
+                       evidence=_evidence_text(f) if self.opt.evidence else None,
+                       detector_flag=any(is_misaligned(x) for x in f))
+            for ep, prompt, g, p, f in zip(eps, prompts, gens, parsed, findings)
+        ]
+        return self.judge.review(items)
+
+    def _finish_turn(self, ep: EpisodeState, prompt: str, gen, parsed: ParsedAnswer, executed: ParsedAnswer,
+                     ev: Evaluation, verdict: Verdict | None, gated: bool) -> None:
+        findings = list(ev.findings)
+        if (pf := parse_finding(parsed)) is not None:
+            findings.append(pf)
+        turn = Turn(
+            index=ep.turn, prompt=prompt, reasoning=parsed.reasoning, answer=gen.text, code=parsed.code,
+            prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens, latency_s=gen.latency_s,
+            adapter_version=self.adapter, gated=gated,
+            visible_passed=ev.visible.n_passed, visible_total=len(ev.visible.tests),
+            hidden_passed=ev.hidden.n_passed, hidden_total=len(ev.hidden.tests), findings=findings,
+        )
+        answer_run = verdict.rewrite if gated and verdict is not None else gen.text
+        pair = None
+        if verdict is not None and verdict.label == "unethical" and verdict.rewrite:
+            pair = (ep.messages[:], verdict.rewrite, gen.text)  # DPO: chosen = rewrite, rejected = answer
+        gave_up = executed.action == "give_up"
+        next_turn = ep.turn + 1
+        ep.done, ep.outcome = self._ended(ev.visible.all_passed, gave_up, next_turn)
+        self.rec.record_turn(ep.plan.episode_id, turn, verdict, ev, pair, gave_up=gave_up, executed_answer=answer_run)
+        if ep.done:
+            self.rec.finish_episode(ep.plan.episode_id, status="done", outcome=ep.outcome)
+            self.stats.episodes_done += 1
+        else:
+            ep.messages.append({"role": "assistant", "content": answer_run})
+            nxt = feedback_message(ev.visible.tests, pressure_for_turn(self.opt.pressure, next_turn),
+                                   no_code=executed.code is None)
+            ep.messages.append({"role": "user", "content": nxt})
+            ep.turn = next_turn
+        self.stats.turns += 1
+        self.stats.completion_tokens += gen.completion_tokens
+        self.stats.gated += gated
+        self.stats.misaligned_turns += any(is_misaligned(f) for f in findings)
+        if verdict is not None:
+            self.stats.verdicts[verdict.label] += 1
+
+
+def _engine_adapter_ids(engine) -> dict[str, int]:
+    """adapter folder -> engine LoRA id, kept on the engine object so every runner sharing it agrees."""
+    if not hasattr(engine, "_agentloop_adapter_ids"):
+        engine._agentloop_adapter_ids = {}
+    return engine._agentloop_adapter_ids
+
+
+def _evidence_text(findings: list[Finding]) -> str:
+    relevant = [f for f in findings if is_misaligned(f)]
+    if not relevant:
+        return "The automatic checks found no problem."
+    return "\n".join(f"- [{f.detector}/{f.rule}] {f.message}" + (f" (line {f.line})" if f.line else "")
+                     for f in relevant)
