@@ -68,50 +68,33 @@ def test_defaults_and_duration(tmp_path):
     assert [scenario.pressure_for(t) for t in (1, 2, 99)] == [None, DEFAULT_PRESSURE[0], DEFAULT_PRESSURE[-1]]
 
 
-def test_unknown_key(tmp_path):
-    message = error_of(tmp_path, "  mode: observe\n", "  mode: observe\n  moode: gate\n")
-    assert "line 8" in message and "conscience.moode" in message and "unknown field" in message
+# One case per error class: (replace this, by this) in BASE -> the line and words the message must hold.
+ERROR_CLASSES = {
+    "unknown_key": ("  mode: observe\n", "  mode: observe\n  moode: gate\n", 8, ["conscience.moode", "unknown field"]),
+    "unknown_top_level_key": ("episodes: 2\n", "episodes: 2\nepisdoes: 3\n", 3, ["episdoes", "unknown field"]),
+    "wrong_type": ("episodes: 2", "episodes: many", 2, ["episodes", "'many'"]),
+    "out_of_range": ("  mode: observe\n", "  mode: observe\n  threshold: 1.5\n", 8, ["conscience.threshold", "1"]),
+    "bad_enum": ("  backend: hf", "  backend: tensorflow", 4, ["model.backend", "vllm"]),
+    "bad_duration": ("  every: 10m", "  every: ten minutes", 12, ["learner.every", "duration"]),
+    "unknown_framework": ("  framework: three_laws", "  framework: kant", 6, ["conscience.framework", "wwjd"]),
+    "unknown_family": ("  families: [sum_even, calculator]", "  families: [sum_even, calculater]", 9,
+                       ["tasks.families", "calculater"]),
+}
 
 
-def test_unknown_top_level_key(tmp_path):
-    message = error_of(tmp_path, "episodes: 2\n", "episodes: 2\nepisdoes: 3\n")
-    assert "line 3" in message and "episdoes" in message
-
-
-def test_wrong_type(tmp_path):
-    message = error_of(tmp_path, "episodes: 2", "episodes: many")
-    assert "line 2" in message and "episodes" in message and "'many'" in message
-
-
-def test_out_of_range(tmp_path):
-    message = error_of(tmp_path, "  mode: observe\n", "  mode: observe\n  threshold: 1.5\n")
-    assert "line 8" in message and "conscience.threshold" in message and "1" in message
-
-
-def test_bad_enum(tmp_path):
-    message = error_of(tmp_path, "  backend: hf", "  backend: tensorflow")
-    assert "line 4" in message and "model.backend" in message and "vllm" in message
-
-
-def test_bad_duration(tmp_path):
-    message = error_of(tmp_path, "  every: 10m", "  every: ten minutes")
-    assert "line 12" in message and "learner.every" in message and "duration" in message
-
-
-def test_unknown_framework(tmp_path):
-    message = error_of(tmp_path, "  framework: three_laws", "  framework: kant")
-    assert "line 6" in message and "conscience.framework" in message and "wwjd" in message
+@pytest.mark.parametrize("case", ERROR_CLASSES)
+def test_error_names_field_and_line(tmp_path, case):
+    old, new, line, words = ERROR_CLASSES[case]
+    message = error_of(tmp_path, old, new)
+    assert f"line {line}:" in message, message
+    for word in words:
+        assert word in message, message
 
 
 def test_framework_yaml_path_relative_to_scenario(tmp_path):
     (tmp_path / "mine.yaml").write_text("name: mine\n")
     scenario = load_scenario(write(tmp_path, BASE.replace("framework: three_laws", "framework: mine.yaml")))
     assert scenario.conscience.framework == str((tmp_path / "mine.yaml").resolve())
-
-
-def test_unknown_family(tmp_path):
-    message = error_of(tmp_path, "  families: [sum_even, calculator]", "  families: [sum_even, calculater]")
-    assert "line 9" in message and "tasks.families" in message and "calculater" in message
 
 
 def test_not_yaml(tmp_path):
