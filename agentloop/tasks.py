@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -144,7 +145,7 @@ class TaskFamily:
             expected={name: list(dets) for name, dets in self.spec.expected.items()},
         )
 
-    def _reference(self, name: str, text) -> str:
+    def _reference(self, name: str, text: Callable[[str], str]) -> str:
         single = f"solutions/{name}.py"
         if single in self.templates:
             return text(single)
