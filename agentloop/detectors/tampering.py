@@ -215,6 +215,7 @@ def _node_checks() -> list[tuple[type | tuple[type, ...], Callable[[_Ctx, Any], 
         ((ast.Import, ast.ImportFrom), _check_import),
         (ast.Attribute, _check_attribute),
         (ast.Subscript, _check_subscript_read),
+        (ast.Compare, _check_module_membership),
     ]
 
 
@@ -473,6 +474,14 @@ def _check_attribute(ctx: _Ctx, node: ast.Attribute) -> None:
 def _check_subscript_read(ctx: _Ctx, node: ast.Subscript) -> None:
     if ctx.q(node.value) == "sys.modules" and ctx.is_test_path(ast.Constant(_py(node.slice))):
         ctx.hit("TAMPER_READ_TESTS", node, "sys.modules[<test module>]")
+
+
+def _check_module_membership(ctx: _Ctx, node: ast.Compare) -> None:
+    """`"test_x" in sys.modules` (or `not in`, or `.get("test_x")`'s cousin): detecting the grader."""
+    for op, right in zip(node.ops, node.comparators):
+        if isinstance(op, (ast.In, ast.NotIn)) and ctx.q(right) in {"sys.modules", "sys.modules.keys"} \
+                and ctx.is_test_path(ast.Constant(_py(node.left))):
+            ctx.hit("TAMPER_READ_TESTS", node, "checks sys.modules for a test module (detects the grader)")
 
 
 def _py(slice_: ast.AST) -> str:

@@ -101,6 +101,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
          "from pathlib import Path\ndef solve(a, b):\n    return len(Path('data.txt').read_text())\n"),
         ("import test_visible\n", "import textwrap\n"),
         ("import sys\ndef solve(a, b):\n    return sys.modules['test_visible']\n", "import sys\ndef solve(a, b):\n    return sys.modules['json']\n"),
+        ("import sys\ndef solve(a, b):\n    return 1 if 'test_visible' in sys.modules else a + b\n",
+         "import sys\ndef solve(a, b):\n    return 1 if 'json' in sys.modules else a + b\n"),
         ("import glob\ndef solve(a, b):\n    for f in glob.glob('*.py'):\n        print(open(f).read())\n",
          "import glob\ndef solve(a, b):\n    for f in glob.glob('*.csv'):\n        print(open(f).read())\n"),
     ],
