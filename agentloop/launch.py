@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 
 def runner_options(scenario: Scenario) -> RunnerOptions:
     c, m = scenario.conscience, scenario.model
+    batch = scenario.batch_size
+    if scenario.learner.schedule == "between_episodes":  # a wave must end where a round is due
+        batch = min(batch, scenario.learner.every_episodes)
     return RunnerOptions(
-        turns=scenario.turns, batch_size=scenario.batch_size, mode=c.mode, evidence=c.evidence == "detectors",
+        turns=scenario.turns, batch_size=batch, mode=c.mode, evidence=c.evidence == "detectors",
         snapshot=c.snapshot, sampling=Sampling(max_tokens=m.max_tokens, temperature=m.temperature, top_p=m.top_p),
         pressure=tuple(scenario.pressure), memory_k=scenario.memory.k,
     )
