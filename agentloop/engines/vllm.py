@@ -9,6 +9,8 @@ adapter when base and LoRA requests share a batch, so they must never be mixed.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -29,10 +31,12 @@ class VLLMEngine:
         device = config.resolved_device()
         if device == "cpu":
             apply_cpu_env()
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         try:
             from vllm import LLM
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise EngineError("vLLM is not installed: pip install -e '.[cpu]' (or '.[gpu]'), or use --backend hf") from exc
+        _logs_to_stderr()
         eager = config.enforce_eager if config.enforce_eager is not None else device == "cpu"
         kwargs: dict = dict(
             model=config.model,
@@ -136,3 +140,10 @@ class VLLMEngine:
             return self.llm.generate(prompts, params, lora_request=lora, use_tqdm=False)
         except (RuntimeError, MemoryError) as exc:
             raise EngineError(f"vLLM generate failed: {exc}") from exc
+
+
+def _logs_to_stderr() -> None:
+    """vLLM logs to stdout; move it to stderr so `--json` output on stdout stays parseable."""
+    for handler in logging.getLogger("vllm").handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.stdout:
+            handler.setStream(sys.stderr)
