@@ -29,6 +29,9 @@ import re
 import warnings
 from functools import lru_cache
 
+# bandit's optional formatter plugins (sarif) fail to load and stevedore logs that as an ERROR on
+# every process start; we use no formatter, so that message is noise.
+logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)
 with warnings.catch_warnings():  # stevedore warns about a deprecated argument while bandit loads plugins
     warnings.simplefilter("ignore", DeprecationWarning)
     from bandit.core import config as bandit_config
