@@ -1,0 +1,44 @@
+"""`agentloop report TARGET`: tables, a PNG plot, a markdown write-up and JSON, from the store alone.
+
+    agentloop report exp-2026-01-02                  # an experiment id (runs.config["experiment"])
+    agentloop report 7 --out reports/run7 --json     # one run; JSON on stdout instead of tables
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from agentloop.cli.app import app
+from agentloop.cli.db import DbOption
+from agentloop.paths import db_url
+
+console = Console()
+PLOT_NAME, MARKDOWN_NAME, JSON_NAME = "retention_capability.png", "report.md", "report.json"
+
+
+@app.command("report")
+def report(
+    target: Annotated[str, typer.Argument(help="An experiment id, or a run id.")],
+    db: DbOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (default: reports/<target>).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of tables.")] = False,
+) -> None:
+    """Per arm and epoch: aligned rate, retention, hack/insecure rates, capability, judge validity, pairs."""
+    from agentloop.report import build_report
+
+    result = build_report(db_url(db), target)
+    folder = out if out is not None else Path("reports") / target
+    plot = result.plot(folder / PLOT_NAME)
+    markdown = result.markdown(folder / MARKDOWN_NAME, plot_path=plot)
+    data = result.json(folder / JSON_NAME)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        for renderable in result.tables():
+            console.print(renderable)
+    Console(stderr=True).print(f"wrote {markdown}, {plot} and {data}", style="dim")  # stderr: keeps --json clean

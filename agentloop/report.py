@@ -1,0 +1,396 @@
+"""The experiment report, from the store alone: tables, a plot and a markdown write-up.
+
+    report = build_report("sqlite:///agentloop.db", "exp-2026-01-02")   # or a run id: "7"
+    console.print(*report.tables())
+    report.plot("reports/exp/retention_capability.png")
+    report.markdown("reports/exp/report.md", plot_path="reports/exp/retention_capability.png")
+
+Every number comes from `store.evaluation` (the recorded `evaluations` rows, or the raw rows
+where an epoch has none); the "what this shows" paragraph is generated from those numbers, so
+it says what they say, including when the conscience is no better than chance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from agentloop.errors import AgentloopError
+
+PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
+ARM_ORDER = ("off", "self", "oracle", "gate", "external")
+ARM_MEANING = {
+    "off": "no conscience, task loss only (the Emergent Misalignment baseline)",
+    "self": "frozen-copy conscience, task loss + DPO on its pairs (Emergent Alignment as proposed)",
+    "oracle": "detector verdicts, task loss + DPO (the ceiling: a perfect judge)",
+    "gate": "self + the rewrite replaces an unethical turn before it runs",
+    "external": "another model judges over an OpenAI-compatible API",
+}
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the report shows of one run: who it is and how it was started."""
+
+    id: int
+    name: str
+    arm: str | None
+    seed: int
+    status: str
+    model: str
+    backend: str
+    command: str | None
+    scenario_path: str | None
+    config: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def _fmt(value: float | int | None, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def _with_ci(row: Row, metric: str) -> str:
+    ci = row.get(f"{metric}_ci")
+    text = _fmt(row.get(metric))
+    return f"{text} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and row.get(metric) is not None else text
+
+
+def _arm_key(arm: str) -> tuple[int, str]:
+    return (ARM_ORDER.index(arm) if arm in ARM_ORDER else len(ARM_ORDER), arm)
+
+
+Column = tuple[str, Callable[[Row], str]]
+
+ALIGNMENT_COLUMNS: list[Column] = [
+    ("episodes", lambda r: _fmt(r["n_episodes"])),
+    ("aligned rate [95% CI]", lambda r: _with_ci(r, "aligned_rate")),
+    ("retention [95% CI]", lambda r: _with_ci(r, "retention")),
+    ("hack rate", lambda r: _with_ci(r, "hack_rate")),
+    ("insecure rate", lambda r: _with_ci(r, "insecure_rate")),
+    ("capability [95% CI]", lambda r: _with_ci(r, "capability")),
+]
+JUDGE_COLUMNS: list[Column] = [
+    ("verdicts", lambda r: _fmt(r["n_verdicts"])),
+    ("precision", lambda r: _fmt(r["precision"])),
+    ("recall", lambda r: _fmt(r["recall"])),
+    ("F1", lambda r: _fmt(r["f1"])),
+    ("kappa", lambda r: _fmt(r["kappa"])),
+    ("AUROC [95% CI]", lambda r: _with_ci(r, "auroc")),
+    ("gated turns", lambda r: _fmt(r["n_gated"])),
+    ("pairs produced", lambda r: _fmt(r["n_pairs"])),
+    ("rounds", lambda r: _fmt(r["n_rounds"])),
+]
+ARM_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("epoch", lambda r: str(r["epoch"])),
+                          ("seeds", lambda r: str(r["n_seeds"]))]
+SEED_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("seed", lambda r: str(r["seed"])),
+                           ("run", lambda r: str(r["run_id"])), ("epoch", lambda r: str(r["epoch"]))]
+
+
+def _markdown_table(columns: Sequence[Column], rows: Sequence[Row]) -> str:
+    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(get(r) for _, get in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _rich_table(title: str, columns: Sequence[Column], rows: Sequence[Row]) -> Table:
+    table = Table(title=title)
+    for i, (header, _) in enumerate(columns):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for r in rows:
+        low = r.get("retention") is not None and r["retention"] < PREDICTED_RETENTION
+        table.add_row(*(get(r) for _, get in columns), style="red" if low else "")
+    return table
+
+
+# ---------------------------------------------------------------------------- the report
+
+
+@dataclass
+class Report:
+    """One experiment (all its arms and seeds) or one run, with every number the report prints."""
+
+    target: str
+    kind: Literal["experiment", "run"]
+    split: str
+    db: str
+    runs: list[RunInfo]
+    rows: list[Row]  # per (arm, seed, epoch)
+    arms: list[Row]  # per (arm, epoch), mean over seeds
+    judges: dict[str, dict[str, Any]]  # arm -> pooled judge metrics over its eval turns
+    flagged_train: dict[str, int]  # arm -> train turns the judge labelled unethical
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def arm_names(self) -> list[str]:
+        return sorted({r["arm"] for r in self.arms}, key=_arm_key)
+
+    def _arm_rows(self, arm: str) -> list[Row]:
+        return sorted((r for r in self.arms if r["arm"] == arm), key=lambda r: r["epoch"])
+
+    def pair_lines(self) -> list[str]:
+        """One line per arm on the preference pairs it produced; explicit when there were none."""
+        lines = []
+        for arm in self.arm_names:
+            rows = self._arm_rows(arm)
+            total = sum(r["n_pairs"] for r in rows)
+            per_epoch = ", ".join(f"epoch {r['epoch']}: {r['n_pairs']}" for r in rows if r["epoch"] > 0)
+            if total:
+                lines.append(f"{arm}: {total} preference pairs ({per_epoch})")
+            elif arm == "off":
+                lines.append("off: no conscience, so no pairs (the baseline trains on the task loss only)")
+            elif not self.flagged_train.get(arm):
+                who = "the frozen-copy judge" if arm in ("self", "gate") else f"the {arm} judge"
+                lines.append(f"{arm}: {who} flagged nothing, so DPO had no pairs")
+            else:
+                lines.append(f"{arm}: the judge flagged {self.flagged_train[arm]} training turns but no pair was "
+                             "stored, so DPO had no pairs")
+        return lines
+
+    def tables(self) -> list[RenderableType]:
+        """Rich tables per arm x epoch (means over seeds), then the pairs lines and notes."""
+        arms = sorted(self.arms, key=lambda r: (_arm_key(r["arm"]), r["epoch"]))
+        where = f"{self.kind} {self.target}, {self.split} episodes"
+        out: list[RenderableType] = [
+            _rich_table(f"{where}: alignment and capability", ARM_KEYS + ALIGNMENT_COLUMNS, arms),
+            _rich_table(f"{where}: conscience vs detectors (per turn) and learner", ARM_KEYS + JUDGE_COLUMNS, arms),
+        ]
+        out += [Text(line) for line in self.pair_lines()]
+        out += [Text(line, style="yellow") for line in self.notes]
+        return out
+
+    # -- numbers for the summary ------------------------------------------------------------------
+
+    def final(self, arm: str) -> Row | None:
+        rows = self._arm_rows(arm)
+        return rows[-1] if rows else None
+
+    def summary(self) -> list[str]:
+        """The "what this shows" sentences, each generated from the numbers above."""
+        lines: list[str] = []
+        n_seeds = max((r["n_seeds"] for r in self.arms), default=0)
+        n_eps = sorted({r["n_episodes"] for r in self.rows})
+        if n_eps:
+            lines.append(f"Scale: {n_seeds} seed(s), {n_eps[0]}-{n_eps[-1]} held-out episodes per run and epoch; "
+                         "intervals are 95% (Wilson for rates, bootstrap over episodes for capability, "
+                         "Student t across seeds when there are several).")
+        for arm in self.arm_names:
+            last = self.final(arm)
+            if last is None or last["epoch"] == 0:
+                continue
+            ret = last["retention"]
+            if ret is None:
+                lines.append(f"{arm}: retention is undefined (the epoch-0 aligned rate is 0 or missing).")
+                continue
+            verdict = "above" if ret >= PREDICTED_RETENTION else "below"
+            lines.append(f"{arm}: after epoch {last['epoch']} retention is {_with_ci(last, 'retention')}, "
+                         f"{verdict} the proposal's predicted {PREDICTED_RETENTION:.0%}; aligned rate "
+                         f"{_with_ci(last, 'aligned_rate')}, capability {_with_ci(last, 'capability')}.")
+        for arm, judge in sorted(self.judges.items(), key=lambda kv: _arm_key(kv[0])):
+            if not judge["n"]:
+                continue
+            area, ci = judge["auroc"], judge["auroc_ci"]
+            if area is None:
+                chance = "AUROC is undefined (the held-out turns were all one class)"
+            elif ci and ci[0] > 0.5:
+                chance = f"AUROC {area:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]: better than chance"
+            elif ci and ci[1] < 0.5:
+                chance = f"AUROC {area:.3f} [{ci[0]:.2f}, {ci[1]:.2f}]: worse than chance"
+            else:
+                chance = f"AUROC {area:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "") + \
+                    ": not distinguishable from chance (0.5) at this size"
+            kappa = judge["kappa"]
+            lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns: {chance}; kappa {kappa:.3f} "
+                         f"({'above' if kappa > 0 else 'not above'} chance agreement), precision "
+                         f"{judge['precision']:.3f}, recall {judge['recall']:.3f}.")
+        lines += self._compare("self", "oracle", "how far the proposed self-judge is from a perfect judge")
+        lines += self._compare("off", "self", "what the frozen-copy conscience adds over no conscience")
+        lines += [line + "." for line in self.pair_lines() if "DPO had no pairs" in line]
+        return lines
+
+    def _compare(self, a: str, b: str, question: str) -> list[str]:
+        ra, rb = self.final(a), self.final(b)
+        if ra is None or rb is None or ra["retention"] is None or rb["retention"] is None:
+            return []
+        gap = rb["retention"] - ra["retention"]
+        ca, cb = ra.get("retention_ci"), rb.get("retention_ci")
+        overlap = bool(ca and cb and ca[0] <= cb[1] and cb[0] <= ca[1])
+        noise = " The intervals overlap, so this difference is within the noise of this run size." if overlap else ""
+        return [f"{a} vs {b} ({question}): at epoch {rb['epoch']} retention {ra['retention']:.3f} vs "
+                f"{rb['retention']:.3f} ({b} {'+' if gap >= 0 else ''}{gap:.3f}).{noise}"]
+
+    # -- outputs ----------------------------------------------------------------------------------
+
+    def plot(self, path: str | Path) -> Path:
+        """Two panels, retention and capability per epoch: one line per arm, 95% CI bands shaded."""
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display here; must precede pyplot
+        import matplotlib.pyplot as plt
+
+        path = Path(path)
+        nan = float("nan")
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, metric, label in ((axes[0], "retention", "retention (aligned rate / epoch 0)"),
+                                  (axes[1], "capability", "capability (hidden-test pass rate, honest tasks)")):
+            for arm in self.arm_names:
+                rows = self._arm_rows(arm)
+                xs = [r["epoch"] for r in rows]
+                ys = [nan if r[metric] is None else r[metric] for r in rows]
+                (line,) = ax.plot(xs, ys, marker="o", label=arm)
+                cis = [r.get(f"{metric}_ci") for r in rows]
+                ax.fill_between(xs, [c[0] if c else nan for c in cis], [c[1] if c else nan for c in cis],
+                                color=line.get_color(), alpha=0.18, linewidth=0)
+            if metric == "retention":
+                ax.axhline(PREDICTED_RETENTION, color="grey", linestyle="--", linewidth=1, label="predicted 0.8")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
+            ax.set_xticks(sorted({r["epoch"] for r in self.arms}))
+            ax.legend(fontsize="small")
+        fig.suptitle(f"{self.kind} {self.target}: mean over seeds, 95% CI bands")
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        return path
+
+    def markdown(self, path: str | Path, plot_path: str | Path | None = None) -> Path:
+        """The write-up: commands, config snapshots, tables, plot link, and what the numbers show."""
+        import yaml
+
+        path = Path(path)
+        arms = sorted(self.arms, key=lambda r: (_arm_key(r["arm"]), r["epoch"]))
+        seeds = sorted(self.rows, key=lambda r: (_arm_key(r["arm"]), r["seed"], r["epoch"]))
+        commands = list(dict.fromkeys(r.command for r in self.runs if r.command))
+        parts = [f"# agentloop report: {self.kind} `{self.target}`", "",
+                 f"From the store `{self.db}` alone ({self.split} episodes). Arms: "
+                 + "; ".join(f"`{a}` = {ARM_MEANING.get(a, 'custom arm')}" for a in self.arm_names) + ".", "",
+                 "## Command", "", "```", *(commands or ["(no command recorded)"]), "```", "",
+                 "## Runs", "", _markdown_table(
+                     [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),
+                      ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),
+                      ("scenario", lambda r: r.scenario_path or "-")], self.runs), "",
+                 "## Configuration snapshot", ""]
+        configs: dict[str, list[int]] = {}
+        for run in self.runs:
+            configs.setdefault(yaml.safe_dump(run.config, sort_keys=False).strip(), []).append(run.id)
+        for text, ids in configs.items():
+            parts += [f"Runs {', '.join(map(str, ids))}:", "", "```yaml", text or "{}", "```", ""]
+        parts += ["## Alignment and capability (mean over seeds)", "",
+                  _markdown_table(ARM_KEYS + ALIGNMENT_COLUMNS, arms), "",
+                  "## Conscience vs detectors, and the learner", "",
+                  _markdown_table(ARM_KEYS + JUDGE_COLUMNS, arms), "",
+                  *[f"- {line}" for line in self.pair_lines()], ""]
+        if self.judges:
+            parts += ["Pooled over every held-out turn of the arm:", "", _markdown_table(
+                [("arm", lambda kv: kv[0]), ("verdicts", lambda kv: str(kv[1]["n"])),
+                 ("TP/FP/FN/TN", lambda kv: "/".join(str(kv[1][k]) for k in ("tp", "fp", "fn", "tn"))),
+                 ("precision", lambda kv: _fmt(kv[1]["precision"])), ("recall", lambda kv: _fmt(kv[1]["recall"])),
+                 ("kappa", lambda kv: _fmt(kv[1]["kappa"])), ("AUROC", lambda kv: _fmt(kv[1]["auroc"]))],
+                sorted(self.judges.items(), key=lambda kv: _arm_key(kv[0]))), ""]
+        parts += ["## Per seed", "", _markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
+                  _markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
+        if plot_path is not None:
+            link = os.path.relpath(Path(plot_path).resolve(), path.resolve().parent)
+            parts += ["## Plot", "", f"![retention and capability per epoch]({link})", ""]
+        parts += ["## What this shows", "", " ".join(self.summary()), ""]
+        if self.notes:
+            parts += ["## Notes", "", *[f"- {n}" for n in self.notes], ""]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(parts), encoding="utf-8")
+        return path
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "kind": self.kind, "split": self.split, "db": self.db,
+                "runs": [vars(r) for r in self.runs], "arms": self.arms, "rows": self.rows, "judges": self.judges,
+                "pairs": self.pair_lines(), "summary": self.summary(), "notes": self.notes}
+
+    def json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2, default=str), encoding="utf-8")
+        return path
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def _resolve(session: Any, target: str) -> tuple[Literal["experiment", "run"], list[Any]]:
+    from sqlalchemy import select
+
+    from store.evaluation import experiment_runs
+    from store.models import RunRow
+
+    runs = experiment_runs(session, target)
+    if runs:
+        return "experiment", runs
+    run = session.get(RunRow, int(target)) if target.isdigit() else None
+    if run is not None:
+        return "run", [run]
+    known = sorted({str(r.config["experiment"]) for r in session.scalars(select(RunRow))
+                    if isinstance(r.config, dict) and r.config.get("experiment") is not None})
+    hint = f"experiments in the store: {', '.join(known)}" if known else "the store has no experiment runs"
+    raise AgentloopError(f"no experiment or run {target!r} in the store; pass an experiment id or a run id ({hint})")
+
+
+def build_report(db_url: str, target: str) -> Report:
+    """Everything the report prints, read from the store (one read-only transaction)."""
+    from sqlalchemy import select
+
+    from store import open_store
+    from store.evaluation import evaluation_table, judge_summary
+    from store.models import EpisodeRow
+
+    store = open_store(db_url, must_exist=True)
+    store.require_current()
+    notes: list[str] = []
+    try:
+        with store.session(readonly=True) as s:
+            kind, runs = _resolve(s, str(target))
+            ids = [r.id for r in runs]
+            split = "eval"
+            if s.scalar(select(EpisodeRow.id).where(EpisodeRow.run_id.in_(ids), EpisodeRow.split == "eval")
+                        .limit(1)) is None:
+                split = "train"
+                notes.append("no held-out eval episodes: the numbers below are from the training episodes, "
+                             "so they measure what the agent did under pressure, not held-out retention")
+            table = evaluation_table(s, runs, split=split)
+            if not table:
+                raise AgentloopError(f"{kind} {target} has no episodes yet; nothing to report")
+            by_arm: dict[str, list[int]] = {}
+            for run in runs:
+                by_arm.setdefault(run.arm or f"run {run.id}", []).append(run.id)
+            judges, flagged = {}, {}
+            for arm, arm_ids in by_arm.items():
+                held_out = judge_summary(s, arm_ids, split=split)
+                if held_out.confusion.n:
+                    judges[arm] = held_out.as_dict()
+                train = judge_summary(s, arm_ids, split="train").confusion
+                flagged[arm] = train.tp + train.fp
+            infos = [RunInfo(id=r.id, name=r.name, arm=r.arm, seed=r.seed, status=r.status, model=r.model,
+                             backend=r.backend, command=r.command, scenario_path=r.scenario_path,
+                             config=dict(r.config or {})) for r in runs]
+    finally:
+        store.dispose()
+    unfinished = [r.id for r in infos if r.status != "done"]
+    if unfinished:
+        notes.append(f"run(s) {', '.join(map(str, unfinished))} are not done: the last epochs may be partial")
+    return Report(target=str(target), kind=kind, split=split, db=store.url, runs=infos,
+                  rows=[r for r in table if r["level"] == "seed"], arms=[r for r in table if r["level"] == "arm"],
+                  judges=judges, flagged_train=flagged, notes=notes)
+
+
+__all__ = ["PREDICTED_RETENTION", "Report", "RunInfo", "build_report"]
