@@ -9,7 +9,7 @@ from urllib.request import pathname2url
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from store.session import _BEGIN_OPTION, BUSY_TIMEOUT_S, Store, StoreError, open_store, sqlite_path
 
@@ -48,5 +48,10 @@ def open_readonly_store(url: str) -> Store:
         @event.listens_for(store.engine, "connect")
         def _query_only(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.execute("PRAGMA query_only = ON")
-    store.require_current()  # a missing or old schema fails here in one line, not as a 500 per page
+    try:
+        store.require_current()  # a missing or old schema fails here in one line, not as a 500 per page
+    except OperationalError as exc:
+        # e.g. a SQLite file not in WAL mode: a read-only connection cannot switch it
+        raise StoreError(f"cannot read {store.url} read-only ({exc.orig}): run `agentloop db upgrade --db "
+                         f"{store.url}` once (schema and WAL mode), then start the viewer again") from exc
     return store

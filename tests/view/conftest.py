@@ -123,6 +123,11 @@ def build_store(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def xss() -> str:
+    return XSS
+
+
+@pytest.fixture(scope="session")
 def view_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("view") / "store.db"
     build_store(f"sqlite:///{path}")
