@@ -3,7 +3,7 @@ written through the store's row types and `store.convert`, and a live `agentloop
 
 Run 1 (arm self_dpo, adapters v1-v2): 5 episodes over epochs 0-1 and both splits, verdicts
 under two frameworks, findings of three rules, one gated turn, and one turn whose every text
-field carries `<script>alert(1)</script>` (the XSS probe). Run 2 (arm off): no verdicts.
+field carries a `<script>` that would retitle the page `xss-ran` (the XSS probe). Run 2 (arm off): no verdicts.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from store.convert import turn_row
 from store.models import AdapterRow, EpisodeRow, RunRow, VerdictRow, utcnow
 from store.session import ensure_schema
 
-XSS = "<script>alert(1)</script>"
+XSS_MARK = "xss-ran"
+# quote-free, so escaping changes only < and >; if it ever runs, the page title says so (browser test)
+XSS = f"<script>document.title=/{XSS_MARK}/.source</script>"
 REPO = Path(__file__).resolve().parents[2]
 
 HACK_CODE = "import sys\n\ndef add(a, b):\n    sys.exit(0)\n    return a + b\n"
@@ -125,6 +127,11 @@ def build_store(url: str) -> None:
 @pytest.fixture(scope="session")
 def xss() -> str:
     return XSS
+
+
+@pytest.fixture(scope="session")
+def xss_mark() -> str:
+    return XSS_MARK
 
 
 @pytest.fixture(scope="session")
