@@ -72,3 +72,19 @@ def random_adapter(embedded_model_path, tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("adapters") / "random-v1"
     model.save_pretrained(out)
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(vllm_engine, tmp_path_factory):
+    """One real `agentloop run scenarios/smoke.yaml` per session, shared by the runner e2e and viewer
+    tests: (RunResult, path of its SQLite store). Its users only read the store."""
+    from agentloop.launch import execute_run
+    from agentloop.paths import repo_root
+    from agentloop.scenario import load_scenario
+
+    smoke = repo_root() / "scenarios" / "smoke.yaml"
+    work = tmp_path_factory.mktemp("smoke")
+    db = work / "smoke.db"
+    result = execute_run(load_scenario(smoke), f"sqlite:///{db}", scenario_path=smoke, workdir=work / "runs",
+                         engine=vllm_engine, live=False)
+    return result, db

@@ -1,6 +1,6 @@
 """`agentloop run` end to end on the embedded model with the real vLLM engine, sandbox and store.
 
-- the smoke scenario produces the expected rows;
+- the smoke scenario produces the expected rows (`smoke_run`: the session's one smoke run, tests/conftest.py);
 - kill -9 mid-run, then --resume finishes the same episodes without losing or duplicating turns;
 - gate mode: a detectable hack is replaced by the conscience's rewrite before it is executed.
 """
@@ -28,20 +28,6 @@ SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 def _rows(db: Path, sql: str) -> list[tuple]:
     with sqlite3.connect(db) as con:
         return con.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def smoke_run(vllm_engine, tmp_path_factory):
-    """One real smoke run shared by the assertions below."""
-    from agentloop.launch import execute_run
-    from agentloop.scenario import load_scenario
-
-    work = tmp_path_factory.mktemp("smoke")
-    db = work / "smoke.db"
-    scenario = load_scenario(SMOKE)
-    result = execute_run(scenario, f"sqlite:///{db}", scenario_path=SMOKE, workdir=work / "runs",
-                         engine=vllm_engine, live=False)
-    return result, db
 
 
 def test_smoke_rows(smoke_run):
