@@ -52,7 +52,9 @@ class OpenAIEngine:
                 if resp.status_code < 500:
                     if resp.status_code >= 400:
                         raise EngineError(f"{self.base_url}{path} answered {resp.status_code}: {resp.text[:300]}")
-                    return resp.json() if resp.content else {}
+                    if "json" not in resp.headers.get("content-type", ""):
+                        return {"text": resp.text}  # vLLM's /v1/load_lora_adapter answers plain text
+                    return resp.json()
                 err = f"HTTP {resp.status_code}: {resp.text[:200]}"
             except httpx.TransportError as exc:
                 err = f"{type(exc).__name__}: {exc}"
