@@ -73,10 +73,10 @@ class BwrapSandbox(Sandbox):
                 args += ["--ro-bind", p, p]
         for p in _ETC_FILES:
             args += ["--ro-bind-try", p, p]
-        for p in python_roots():
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp"]
+        for p in python_roots():  # after the /tmp tmpfs: a venv under /tmp (a CI clone there) stays visible
             args += ["--ro-bind", p, p]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp",
-                 "--bind", str(run.work), TASK_DIR, "--bind", str(run.report), REPORT_DIR, "--chdir", TASK_DIR]
+        args += ["--bind", str(run.work), TASK_DIR, "--bind", str(run.report), REPORT_DIR, "--chdir", TASK_DIR]
         for key, value in sandbox_env("/tmp").items():
             args += ["--setenv", key, value]
         return args
