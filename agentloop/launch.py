@@ -6,6 +6,7 @@ package. Library users can call `start_run` / `resume_run` directly.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -126,8 +127,12 @@ class Learning:
         if proc.returncode != 0:
             log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
                       proc.returncode, proc.stderr[-2000:])
-        else:
-            log.info("learner round done in %.1fs", time.perf_counter() - t0)
+        else:  # the child prints its RoundResult as one JSON line: keep the training numbers in the log
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            log.info("learner round v%s done in %.1fs: %d pairs (+%d replay), %d task examples, %d steps, "
+                     "%.3f pairs/s, losses %s", result["version"], time.perf_counter() - t0, result["n_pairs"],
+                     result["n_replay"], result["n_task"], result["steps"], result["pairs_per_s"],
+                     {k: round(v["last"], 4) for k, v in result["losses"].items()})
 
     def maybe_round(self, episodes_done: int) -> None:
         if episodes_done - self.last_round_at >= self.scenario.learner.every_episodes:
