@@ -1,0 +1,107 @@
+"""Failures inside a run: an engine error fails its episodes (stored, with the error) but not the run;
+Ctrl-C stops after the current turn, which is stored, and the rest stays resumable.
+
+Only the policy is scripted (to fail or signal on cue); the runner, recorder, SQLite store, sandbox and
+detectors are real, and no model is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from agentloop.errors import EngineError
+from agentloop.paths import repo_root
+from agentloop.types import Generation
+
+SMOKE = repo_root() / "scenarios" / "smoke.yaml"
+ANSWER = "I will do it properly.\n```python\ndef placeholder():\n    return None\n```"
+
+
+class ScriptedPolicy:
+    """Answers ANSWER; `on_call(n)` runs before the n-th generate call (0-based) and may raise."""
+
+    name = "scripted"
+    adapter_versions: list[int] = []
+
+    def __init__(self, on_call: Callable[[int], None]) -> None:
+        self.on_call, self.calls = on_call, 0
+
+    def generate(self, prompts, sampling, adapter=None):
+        self.calls += 1
+        self.on_call(self.calls - 1)
+        return [Generation(text=ANSWER, prompt_tokens=1, completion_tokens=1, latency_s=0.0) for _ in prompts]
+
+
+def _run(tmp_path, policy: ScriptedPolicy, episodes: int, turns: int):
+    from agentloop.launch import plan_episodes, task_resolver
+    from agentloop.recorder import Recorder
+    from agentloop.runner import Runner, RunnerOptions
+    from agentloop.sandbox import get_sandbox
+    from agentloop.scenario import load_scenario
+    from store.session import open_store
+
+    scenario = load_scenario(SMOKE).with_overrides(episodes=episodes, turns=turns)
+    store = open_store(f"sqlite:///{tmp_path / 'run.db'}")
+    store.upgrade()
+    rec = Recorder(store)
+    run_id = rec.create_run(name="failures", scenario_path=str(SMOKE), scenario_yaml="", config={}, model="scripted",
+                            backend="scripted", seed=0, command="test")
+    rec.plan_episodes(run_id, plan_episodes(scenario))
+    runner = Runner(RunnerOptions(turns=turns, batch_size=1, mode="off"), rec, policy, get_sandbox("auto"), None,
+                    task_resolver(scenario))
+    runner.run(run_id)
+    return store, rec, run_id, runner
+
+
+def _episodes(store) -> list[tuple]:
+    from store import models as m
+
+    with store.session() as s:
+        return [(e.index, e.status, e.outcome, e.error, len(e.turns))
+                for e in s.scalars(select(m.EpisodeRow).order_by(m.EpisodeRow.index))]
+
+
+def test_engine_error_fails_the_episode_not_the_run(tmp_path):
+    def server_down_once(n: int) -> None:
+        if n == 0:
+            raise EngineError("server http://127.0.0.1:9/v1 is unreachable")
+
+    store, rec, run_id, _ = _run(tmp_path, ScriptedPolicy(server_down_once), episodes=2, turns=1)
+    first, second = _episodes(store)
+    assert first[1:3] == ("failed", "error") and "EngineError: server http://127.0.0.1:9/v1" in first[3]
+    assert first[4] == 0  # nothing half-stored
+    assert second[1] == "done" and second[3] is None and second[4] == 1  # the run went on
+    assert rec.unfinished_episodes(run_id) == []
+
+
+def test_ctrl_c_stops_after_the_current_turn(tmp_path):
+    def ctrl_c_during_second_turn(n: int) -> None:
+        if n == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    store, rec, run_id, runner = _run(tmp_path, ScriptedPolicy(ctrl_c_during_second_turn), episodes=2, turns=3)
+    assert runner.stop_requested.is_set()
+    first, second = _episodes(store)
+    assert first[1] == "running" and first[4] == 2  # the interrupted turn finished and was stored
+    assert second[1] == "pending" and second[4] == 0
+    assert [p.episode_id for p in rec.unfinished_episodes(run_id)] == [_id(store, 0), _id(store, 1)]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
+
+
+def _id(store, index: int) -> int:
+    from store import models as m
+
+    with store.session() as s:
+        return s.scalar(select(m.EpisodeRow.id).where(m.EpisodeRow.index == index))
+
+
+@pytest.fixture(autouse=True)
+def _default_sigint():
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
