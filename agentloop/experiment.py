@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from agentloop.errors import ConfigError
+from agentloop.errors import AgentloopError, ConfigError
 from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.recorder import Recorder
 from agentloop.runner import Runner
@@ -127,7 +127,9 @@ class Experiment:
                     self._episodes(unit, train, epoch, "train")
                     if self._rounds(unit.run_id) < epoch:
                         self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: learner round")
-                        learning.round()
+                        if not learning.round():  # evaluating an untrained epoch as trained would be a false result
+                            raise AgentloopError(f"{unit.arm}/s{unit.seed} epoch {epoch}: the learner round failed "
+                                                 f"(see the log); fix it, then continue with --resume")
                 self._episodes(unit, evaluate, epoch, "eval")
                 with self.store.session() as s:
                     row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)

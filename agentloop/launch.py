@@ -115,8 +115,9 @@ class Learning:
                       dpo_weight=lr.dpo_weight, beta=lr.beta, replay_share=lr.replay_share, seed=self.scenario.seed)
         return json.dumps(fields)
 
-    def round(self) -> None:
-        """One training round in a child process; the runner hot-swaps its adapter next wave."""
+    def round(self) -> bool:
+        """One training round in a child process; the runner hot-swaps its adapter next wave.
+        False when it failed (logged; the `training_rounds` row says why)."""
         self.prepare_task_data()
         cmd = [sys.executable, "-m", "learner.round", "--db", self.db_url, "--run", str(self.run_id),
                "--model", self.model_path, "--adapters", str(self.adapters_dir), "--task-data",
@@ -127,12 +128,13 @@ class Learning:
         if proc.returncode != 0:
             log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
                       proc.returncode, proc.stderr[-2000:])
-        else:  # the child prints its RoundResult as one JSON line: keep the training numbers in the log
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            log.info("learner round v%s done in %.1fs: %d pairs (+%d replay), %d task examples, %d steps, "
-                     "%.3f pairs/s, losses %s", result["version"], time.perf_counter() - t0, result["n_pairs"],
-                     result["n_replay"], result["n_task"], result["steps"], result["pairs_per_s"],
-                     {k: round(v["last"], 4) for k, v in result["losses"].items()})
+            return False
+        result = json.loads(proc.stdout.strip().splitlines()[-1])  # the child's RoundResult, one JSON line
+        log.info("learner round v%s done in %.1fs: %d pairs (+%d replay), %d task examples, %d steps, "
+                 "%.3f pairs/s, losses %s", result["version"], time.perf_counter() - t0, result["n_pairs"],
+                 result["n_replay"], result["n_task"], result["steps"], result["pairs_per_s"],
+                 {k: round(v["last"], 4) for k, v in result["losses"].items()})
+        return True
 
     def maybe_round(self, episodes_done: int) -> None:
         if episodes_done - self.last_round_at >= self.scenario.learner.every_episodes:
