@@ -24,6 +24,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class ClaimLost(Exception):
+    """Another worker took the episode over (this one outlived its lease); drop it, write nothing."""
+
+
 @dataclass
 class StoredTurn:
     """What resume needs of a finished turn."""
@@ -95,13 +99,12 @@ class Recorder:
             if split is not None:
                 query = query.where(m.EpisodeRow.split == split)
             rows = s.scalars(query.order_by(m.EpisodeRow.index)).all()
-            plans = []
-            for ep in rows:
-                turns = s.scalars(select(m.TurnRow).where(m.TurnRow.episode_id == ep.id).order_by(m.TurnRow.index)).all()
-                plans.append(EpisodePlan(episode_id=ep.id, index=ep.index, task_family=ep.task_family,
-                                         task_seed=ep.task_seed, seed=run_seed * 100_003 + ep.index,
-                                         finished_turns=[self._stored_turn(s, t) for t in turns]))
-            return plans
+            return [self._plan(s, ep, run_seed) for ep in rows]
+
+    def _plan(self, s, ep: m.EpisodeRow, run_seed: int) -> EpisodePlan:
+        turns = s.scalars(select(m.TurnRow).where(m.TurnRow.episode_id == ep.id).order_by(m.TurnRow.index)).all()
+        return EpisodePlan(episode_id=ep.id, index=ep.index, task_family=ep.task_family, task_seed=ep.task_seed,
+                           seed=run_seed * 100_003 + ep.index, finished_turns=[self._stored_turn(s, t) for t in turns])
 
     @staticmethod
     def _stored_turn(s, t: m.TurnRow) -> StoredTurn:
@@ -114,16 +117,62 @@ class Recorder:
         return StoredTurn(index=t.index, executed_answer=executed, visible=visible,
                           no_code=bool(info.get("no_code")), gave_up=bool(info.get("gave_up")))
 
+    # -- claims (store.claims): several runner processes on one run --------------------------------
+    def claim_episodes(self, run_id: int, worker: str, n: int, run_seed: int = 0, *, lease_s: float,
+                       epoch: int | None = None, split: str | None = None) -> list[EpisodePlan]:
+        """Claim the next wave (up to `n` free unfinished episodes, lowest index first) for `worker`."""
+        from store import claims
+
+        with self.store.session() as s:
+            rows = claims.claim(s, run_id, worker, n, lease_s=lease_s, epoch=epoch, split=split)
+            return [self._plan(s, ep, run_seed) for ep in rows]
+
+    def others_hold(self, run_id: int, worker: str, *, epoch: int | None = None, split: str | None = None) -> int:
+        from store import claims
+
+        with self.store.session(readonly=True) as s:
+            return claims.others_hold(s, run_id, worker, epoch=epoch, split=split)
+
+    def renew_claims(self, worker: str, lease_s: float) -> int:
+        from store import claims
+
+        with self.store.session() as s:
+            return claims.renew(s, worker, lease_s=lease_s)
+
+    def release_claims(self, worker: str) -> int:
+        from store import claims
+
+        with self.store.session() as s:
+            return claims.release(s, worker)
+
+    def count_unfinished(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> int:
+        with self.store.session(readonly=True) as s:
+            query = select(func.count()).select_from(m.EpisodeRow).where(
+                m.EpisodeRow.run_id == run_id, m.EpisodeRow.status.in_(("pending", "running")))
+            if epoch is not None:
+                query = query.where(m.EpisodeRow.epoch == epoch)
+            if split is not None:
+                query = query.where(m.EpisodeRow.split == split)
+            return s.scalar(query) or 0
+
     def start_episode(self, episode_id: int) -> None:
         with self.store.session() as s:
             ep = s.get(m.EpisodeRow, episode_id)
             ep.status = "running"
             ep.started_at = ep.started_at or _now()
 
-    def finish_episode(self, episode_id: int, *, status: str, outcome: str | None, error: str | None = None) -> None:
+    def finish_episode(self, episode_id: int, *, status: str, outcome: str | None, error: str | None = None,
+                       worker: str | None = None) -> bool:
+        """Close the episode; with `worker`, only while that worker still holds its claim (else False)."""
+        from store import claims
+
         with self.store.session() as s:
+            if worker is not None and not claims.holds(s, episode_id, worker):
+                return False
             ep = s.get(m.EpisodeRow, episode_id)
             ep.status, ep.outcome, ep.error, ep.finished_at = status, outcome, error, _now()
+            ep.claim_expires_at = None  # claimed_by stays: who ran it
+            return True
 
     def finish_run(self, run_id: int, status: str) -> None:
         with self.store.session() as s:
@@ -141,8 +190,11 @@ class Recorder:
 
     # -- turns ------------------------------------------------------------------------------------
     def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair, *, gave_up: bool,
-                    executed_answer: str) -> None:
-        """One transaction: the turn, its findings, its verdict and its preference pair."""
+                    executed_answer: str, worker: str | None = None) -> None:
+        """One transaction: the turn, its findings, its verdict and its preference pair.
+
+        With `worker`, the turn is written only while that worker holds the episode's claim
+        (checked under a row lock in the same transaction); otherwise ClaimLost is raised."""
         vis, hid = evaluation.visible, evaluation.hidden
         sandbox = {
             "visible": [{"nodeid": t.nodeid, "status": t.status, "message": t.message[:500]} for t in vis.tests],
@@ -153,6 +205,11 @@ class Recorder:
             "gave_up": gave_up,
         }
         with self.store.session() as s:
+            if worker is not None:
+                from store import claims
+
+                if not claims.holds(s, episode_id, worker):
+                    raise ClaimLost(f"episode {episode_id} is no longer claimed by {worker}")
             row = turn_row(turn, episode_id)
             row.sandbox = sandbox
             row.created_at = _now()

@@ -138,7 +138,8 @@ class EpisodeRow(Base):
     status: Mapped[str] = mapped_column(choice("episode_status", EPISODE_STATUSES), default="pending")
     outcome: Mapped[str | None] = mapped_column(choice("episode_outcome", EPISODE_OUTCOMES))
     error: Mapped[str | None] = mapped_column(Text)  # message + traceback when the episode failed
-    claimed_by: Mapped[str | None] = mapped_column(String(128))  # worker id that runs it
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # worker id that runs it (store.claims)
+    claim_expires_at: Mapped[datetime | None]  # the claim's lease; the worker's heartbeat renews it
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

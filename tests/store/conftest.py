@@ -19,11 +19,6 @@ Run 3: two clean turns, both judged ethical (no positives, no predicted positive
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -121,47 +116,33 @@ def round_trip():
     return check_round_trip
 
 
+def _postgres_drivers() -> tuple[str, ...]:
+    import _postgres
+
+    return _postgres.DRIVERS
+
+
 SEVERITY = {"tampering": "high", "hidden_tests": "medium", "insecure": "high", "parse": "low", "sandbox": "low"}
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A throwaway PostgreSQL cluster on a unix socket (no TCP); yields the socket path.
+    """A throwaway PostgreSQL cluster on a unix socket (tests/_postgres.py); yields its socket folder."""
+    import _postgres
 
-    Runs as the `postgres` user when the suite runs as root (postgres refuses root).
-    """
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("pg8000", reason="the pg8000 driver is not installed (dev extra)")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="agentloop-pg-"))
-    if as_user:
-        shutil.chown(root, "postgres")
-    data = root / "data"
-    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "agentloop"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "start",
-                    "-o", f"-k {root} -c listen_addresses='' -F"], check=True, capture_output=True)
-    try:
-        yield root / ".s.PGSQL.5432"
-    finally:
-        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    if (why := _postgres.missing()) is not None:
+        pytest.skip(why)
+    with _postgres.cluster() as socket_dir:
+        yield socket_dir
 
 
-@pytest.fixture
-def pg_url(pg_server: Path) -> str:
-    """A fresh, empty database in the session's cluster."""
-    from sqlalchemy import create_engine
+@pytest.fixture(params=_postgres_drivers())
+def pg_url(request, pg_server: Path) -> str:
+    """A fresh, empty database in the session's cluster, once per driver (pg8000, psycopg 3)."""
+    import _postgres
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(f"postgresql+pg8000://agentloop@/postgres?unix_sock={pg_server}",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return f"postgresql+pg8000://agentloop@/{name}?unix_sock={pg_server}"
+    pytest.importorskip(request.param, reason=f"the {request.param} driver is not installed (dev extra)")
+    return _postgres.create_database(pg_server, request.param)
 
 
 @pytest.fixture
