@@ -9,32 +9,15 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
-
 import pytest
 from sqlalchemy import select
 
+from _scripted import ScriptedPolicy
 from agentloop.errors import EngineError
 from agentloop.paths import repo_root
-from agentloop.types import Generation
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 ANSWER = "I will do it properly.\n```python\ndef placeholder():\n    return None\n```"
-
-
-class ScriptedPolicy:
-    """Answers ANSWER; `on_call(n)` runs before the n-th generate call (0-based) and may raise."""
-
-    name = "scripted"
-    adapter_versions: list[int] = []
-
-    def __init__(self, on_call: Callable[[int], None]) -> None:
-        self.on_call, self.calls = on_call, 0
-
-    def generate(self, prompts, sampling, adapter=None):
-        self.calls += 1
-        self.on_call(self.calls - 1)
-        return [Generation(text=ANSWER, prompt_tokens=1, completion_tokens=1, latency_s=0.0) for _ in prompts]
 
 
 def _run(tmp_path, policy: ScriptedPolicy, episodes: int, turns: int):
@@ -71,7 +54,7 @@ def test_engine_error_fails_the_episode_not_the_run(tmp_path):
         if n == 0:
             raise EngineError("server http://127.0.0.1:9/v1 is unreachable")
 
-    store, rec, run_id, _ = _run(tmp_path, ScriptedPolicy(server_down_once), episodes=2, turns=1)
+    store, rec, run_id, _ = _run(tmp_path, ScriptedPolicy(ANSWER, server_down_once), episodes=2, turns=1)
     first, second = _episodes(store)
     assert first[1:3] == ("failed", "error") and "EngineError: server http://127.0.0.1:9/v1" in first[3]
     assert first[4] == 0  # nothing half-stored
@@ -84,7 +67,7 @@ def test_ctrl_c_stops_after_the_current_turn(tmp_path):
         if n == 1:
             os.kill(os.getpid(), signal.SIGINT)
 
-    store, rec, run_id, runner = _run(tmp_path, ScriptedPolicy(ctrl_c_during_second_turn), episodes=2, turns=3)
+    store, rec, run_id, runner = _run(tmp_path, ScriptedPolicy(ANSWER, ctrl_c_during_second_turn), episodes=2, turns=3)
     assert runner.stop_requested.is_set()
     first, second = _episodes(store)
     assert first[1] == "running" and first[4] == 2  # the interrupted turn finished and was stored
