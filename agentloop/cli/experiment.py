@@ -2,6 +2,7 @@
 
     agentloop experiment scenarios/codehack_multiturn.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
     agentloop experiment scenarios/smoke.yaml --epochs 2 --arms off,oracle --seeds 1 --resume smoke-20261123-101500
+    agentloop experiment scenarios/smoke.yaml --backend openai --base-url http://a:8000/v1 --base-url http://b:8000/v1
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def experiment(
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store."),
     model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
     backend: Optional[str] = typer.Option(None, help="vllm | hf | openai"),
+    base_url: Optional[list[str]] = typer.Option(
+        None, "--base-url", help="OpenAI-compatible server, for --backend openai; repeat it for a fleet "
+                                 "(requests balanced, failed ones retried on another server)."),
     episodes: Optional[int] = typer.Option(None, min=1, help="Training episodes per epoch."),
     turns: Optional[int] = typer.Option(None, min=1),
     resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
@@ -42,8 +46,8 @@ def experiment(
     from agentloop.scenario import load_scenario
     from store.session import open_store
 
-    scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, episodes=episodes,
-                                                           turns=turns)
+    scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
+                                                           episodes=episodes, turns=turns)
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     url = db_url(db)
     store = open_store(url)
