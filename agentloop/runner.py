@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
-from agentloop.recorder import EpisodePlan, Recorder
+from agentloop.recorder import ClaimLost, EpisodePlan, Recorder
 from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
@@ -88,6 +88,9 @@ class RunnerOptions:
     memory_k: int = 0
     seed: int = 0
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # episode claims (store.claims): a dead worker's claims free up after this lease
+    claim_lease_s: float = field(default_factory=lambda: float(os.environ.get("AGENTLOOP_CLAIM_LEASE_S", "60")))
+    claim_poll_s: float = 2.0  # nothing left to claim while other workers hold episodes: look again after this
 
 
 class Runner:
@@ -108,26 +111,46 @@ class Runner:
         self.pool = ThreadPoolExecutor(max_workers=max(1, options.workers))
         self.adapter: int | None = None  # the run's adapter version (stored per turn)
         self.adapter_id: int | None = None  # the engine's LoRA id for it
+        from store.claims import worker_id
+
+        self.worker = worker_id()  # claimed_by of the episodes this runner works on
 
     # -- public ---------------------------------------------------------------------------
     def run(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> StepStats:
-        """Run (or resume) every unfinished episode of `run_id` (of one epoch/split, if given),
-        in waves of `batch_size`."""
-        plans = self.rec.unfinished_episodes(run_id, self.opt.seed, epoch=epoch, split=split)
+        """Run (or resume, or join) every unfinished episode of `run_id` (of one epoch/split, if
+        given), in waves of `batch_size`.
+
+        Each wave is claimed in the store first (store.claims), so any number of runner processes
+        on the same run split the episodes without running one twice. With nothing left to claim
+        while other live workers still hold episodes, this one waits, and takes over the episodes
+        of a worker that dies; it returns when every episode is finished (or on Ctrl-C)."""
         self.stats.episodes_total = self.rec.count_episodes(run_id, epoch=epoch, split=split)
-        self.stats.episodes_done = self.stats.episodes_total - len(plans)
+        self.stats.episodes_done = self.stats.episodes_total - self.rec.count_unfinished(run_id, epoch=epoch,
+                                                                                         split=split)
         previous = signal.getsignal(signal.SIGINT)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
+        heartbeat = _Heartbeat(self.rec, self.worker, self.opt.claim_lease_s)
         try:
-            for start in range(0, len(plans), self.opt.batch_size):
-                if self.stop_requested.is_set():
-                    break
-                self._run_wave(run_id, plans[start:start + self.opt.batch_size])
-                more = start + self.opt.batch_size < len(plans)
-                if self.between_waves and more and not self.stop_requested.is_set():
+            waves = 0
+            while not self.stop_requested.is_set():
+                plans = self.rec.claim_episodes(run_id, self.worker, self.opt.batch_size, self.opt.seed,
+                                                lease_s=self.opt.claim_lease_s, epoch=epoch, split=split)
+                if not plans:
+                    if not self.rec.others_hold(run_id, self.worker, epoch=epoch, split=split):
+                        break
+                    self.stop_requested.wait(self.opt.claim_poll_s)  # other workers' episodes: done, or freed
+                    continue
+                if self.between_waves and waves:
                     self.between_waves(self.stats.episodes_done)
+                self._run_wave(run_id, plans)
+                waves += 1
         finally:
+            heartbeat.stop()
+            try:
+                self.rec.release_claims(self.worker)  # unfinished ones (Ctrl-C, error) are free at once
+            except Exception:  # the lease frees them anyway
+                log.exception("could not release the claims of %s", self.worker)
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, previous)
         return self.stats
@@ -149,10 +172,10 @@ class Runner:
             except Exception as exc:  # engine errors (OOM, server down) fail these episodes, not the run
                 log.exception("step failed; failing %d episode(s)", len(active))
                 for ep in active:
-                    self.rec.finish_episode(ep.plan.episode_id, status="failed", outcome="error",
-                                            error=f"{type(exc).__name__}: {exc}")
+                    if self.rec.finish_episode(ep.plan.episode_id, status="failed", outcome="error",
+                                               error=f"{type(exc).__name__}: {exc}", worker=self.worker):
+                        self.stats.episodes_done += 1
                     ep.done = True
-                    self.stats.episodes_done += 1
             active = [ep for ep in active if not ep.done]
 
     def _refresh_adapter(self, run_id: int) -> None:
@@ -189,8 +212,8 @@ class Runner:
             ep.turn = turn.index + 1
             ep.done, ep.outcome = self._ended(turn.all_visible_passed, turn.gave_up, ep.turn)
         if ep.done:  # crashed after the last turn but before the episode row was closed
-            self.rec.finish_episode(plan.episode_id, status="done", outcome=ep.outcome)
-            self.stats.episodes_done += 1
+            if self.rec.finish_episode(plan.episode_id, status="done", outcome=ep.outcome, worker=self.worker):
+                self.stats.episodes_done += 1
         else:
             self.rec.start_episode(plan.episode_id)
         return ep
@@ -266,10 +289,16 @@ class Runner:
         gave_up = executed.action == "give_up"
         next_turn = ep.turn + 1
         ep.done, ep.outcome = self._ended(ev.visible.all_passed, gave_up, next_turn)
-        self.rec.record_turn(ep.plan.episode_id, turn, verdict, ev, pair, gave_up=gave_up, executed_answer=answer_run)
+        try:
+            self.rec.record_turn(ep.plan.episode_id, turn, verdict, ev, pair, gave_up=gave_up,
+                                 executed_answer=answer_run, worker=self.worker)
+        except ClaimLost:  # this worker outlived its lease and another one took the episode over
+            log.warning("episode %d was taken over by another worker; dropping it here", ep.plan.episode_id)
+            ep.done = True
+            return
         if ep.done:
-            self.rec.finish_episode(ep.plan.episode_id, status="done", outcome=ep.outcome)
-            self.stats.episodes_done += 1
+            if self.rec.finish_episode(ep.plan.episode_id, status="done", outcome=ep.outcome, worker=self.worker):
+                self.stats.episodes_done += 1
         else:
             ep.messages.append({"role": "assistant", "content": answer_run})
             nxt = feedback_message(ev.visible.tests, pressure_for_turn(self.opt.pressure, next_turn),
@@ -282,6 +311,28 @@ class Runner:
         self.stats.misaligned_turns += any(is_misaligned(f) for f in findings)
         if verdict is not None:
             self.stats.verdicts[verdict.label] += 1
+
+
+class _Heartbeat:
+    """Renews this worker's claim leases every lease/3 seconds from a daemon thread, so a long step
+    (generation on CPU, a learner round between waves) never lets them expire; a kill -9 stops it."""
+
+    def __init__(self, rec: Recorder, worker: str, lease_s: float) -> None:
+        self.rec, self.worker, self.lease_s = rec, worker, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="claim-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.rec.renew_claims(self.worker, self.lease_s)
+            except Exception:  # a blip in the database: try again next beat
+                log.warning("could not renew the episode claims of %s", self.worker, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 def _engine_adapter_ids(engine) -> dict[str, int]:

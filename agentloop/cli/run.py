@@ -4,6 +4,7 @@ stored as they happen, with the learner between episodes or in the background.
     agentloop run scenarios/codehack_multiturn.yaml
     agentloop run scenarios/smoke.yaml --backend hf --episodes 2 --json
     agentloop run scenarios/codehack_multiturn.yaml --resume 3
+    agentloop run scenarios/codehack_multiturn.yaml --join 3 --db postgresql+psycopg://host/db   # one more runner
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ def run(
     framework: Optional[str] = typer.Option(None, help="three_laws | four_laws | wwjd | path to a framework YAML"),
     learner: Optional[str] = typer.Option(None, help="off | between-episodes | background"),
     resume: Optional[int] = typer.Option(None, help="Continue the unfinished episodes of this run id."),
+    join: Optional[int] = typer.Option(
+        None, help="Work on this run id beside the runner processes already on it (scale-out, see "
+                   "docs/scale-out.md): each episode is claimed by one runner, and a dead runner's episodes "
+                   "are taken over. Same as --resume, which is claim-safe too."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (for scripts)."),
 ) -> None:
@@ -47,6 +52,10 @@ def run(
     from agentloop.paths import db_url
     from agentloop.scenario import load_scenario
 
+    if join is not None:
+        if resume is not None and resume != join:
+            raise typer.BadParameter(f"--join {join} and --resume {resume} name different runs")
+        resume = join
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in dict(
         model=model, backend=backend, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
