@@ -109,3 +109,26 @@ def pair_store(tmp_path: Path, preference_examples) -> tuple[str, int]:
         run_id = run.id
     seed_pairs(db_url, run_id, preference_examples, junk=True)
     return db_url, run_id
+
+
+@pytest.fixture(scope="session")
+def dpo_evaluate():
+    """`f(model_path, adapter_or_None, examples, config)` -> learner.train.Evaluation (DPO loss, margin)."""
+    return _dpo_evaluate
+
+
+def _dpo_evaluate(model_path: str, adapter: str | None, examples, config):
+    """DPO loss and margin of (base + adapter) on the pairs, in a separate pass with plain PEFT."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from learner.train import encode_round, evaluate, load_policy, pick_device
+
+    device, dtype = pick_device(config)
+    if adapter is None:  # a fresh LoRA (B = 0) is the base model, and the DPO reference
+        model, tokenizer = load_policy(model_path, None, config, device, dtype)
+    else:
+        _, tokenizer = load_policy(model_path, None, config, device, dtype)
+        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), adapter)
+    return evaluate(model, tokenizer, encode_round(tokenizer, examples, [], config.max_length), config.beta, device)

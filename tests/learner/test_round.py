@@ -32,33 +32,17 @@ def _rows(db_url: str, run_id: int):
     return rounds, adapters, fresh
 
 
-def _evaluate(model_path: str, adapter: str | None, examples, config):
-    """DPO loss and margin of (base + adapter) on the pairs, in a separate pass with plain PEFT."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    from learner.train import encode_round, evaluate, load_policy, pick_device
-
-    device, dtype = pick_device(config)
-    if adapter is None:  # a fresh LoRA (B = 0) is the base model, and the DPO reference
-        model, tokenizer = load_policy(model_path, None, config, device, dtype)
-    else:
-        _, tokenizer = load_policy(model_path, None, config, device, dtype)
-        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), adapter)
-    return evaluate(model, tokenizer, encode_round(tokenizer, examples, [], config.max_length), config.beta, device)
-
-
 def test_round_lowers_dpo_loss_and_publishes_a_loadable_adapter(
-        embedded_model_path, pair_store, preference_examples, task_jsonl, tiny_config, tmp_path, vllm_engine):
+        embedded_model_path, pair_store, preference_examples, task_jsonl, tiny_config, tmp_path, vllm_engine,
+        dpo_evaluate):
     from learner.round import run_round
     from learner.train import load_policy
 
     db_url, run_id = pair_store
     config = replace(tiny_config, steps=6)
-    before = _evaluate(embedded_model_path, None, preference_examples, config)
+    before = dpo_evaluate(embedded_model_path, None, preference_examples, config)
     result = run_round(db_url, run_id, embedded_model_path, tmp_path / "adapters", task_jsonl, config)
-    after = _evaluate(embedded_model_path, result.adapter_path, preference_examples, config)
+    after = dpo_evaluate(embedded_model_path, result.adapter_path, preference_examples, config)
 
     assert after.dpo_loss < before.dpo_loss - 0.05, (before, after)
     assert after.logp_margin > before.logp_margin, (before, after)
