@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
 import typer
 
 app = typer.Typer(
@@ -11,3 +18,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@contextmanager
+def result_stdout() -> Iterator[TextIO]:
+    """For `--json`: while the block runs, everything else written to stdout (vLLM's logs and
+    prints, C code included) goes to stderr, and the yielded stream is the real stdout, so
+    scripts get exactly one JSON document there."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # captured (e.g. CliRunner): nothing to protect
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    os.dup2(sys.stderr.fileno(), fd)
+    result = os.fdopen(os.dup(saved), "w")
+    try:
+        yield result
+    finally:
+        result.close()
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)

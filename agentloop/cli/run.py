@@ -20,7 +20,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from agentloop.cli.app import app
+from agentloop.cli.app import app, result_stdout
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -66,12 +66,15 @@ def run(
         scenario = scenario.with_overrides(**overrides)
     command = " ".join(shlex.quote(a) for a in ["agentloop", *sys.argv[1:]])
     t0 = time.perf_counter()
-    result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
-                         command=command, console=console, live=not as_json)
-    summary = result.summary()
     if as_json:
-        print(json.dumps(summary, indent=2, default=str))
+        with result_stdout() as out:
+            result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
+                                 command=command, console=console, live=False)
+            out.write(json.dumps(result.summary(), indent=2, default=str) + "\n")
         return
+    result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
+                         command=command, console=console, live=True)
+    summary = result.summary()
     from agentloop.display import summary_table
 
     console.print(summary_table(f"run {result.run_id} · {scenario.name} · {result.status}", summary))
