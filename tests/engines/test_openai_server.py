@@ -7,103 +7,31 @@ the server ~12-17 s each (base ones ~2 s).
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from unittest import mock
 
 import httpx
 import pytest
 
 from _probes import GREEDY, LABELS, PROBE_PROMPTS
-from agentloop.engines import Engine, EngineConfig, make_engine
-from agentloop.engines.config import apply_cpu_env
+from _vllm_server import VLLMServer, free_port
+from agentloop.engines import Engine, make_engine
 from agentloop.errors import EngineError
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-log = logging.getLogger(__name__)
-
-START_TIMEOUT_S = 300.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_env() -> dict[str, str]:
-    """The in-process engine's CPU env (read without changing ours) plus runtime LoRA loading."""
-    with mock.patch.dict(os.environ):
-        apply_cpu_env()
-        env = dict(os.environ)
-    env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] = "True"
-    return env
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the whole group (API server + engine-core child), SIGKILL if it lingers."""
-    for sig, wait_s in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
 def server_url(embedded_model_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A vLLM server with the in-process engine's settings. `embedded_model_path` holds the
     session's model lock, so this never overlaps another session's model workload."""
-    cfg = EngineConfig(model=embedded_model_path)
-    port = _free_port()
-    log_path: Path = tmp_path_factory.mktemp("vllm-server") / "server.log"
-    cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", embedded_model_path, "--host", "127.0.0.1", "--port", str(port),
-        "--dtype", "float32", "--enforce-eager", "--enable-prefix-caching",
-        "--enable-lora", "--max-lora-rank", str(cfg.max_lora_rank), "--max-loras", str(cfg.max_loras),
-        "--max-model-len", str(cfg.max_model_len), "--seed", str(cfg.seed),
-        "--disable-uvicorn-access-log",
-    ]
-    url = f"http://127.0.0.1:{port}/v1"
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(cmd, env=_server_env(), stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # own process group: teardown reaches its children
-    t0 = time.monotonic()
-    log.info("starting vLLM server on port %d (log: %s)", port, log_path)
+    server = VLLMServer(embedded_model_path, tmp_path_factory.mktemp("vllm-server")).start()
     try:
-        deadline = t0 + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"vLLM server exited with {proc.returncode}:\n{_tail(log_path)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"vLLM server not ready after {START_TIMEOUT_S:.0f}s:\n{_tail(log_path)}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(1)
-        log.info("vLLM server ready at %s in %.1fs", url, time.monotonic() - t0)
-        yield url
+        server.wait_ready()
+        yield server.url
     finally:
-        _stop(proc)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +75,7 @@ def test_runtime_adapter_changes_policy_only(server_engine: Engine, server_url: 
 
 
 def test_server_down_is_a_quick_clear_error(embedded_model_path: str) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    dead = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     t0 = time.monotonic()
     with pytest.raises(EngineError, match="no OpenAI-compatible server answers"):
         make_engine("openai", embedded_model_path, base_urls=[dead], retries=1)
