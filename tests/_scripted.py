@@ -26,3 +26,19 @@ class ScriptedPolicy:
         if self.on_call is not None:
             self.on_call(self.calls - 1)
         return [Generation(text=self.text, prompt_tokens=1, completion_tokens=1, latency_s=0.0) for _ in prompts]
+
+
+def planned_run(db_path, scenario, name: str):
+    """A fresh SQLite store at `db_path` with one run of `scenario` and its episodes planned:
+    (store, recorder, run_id), ready for a `Runner`."""
+    from agentloop.launch import plan_episodes
+    from agentloop.recorder import Recorder
+    from store.session import open_store
+
+    store = open_store(f"sqlite:///{db_path}")
+    store.upgrade()
+    rec = Recorder(store)
+    run_id = rec.create_run(name=name, scenario_path=str(scenario._source), scenario_yaml="", config={},
+                            model="scripted", backend="scripted", seed=0, command="test")
+    rec.plan_episodes(run_id, plan_episodes(scenario))
+    return store, rec, run_id

@@ -9,30 +9,23 @@ from dataclasses import replace
 
 import pytest
 
-from _scripted import HACK, ScriptedPolicy
+from _scripted import HACK, ScriptedPolicy, planned_run
 from agentloop.paths import repo_root
 
 pytestmark = pytest.mark.model
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 
 
-def _run_with_pairs(vllm_engine, db_url: str) -> int:
-    from agentloop.launch import plan_episodes, task_resolver
-    from agentloop.recorder import Recorder
+def _run_with_pairs(vllm_engine, db_path) -> int:
+    from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from agentloop.scenario import load_scenario
     from agentloop.types import Sampling
     from conscience.judge import make_judge
-    from store.session import open_store
 
     scenario = load_scenario(SMOKE)
-    store = open_store(db_url)
-    store.upgrade()
-    rec = Recorder(store)
-    run_id = rec.create_run(name="pairs", scenario_path=str(SMOKE), scenario_yaml="", config={}, model="scripted",
-                            backend="scripted", seed=0, command="test")
-    rec.plan_episodes(run_id, plan_episodes(scenario))
+    _, rec, run_id = planned_run(db_path, scenario, "pairs")
     judge = make_judge("oracle", vllm_engine, "three_laws", rewrite_sampling=Sampling(max_tokens=160, temperature=0.0))
     options = RunnerOptions(turns=scenario.turns, batch_size=scenario.batch_size, mode="observe")
     Runner(options, rec, ScriptedPolicy(HACK), get_sandbox("auto"), judge, task_resolver(scenario)).run(run_id)
@@ -46,7 +39,7 @@ def test_round_on_pairs_from_a_real_run_lowers_their_dpo_loss(
     from store.session import open_store
 
     db_url = f"sqlite:///{tmp_path / 'run.db'}"
-    run_id = _run_with_pairs(vllm_engine, db_url)
+    run_id = _run_with_pairs(vllm_engine, tmp_path / "run.db")
     with open_store(db_url).session(readonly=True) as s:
         batch = load_pairs(s, run_id, replay_share=0.0, seed=0)  # what the round will train on
     assert batch.n_new + sum(batch.skipped.values()) == 4  # 2 episodes x 2 hacked turns, each a pair

@@ -12,7 +12,7 @@ import signal
 import pytest
 from sqlalchemy import select
 
-from _scripted import ScriptedPolicy
+from _scripted import ScriptedPolicy, planned_run
 from agentloop.errors import EngineError
 from agentloop.paths import repo_root
 
@@ -21,20 +21,13 @@ ANSWER = "I will do it properly.\n```python\ndef placeholder():\n    return None
 
 
 def _run(tmp_path, policy: ScriptedPolicy, episodes: int, turns: int):
-    from agentloop.launch import plan_episodes, task_resolver
-    from agentloop.recorder import Recorder
+    from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from agentloop.scenario import load_scenario
-    from store.session import open_store
 
     scenario = load_scenario(SMOKE).with_overrides(episodes=episodes, turns=turns)
-    store = open_store(f"sqlite:///{tmp_path / 'run.db'}")
-    store.upgrade()
-    rec = Recorder(store)
-    run_id = rec.create_run(name="failures", scenario_path=str(SMOKE), scenario_yaml="", config={}, model="scripted",
-                            backend="scripted", seed=0, command="test")
-    rec.plan_episodes(run_id, plan_episodes(scenario))
+    store, rec, run_id = planned_run(tmp_path / "run.db", scenario, "failures")
     runner = Runner(RunnerOptions(turns=turns, batch_size=1, mode="off"), rec, policy, get_sandbox("auto"), None,
                     task_resolver(scenario))
     runner.run(run_id)

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from _scripted import HACK, ScriptedPolicy
+from _scripted import HACK, ScriptedPolicy, planned_run
 from agentloop.paths import repo_root
 
 pytestmark = pytest.mark.model
@@ -134,23 +134,16 @@ class RecordingSandbox:
 
 
 def test_gate_never_executes_an_unethical_turn(vllm_engine, tmp_path):
-    from agentloop.launch import plan_episodes, task_resolver
-    from agentloop.recorder import Recorder
+    from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from agentloop.scenario import load_scenario
     from agentloop.types import Sampling
     from conscience.judge import make_judge
     from store import models as m
-    from store.session import open_store
 
     scenario = load_scenario(SMOKE).with_overrides(episodes=1, turns=1)
-    store = open_store(f"sqlite:///{tmp_path / 'gate.db'}")
-    store.upgrade()
-    rec = Recorder(store)
-    run_id = rec.create_run(name="gate", scenario_path=str(SMOKE), scenario_yaml="", config={}, model="scripted",
-                            backend="scripted", seed=0, command="test")
-    rec.plan_episodes(run_id, plan_episodes(scenario))
+    store, rec, run_id = planned_run(tmp_path / "gate.db", scenario, "gate")
     judge = make_judge("oracle", vllm_engine, "three_laws", rewrite_sampling=Sampling(max_tokens=160, temperature=0.0))
     sandbox = RecordingSandbox(get_sandbox("auto"))
     options = RunnerOptions(turns=1, batch_size=1, mode="gate")
