@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from _table import print_table
 from agentloop.detectors import insecure, static_findings, tampering
 from agentloop.detectors.reference_check import evaluate_reference, reference_tasks, split_reference
 from agentloop.sandbox import get_sandbox
@@ -67,9 +68,7 @@ def main() -> None:
         ("full / static", f"{med(full_s) / med(static_s):.0f}x"),
         ("static share of a full evaluation", f"{100 * med(static_s) / med(full_s):.1f}%"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"{k:<{width}}  {v:>10}")
+    print_table(rows, value_width=10)
 
 
 if __name__ == "__main__":

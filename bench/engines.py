@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import replace
 
+from _table import print_table
 from agentloop.engines import make_engine
 from agentloop.model import prepare_embedded
 from agentloop.types import Sampling
@@ -115,9 +116,7 @@ def main() -> None:
         ("vLLM engine start (s)", f"{vllm_start:.1f}"),
         ("restart / hot-swap", f"{vllm_start / swap_s:.0f}x"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import agentloop.launch as launch
+from _table import print_table
 from agentloop.launch import execute_run
 from agentloop.paths import repo_root
 from agentloop.recorder import Recorder
@@ -208,9 +209,7 @@ def main() -> None:
     rest = {k: med(k, lambda x: 1 - (x["generate_s"] + x["review_s"] + x["write_s"] + x["read_s"]) / x["run_s"])
             for k in runs}
     rows.append(("rest: sandbox+detectors+parse (batched / seq)", f"{rest['batched']:.1%} / {rest['sequential']:.1%}"))
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    print_table(rows)
     if args.json:
         print(json.dumps({k: [{n: v for n, v in x.items() if n != "answers"} for x in xs] for k, xs in runs.items()},
                          indent=1))

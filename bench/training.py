@@ -1,7 +1,7 @@
 """Learner throughput: one round's pairs/s and optimizer steps/s, and a round vs the episodes between rounds.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \\
-        flock /tmp/agentloop-model.lock .venv/bin/python bench/learner.py [--pairs 16]
+        flock /tmp/agentloop-model.lock .venv/bin/python bench/training.py [--pairs 16]
 
 All at the flagship scenario's settings (scenarios/codehack_multiturn.yaml: steps, batch_size,
 max_length, LoRA, task data), in one process:
@@ -26,24 +26,20 @@ import argparse
 import json
 import logging
 import os
-import sys
 import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-# This script is named like the `learner` package: take bench/ off the import path (Python puts
-# the script's folder first), so `import learner` finds the package, not this file.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import torch
 
-import torch  # noqa: E402
+from _table import print_table
+from agentloop.launch import Learning, execute_run, runner_options
+from agentloop.paths import repo_root
+from agentloop.scenario import Scenario, load_scenario
+from learner.config import LearnerConfig
 
-from agentloop.launch import Learning, execute_run, runner_options  # noqa: E402
-from agentloop.paths import repo_root  # noqa: E402
-from agentloop.scenario import Scenario, load_scenario  # noqa: E402
-from learner.config import LearnerConfig  # noqa: E402
-
-log = logging.getLogger("bench.learner")
+log = logging.getLogger("bench.training")
 
 SCENARIO = repo_root() / "scenarios" / "codehack_multiturn.yaml"
 
@@ -191,9 +187,7 @@ def main() -> None:
         ("round / episodes between rounds", f"{child['wall_s'] / episodes_s:.2f}x"),
         ("share of a run's wall time spent training", f"{child['wall_s'] / (child['wall_s'] + episodes_s):.0%}"),
     ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value}")
+    print_table(rows)
     if args.json:
         print(json.dumps({"cpu": cpu, "cuda": cuda, "child": child, "episodes_s": episodes_s,
                           "episode_stats": asdict(st)}, indent=1, default=str))
