@@ -18,7 +18,8 @@ each cell, so no cell reuses another's prompts; the cell order alternates betwee
 
 Measured per cell: wall time from the first runner's start until every runner process has exited,
 finished episodes counted in the database, episodes/hour = finished / wall * 3600 (median over
-repeats). Ratios: the scaling ratio eps/h(N runners) / eps/h(1 runner) per server count, and
+repeats); beside it, "in episodes": the same count over the span from the first episode's
+`started_at` to the last one's `finished_at` (the runners' start-up and exit left out). Ratios: the scaling ratio eps/h(N runners) / eps/h(1 runner) per server count, and
 2 servers / 1 server per runner count; the baseline (1 runner, 1 server) is measured in the same
 run. Each cell is checked: every episode done exactly once, turns 0..k-1 stored once per episode
 (one turn each with --turns 1), the run marked done, every runner exited 0 with a `done` summary.
@@ -188,14 +189,17 @@ def run_cell(socket_dir: Path, servers: list[VLLMServer], n_runners: int, n_serv
     if args.turns == 1:
         check(label, len(turns) == len(episodes), f"{len(turns)} turns for {len(episodes)} episodes")
     check(label, rows(f"select status from runs where id = {run_id}") == [("done",)], "the run is not marked done")
+    first_start, last_finish = rows(f"select min(started_at), max(finished_at) from episodes where run_id = {run_id}")[0]
+    span = (last_finish - first_start).total_seconds()
     per_worker: dict[str, int] = {}
     for _, _, worker in episodes:
         per_worker[worker] = per_worker.get(worker, 0) + 1
     db.dispose()
     out = {"label": label, "runners": n_runners, "servers": n_servers, "episodes": len(done), "turns": len(turns),
-           "wall_s": wall, "eph": 3600 * len(done) / wall, "per_runner": sorted(per_worker.values(), reverse=True)}
-    log.warning("%s: %d episodes in %.1fs = %.0f eps/h (episodes per runner %s)", label, len(done), wall,
-                out["eph"], out["per_runner"])
+           "wall_s": wall, "eph": 3600 * len(done) / wall,
+           "span_s": span, "eph_span": 3600 * len(done) / span, "per_runner": sorted(per_worker.values(), reverse=True)}
+    log.warning("%s: %d episodes in %.1fs = %.0f eps/h (%.1fs from the first episode's start to the last's end; "
+                "episodes per runner %s)", label, len(done), wall, out["eph"], span, out["per_runner"])
     return out
 
 
@@ -250,7 +254,9 @@ def main() -> None:
             stop_servers(servers)
 
     eph = {cell: statistics.median(x["eph"] for x in xs) for cell, xs in results.items()}
+    eph_span = {cell: statistics.median(x["eph_span"] for x in xs) for cell, xs in results.items()}
     wall = {cell: statistics.median(x["wall_s"] for x in xs) for cell, xs in results.items()}
+    span = {cell: statistics.median(x["span_s"] for x in xs) for cell, xs in results.items()}
     base = eph.get((1, 1))
     rows = [
         ("episodes x turns (per cell)", f"{args.episodes} x {args.turns}, max_tokens {args.max_tokens}, "
@@ -261,20 +267,23 @@ def main() -> None:
     for n_runners, n_servers in cells:
         first = results[(n_runners, n_servers)][0]
         rows.append((f"{n_runners} runner(s), {n_servers} server(s): eps/h",
-                     f"{eph[(n_runners, n_servers)]:.0f}  ({wall[(n_runners, n_servers)]:.1f}s wall; "
+                     f"{eph[(n_runners, n_servers)]:.0f}  ({wall[(n_runners, n_servers)]:.1f}s wall; in episodes "
+                     f"{span[(n_runners, n_servers)]:.1f}s = {eph_span[(n_runners, n_servers)]:.0f} eps/h; "
                      f"episodes per runner {'/'.join(map(str, first['per_runner']))})"))
     for n_servers in args.servers:
         if 1 in args.runners:
             for n_runners in args.runners:
                 if n_runners != 1:
                     rows.append((f"scaling, {n_servers} server(s): {n_runners} runners / 1 runner",
-                                 f"{eph[(n_runners, n_servers)] / eph[(1, n_servers)]:.2f}x"))
+                                 f"{eph[(n_runners, n_servers)] / eph[(1, n_servers)]:.2f}x  (in episodes "
+                                 f"{eph_span[(n_runners, n_servers)] / eph_span[(1, n_servers)]:.2f}x)"))
     if 1 in args.servers:
         for n_servers in args.servers:
             if n_servers != 1:
                 for n_runners in args.runners:
                     rows.append((f"{n_runners} runner(s): {n_servers} servers / 1 server",
-                                 f"{eph[(n_runners, n_servers)] / eph[(n_runners, 1)]:.2f}x"))
+                                 f"{eph[(n_runners, n_servers)] / eph[(n_runners, 1)]:.2f}x  (in episodes "
+                                 f"{eph_span[(n_runners, n_servers)] / eph_span[(n_runners, 1)]:.2f}x)"))
     if base:
         best = max(eph, key=eph.get)
         rows.append(("best cell / baseline (1 runner, 1 server)",
