@@ -8,6 +8,9 @@ cannot take the runner down). Under the run's round lock (`learner.lock`) it: cl
 dead rounds, opens a `training_rounds` row (status running), loads pairs + task data, trains from
 the newest adapter of the run (continual), and publishes `v<N+1>` atomically (`learner.publish`).
 Prints the RoundResult as one JSON line on stdout.
+
+`accelerate launch --multi_gpu --num_processes N -m learner.round ...` trains the same round
+data-parallel; rank 0 alone locks, records and publishes (`learner.distributed`).
 """
 
 from __future__ import annotations
@@ -20,18 +23,23 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from agentloop.errors import AgentloopError
 from agentloop.types import Conversation
 from learner.config import LearnerConfig
+from learner.distributed import Group
 from learner.lock import round_lock
 from learner.pairs import PairBatch, load_pairs, mark_trained
 from learner.publish import promote, remove_stale_files, stage
 from store import models as m
 from store.models import utcnow
 from store.session import Store, open_store
+
+if TYPE_CHECKING:
+    from learner.train import TrainLog
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +61,8 @@ class RoundResult:
     train_seconds: float = 0.0
     device: str = "cpu"
     parent_version: int | None = None
-    pair_rows: int = 0  # preference examples processed: steps x batch_size (0 without DPO)
+    pair_rows: int = 0  # preference examples processed: steps x batch_size x world_size (0 without DPO)
+    world_size: int = 1  # training processes (ranks) of the round
 
     @property
     def pairs_per_s(self) -> float:
@@ -101,62 +110,114 @@ def _newest_adapter(store: Store, run_id: int) -> tuple[int, str] | None:
         return (row.version, row.path) if row else None
 
 
+@dataclass
+class RoundPlan:
+    """What the main process hands every rank before training: the round and its data."""
+
+    round_id: int
+    version: int
+    parent: tuple[int, str] | None  # (version, path) of the adapter to continue
+    pairs: PairBatch
+    task: list[Conversation]
+
+
 def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Path, task_jsonl: str | Path | None,
-              config: LearnerConfig) -> RoundResult:
-    """Train one round and publish the next adapter version of the run."""
-    adapters_dir = Path(adapters_dir).resolve()
-    store = open_store(db_url, must_exist=True)
-    store.require_current()
-    with round_lock(db_url, run_id):
-        cleanup(store, run_id, adapters_dir)
-        parent = _newest_adapter(store, run_id)
-        with store.session() as s:
-            row = m.TrainingRoundRow(run_id=run_id, version=(parent[0] if parent else 0) + 1, status="running",
-                                     started_at=utcnow())
-            s.add(row)
-            s.flush()
-            round_id, version = row.id, row.version
-        try:
-            return _train_and_publish(store, round_id, version, parent, run_id, model_path, adapters_dir, task_jsonl,
-                                      config)
-        except BaseException as e:
+              config: LearnerConfig, group: Group | None = None) -> RoundResult:
+    """Train one round and publish the next adapter version of the run.
+
+    Under `accelerate launch`/`torchrun` every rank calls this; only rank 0 takes the round lock,
+    touches the store and publishes (`learner.distributed`), and every rank returns the result."""
+    from learner.train import pick_device
+
+    group = group or Group.from_env()
+    group.start(pick_device(config)[0])
+    try:
+        if not group.is_main:
+            plan = group.broadcast(None)
+            if isinstance(plan, str):  # rank 0 could not start the round; fail the same way
+                raise AgentloopError(plan)
+            _train(plan, model_path, config, group)
+            return group.broadcast(None)
+        result = _lead_round(db_url, run_id, model_path, Path(adapters_dir).resolve(), task_jsonl, config, group)
+        return group.broadcast(result)
+    finally:
+        group.stop()
+
+
+def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, task_jsonl: str | Path | None,
+                config: LearnerConfig, group: Group) -> RoundResult:
+    """Rank 0 (or the only process): lock, round row, data to every rank, train, publish."""
+    sent = False
+    try:
+        store = open_store(db_url, must_exist=True)
+        store.require_current()
+        with round_lock(db_url, run_id):
+            cleanup(store, run_id, adapters_dir)
+            parent = _newest_adapter(store, run_id)
             with store.session() as s:
-                s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == round_id)
-                          .values(status="failed", error="".join(traceback.format_exception_only(e)).strip()[:2000],
-                                  finished_at=utcnow()))
-            raise
+                row = m.TrainingRoundRow(run_id=run_id, version=(parent[0] if parent else 0) + 1, status="running",
+                                         started_at=utcnow())
+                s.add(row)
+                s.flush()
+                round_id, version = row.id, row.version
+            try:
+                t0 = time.perf_counter()
+                with store.session() as s:
+                    pairs = load_pairs(s, run_id, config.replay_share, seed=config.seed * 7919 + round_id)
+                task = load_task_jsonl(task_jsonl) if config.task_weight > 0 else []
+                sent = True  # from here on every rank fails by itself (or is stopped by the launcher)
+                plan = group.broadcast(RoundPlan(round_id, version, parent, pairs, task))
+                model, trained, n_pairs, n_task = _train(plan, model_path, config, group)
+                result = _publish(store, plan, model, trained, n_pairs, n_task, run_id, adapters_dir, config,
+                                  time.perf_counter() - t0, group.world_size)
+            except BaseException as e:
+                with store.session() as s:
+                    s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == round_id).values(
+                        status="failed", error="".join(traceback.format_exception_only(e)).strip()[:2000],
+                        finished_at=utcnow()))
+                raise
+    except BaseException as e:
+        if not sent:  # the other ranks wait for a plan: send them the reason instead
+            group.broadcast(str(e) if isinstance(e, AgentloopError) else f"rank 0 failed: {e!r}")
+        raise
+    return result
 
 
-def _train_and_publish(store: Store, round_id: int, version: int, parent: tuple[int, str] | None, run_id: int,
-                       model_path: str, adapters_dir: Path, task_jsonl: str | Path | None,
-                       config: LearnerConfig) -> RoundResult:
+def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group) -> tuple[Any, TrainLog, int, int]:
+    """Every rank: load the policy (continuing the parent adapter), encode, train. Returns the
+    model, its training log, and how many pairs / task examples it trained on."""
     from learner.train import encode_round, load_policy, pick_device, train
 
-    t0 = time.perf_counter()
-    with store.session() as s:
-        pairs: PairBatch = load_pairs(s, run_id, config.replay_share, seed=config.seed * 7919 + round_id)
-    task = load_task_jsonl(task_jsonl) if config.task_weight > 0 else []
     device, dtype = pick_device(config)
-    model, tokenizer = load_policy(model_path, parent[1] if parent else None, config, device, dtype)
-    data = encode_round(tokenizer, pairs.examples if config.dpo_weight > 0 else [], task, config.max_length)
-    if not data.pairs and config.dpo_weight > 0:
+    model, tokenizer = load_policy(model_path, plan.parent[1] if plan.parent else None, config, device, dtype)
+    data = encode_round(tokenizer, plan.pairs.examples if config.dpo_weight > 0 else [], plan.task, config.max_length)
+    if not data.pairs and config.dpo_weight > 0 and group.is_main:
         log.warning("round %d: no usable preference pairs (skipped: %s); training the task loss only",
-                    round_id, pairs.skipped or "none")
+                    plan.round_id, plan.pairs.skipped or "none")
     if not data.pairs and not data.task:
-        raise AgentloopError(f"run {run_id} has no usable preference pairs and no task data yet; "
+        raise AgentloopError(f"the run has no usable preference pairs and no task data yet (round {plan.round_id}); "
                              "run episodes with the conscience on, or pass --task-data")
-    trained = train(model, tokenizer, data, config, device, round_seed=round_id)
-    tmp = stage(model, adapters_dir, version, config.to_json())
-    path, digest = promote(tmp, adapters_dir, version)
-    seconds = time.perf_counter() - t0
-    result = RoundResult(run_id=run_id, round_id=round_id, version=version, adapter_path=str(path), checksum=digest,
-                         losses=trained.summary(), n_pairs=pairs.n_new if data.pairs else 0,
-                         n_replay=pairs.n_replay if data.pairs else 0, n_task=len(data.task), skipped=pairs.skipped,
-                         steps=len(trained.steps), seconds=seconds, train_seconds=trained.seconds, device=device,
-                         parent_version=parent[0] if parent else None,
-                         pair_rows=len(trained.steps) * config.batch_size if data.pairs else 0)
+    trained = train(model, tokenizer, data, config, device, round_seed=plan.round_id, group=group)
+    return model, trained, len(data.pairs), len(data.task)
+
+
+def _publish(store: Store, plan: RoundPlan, model: Any, trained: TrainLog, n_pairs: int, n_task: int, run_id: int,
+             adapters_dir: Path, config: LearnerConfig, seconds: float, world_size: int) -> RoundResult:
+    """Rank 0: write the adapter folder atomically, then its row and the finished round."""
+    from learner.train import pick_device
+
+    tmp = stage(model, adapters_dir, plan.version, config.to_json())
+    path, digest = promote(tmp, adapters_dir, plan.version)
+    pairs = plan.pairs
+    result = RoundResult(run_id=run_id, round_id=plan.round_id, version=plan.version, adapter_path=str(path),
+                         checksum=digest, losses=trained.summary(), n_pairs=pairs.n_new if n_pairs else 0,
+                         n_replay=pairs.n_replay if n_pairs else 0, n_task=n_task, skipped=pairs.skipped,
+                         steps=len(trained.steps), seconds=seconds, train_seconds=trained.seconds,
+                         device=pick_device(config)[0], parent_version=plan.parent[0] if plan.parent else None,
+                         pair_rows=len(trained.steps) * config.batch_size * world_size if n_pairs else 0,
+                         world_size=world_size)
     _record(store, result, pairs)
-    log.info("round %d published adapter v%d (%s) in %.1fs", round_id, version, path, seconds)
+    log.info("round %d published adapter v%d (%s) in %.1fs", plan.round_id, plan.version, path, seconds)
     return result
 
 
@@ -183,13 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default="{}", help="LearnerConfig as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    group = Group.from_env()
     try:
         result = run_round(args.db, args.run, args.model, args.adapters, args.task_data,
-                           LearnerConfig.from_json(args.config))
+                           LearnerConfig.from_json(args.config), group)
     except AgentloopError as e:
         log.error("%s", e)
         return 2
-    print(json.dumps({**asdict(result), "pairs_per_s": result.pairs_per_s}))
+    if group.is_main:  # one JSON line per round, however many ranks trained it
+        print(json.dumps({**asdict(result), "pairs_per_s": result.pairs_per_s}))
     return 0
 
 

@@ -23,6 +23,7 @@ import torch
 
 from agentloop.types import Conversation
 from learner.config import LearnerConfig
+from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)
 from learner.loss import dpo_terms, task_nll
@@ -110,8 +111,12 @@ def encode_round(tokenizer: Any, pairs: Sequence[dict[str, Conversation]], task:
 
 
 def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, device: str,
-          round_seed: int = 0) -> TrainLog:
-    """`config.steps` optimizer steps on the active adapter; returns per-step component losses."""
+          round_seed: int = 0, group: Group = SINGLE) -> TrainLog:
+    """`config.steps` optimizer steps on the active adapter; returns per-step component losses.
+
+    In a process group (`learner.distributed`) every rank draws the same global batches of
+    `batch_size * world_size` examples and trains on its own slice; the logged losses are the
+    means over ranks."""
     use_task = config.task_weight > 0 and bool(data.task)
     use_dpo = config.dpo_weight > 0 and bool(data.pairs)
     if not (use_task or use_dpo):
@@ -119,10 +124,16 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     if config.dpo_weight > 0 and not data.pairs:
         log.info("no preference pairs this round: training the task loss only")
     rng = random.Random(config.seed * 1_000_003 + round_seed)
-    pair_batches = _cycle_batches(len(data.pairs), config.batch_size, config.steps, rng) if use_dpo else []
-    task_batches = _cycle_batches(len(data.task), config.batch_size, config.steps, rng) if use_task else []
+    mine = slice(group.rank * config.batch_size, (group.rank + 1) * config.batch_size)
+
+    def my_batches(n: int) -> list[list[int]]:  # this rank's slice of each global batch
+        return [b[mine] for b in _cycle_batches(n, config.batch_size * group.world_size, config.steps, rng)]
+
+    pair_batches = my_batches(len(data.pairs)) if use_dpo else []
+    task_batches = my_batches(len(data.task)) if use_task else []
     collator = preference_collator(tokenizer.pad_token_id)
     params = [p for p in model.parameters() if p.requires_grad]
+    group.sync_parameters(params)
     optimizer = torch.optim.AdamW(params, lr=config.lr)
     model.train()
     result = TrainLog(components=tuple(n for n, on in (("task", use_task), ("dpo", use_dpo)) if on))
@@ -143,9 +154,11 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
             dpo_value, margin = terms.loss.item(), terms.logp_margin
         optimizer.zero_grad(set_to_none=True)
         total.backward()
+        group.average_gradients(params)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        entry = StepLog(step=step, total=total.item(), task=task_value, dpo=dpo_value, logp_margin=margin,
+        total_value, task_value, dpo_value, margin = group.mean([total.item(), task_value, dpo_value, margin], device)
+        entry = StepLog(step=step, total=total_value, task=task_value, dpo=dpo_value, logp_margin=margin,
                         seconds=time.perf_counter() - t0)
         result.steps.append(entry)
         log.info("step %d/%d total=%.4f task=%s dpo=%s margin=%s (%.1fs)", step + 1, config.steps, entry.total,
