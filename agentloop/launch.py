@@ -85,7 +85,9 @@ class Learning:
         self.scenario, self.db_url, self.run_id, self.model_path = scenario, db_url, run_id, model_path
         self.adapters_dir = workdir / f"run-{run_id}" / "adapters"
         self.task_jsonl = workdir / f"run-{run_id}" / "task_data.jsonl"
-        self.last_round_at = 0
+        from learner.status import episodes_at_last_round
+
+        self.last_round_at = episodes_at_last_round(db_url, run_id)  # a resumed run keeps its rhythm
 
     def prepare_task_data(self) -> None:
         from agentloop.taskdata import build_task_dataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from store import models as m
 from store.session import open_store
@@ -32,3 +32,15 @@ def adapters_overview(db_url: str, run_id: int | None = None, limit: int = 5) ->
     with store.session(readonly=True) as s:
         return [{"run": a.run_id, "version": a.version, "path": a.path, "checksum": a.checksum[:12],
                  "round": a.round_id, "published_at": a.published_at} for a in s.scalars(query)]
+
+
+def episodes_at_last_round(db_url: str, run_id: int) -> int:
+    """How many of the run's episodes had finished when its newest round (done or failed) started;
+    0 before any round. A resumed run counts `every_episodes` from there, as the first session did."""
+    store = open_store(db_url, must_exist=True)
+    with store.session(readonly=True) as s:
+        started = s.scalar(select(func.max(m.TrainingRoundRow.started_at)).where(m.TrainingRoundRow.run_id == run_id))
+        if started is None:
+            return 0
+        return s.scalar(select(func.count()).select_from(m.EpisodeRow).where(
+            m.EpisodeRow.run_id == run_id, m.EpisodeRow.finished_at <= started)) or 0
