@@ -24,6 +24,8 @@ class EngineConfig:
     served_model: str | None = None  # openai backend: the server's name for the base model
     timeout_s: float = 300.0
     retries: int = 3
+    down_s: float = 5.0  # openai fleet: a server that failed is skipped this long, then probed again
+    probe_timeout_s: float = 5.0  # openai fleet: timeout of that GET /models probe
 
     def resolved_device(self) -> str:
         if self.device != "auto":

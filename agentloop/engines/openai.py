@@ -40,7 +40,8 @@ class OpenAIEngine:
         key = os.environ.get(config.api_key_env, "EMPTY")
         self.client = httpx.Client(timeout=config.timeout_s, headers={"Authorization": f"Bearer {key}"},
                                    limits=httpx.Limits(max_connections=max(100, 4 * max_concurrency)))
-        self.fleet = Fleet(config.base_urls, self.client, retries=config.retries)
+        self.fleet = Fleet(config.base_urls, self.client, retries=config.retries, down_s=config.down_s,
+                           probe_timeout_s=config.probe_timeout_s)
         self.base_url = self.fleet.urls[0]
         self.encoder = load_encoder(config.model)
         self.served_model = config.served_model or self.fleet.discover_model()
