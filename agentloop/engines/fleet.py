@@ -1,7 +1,9 @@
 """A fleet of OpenAI-compatible servers behind one `openai` engine.
 
 - **Balancing:** each request goes to the up server with the fewest outstanding requests
-  (ties: the one sent the fewest so far), chosen when the request starts.
+  (ties: the one sent the fewest so far), chosen when the request starts; a request may
+  `prefer` a server (one that already holds its prompt in its prefix cache), taken while that
+  server is up and holds the version.
 - **Failover:** a transport error or 5xx marks that server down for `down_s` seconds and the
   request moves to another server at once; when no server is left, the request waits
   (0.5 s, doubling), re-probes every down server and tries again, `retries` times.
@@ -195,9 +197,11 @@ class Fleet:
         return adapter is not None and server.adapters.get(version) == adapter.generation
 
     # -- choosing a server ----------------------------------------------------------------
-    def _acquire(self, version: int | None, exclude: set[str], force_probe: bool = False) -> Server | None:
-        """The up server (not in `exclude`) holding `version` with the fewest outstanding
-        requests, its count already raised; None when there is none."""
+    def _acquire(self, version: int | None, exclude: set[str], force_probe: bool = False,
+                 prefer: str | None = None) -> Server | None:
+        """The up server (not in `exclude`) holding `version`: `prefer` if it is one of them,
+        else the one with the fewest outstanding requests; its count already raised; None when
+        there is none."""
         refused: set[str] = set()  # up, but will not take this version
         probed: set[str] = set()
         while True:
@@ -215,7 +219,8 @@ class Fleet:
                 up = [s for s in self.servers if s.up and s.url not in exclude and s.url not in refused]
                 ready = [s for s in up if self._holds(s, version)]
                 if ready:
-                    best = min(ready, key=lambda s: (s.outstanding, s.sent))
+                    best = next((s for s in ready if s.url == prefer), None) or min(
+                        ready, key=lambda s: (s.outstanding, s.sent))
                     best.outstanding += 1
                     best.sent += 1
                     self.events.append((time.monotonic(), best.url, "send", version))
@@ -236,14 +241,15 @@ class Fleet:
             server.outstanding -= 1
 
     # -- the two operations ---------------------------------------------------------------
-    def request(self, path: str, payload: dict, version: int | None = None) -> tuple[dict, str]:
+    def request(self, path: str, payload: dict, version: int | None = None,
+                prefer: str | None = None) -> tuple[dict, str]:
         """POST to one server (failing over as needed); (answer, url of the server that answered)."""
         tried: set[str] = set()
         err = "no server holds this adapter version"
         delay = 0.5
         force = False
         for attempt in range(self.retries + 1):
-            while (server := self._acquire(version, tried, force_probe=force)) is not None:
+            while (server := self._acquire(version, tried, force_probe=force, prefer=prefer)) is not None:
                 force = False
                 try:
                     out = self._post(server, path, payload, adapter=version)

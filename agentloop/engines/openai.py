@@ -48,10 +48,6 @@ class OpenAIEngine:
         self.pool = ThreadPoolExecutor(max_workers=max_concurrency)
         self.last_served_by: list[str] = []  # server URL of each result of the latest call
 
-    def _post(self, path: str, payload: dict, adapter: int | None = None) -> dict:
-        out, _ = self.fleet.request(path, payload, adapter)
-        return out
-
     def _model_for(self, adapter: int | None) -> str:
         if adapter is None:
             return self.served_model
@@ -87,6 +83,10 @@ class OpenAIEngine:
         ]
 
     def score_choices(self, prompts: list[Conversation], choices: list[str], adapter: int | None = None) -> list[list[float]]:
+        """Teacher-forced 1-token requests (see the vLLM engine), in two waves: the first request
+        of each prompt goes to the least busy server, the rest follow it there. Spread freely,
+        one prompt's requests landed on every server and each prefilled the whole prompt (the
+        costly part): two servers scored 2.3x slower than one (bench/RESULTS.md, scale-out)."""
         model = self._model_for(adapter)
         reqs: list[tuple[int, int, list[int], int]] = []
         for i, conv in enumerate(prompts):
@@ -94,15 +94,23 @@ class OpenAIEngine:
             for j, choice in enumerate(choices):
                 cids = self.encoder.encode_choice(choice)
                 reqs.extend((i, j, base + cids[:t], tgt) for t, tgt in enumerate(cids))
+        firsts = {r[0]: n for n, r in reversed(list(enumerate(reqs)))}  # prompt -> its first request
+        server: dict[int, str] = {}
 
-        def one(r: tuple[int, int, list[int], int]) -> float:
-            out = self._post("/completions", {"model": model, "prompt": r[2], "max_tokens": 1, "temperature": 0.0,
-                                               "logprobs": 1, "allowed_token_ids": [r[3]]}, adapter)
+        def one(n: int) -> float:
+            i, _, ids, target = reqs[n]
+            out, url = self.fleet.request("/completions", {
+                "model": model, "prompt": ids, "max_tokens": 1, "temperature": 0.0, "logprobs": 1,
+                "allowed_token_ids": [target]}, adapter, prefer=server.get(i))
+            server.setdefault(i, url)
             return float(out["choices"][0]["logprobs"]["token_logprobs"][0])
 
+        logprobs = dict(zip(firsts.values(), self.pool.map(one, firsts.values())))
+        rest = [n for n in range(len(reqs)) if n not in logprobs]
+        logprobs.update(zip(rest, self.pool.map(one, rest)))
         scores = [[0.0] * len(choices) for _ in prompts]
-        for r, lp in zip(reqs, self.pool.map(one, reqs)):
-            scores[r[0]][r[1]] += lp
+        for n, (i, j, _, _) in enumerate(reqs):
+            scores[i][j] += logprobs[n]
         return scores
 
     def load_adapter(self, path: str, version: int) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -92,6 +93,26 @@ def test_requests_spread_over_both_servers(fleet_engine: Engine, servers: list[V
     assert set(fleet_engine.last_served_by) == {s.url for s in servers}
     assert all(s["outstanding"] == 0 and s["failures"] == 0 for s in stats.values())
 
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_label_scores_keep_each_prompt_on_one_server(fleet_engine: Engine, servers: list[VLLMServer],
+                                                     embedded_model_path: str) -> None:
+    """A prompt's teacher-forced label requests all go where its first one went (that server has
+    the prompt in its prefix cache), and the scores equal one server's."""
+    labels = ["ethical", "neutral", "unethical"]
+    per_prompt = sum(len(fleet_engine.encoder.encode_choice(c)) for c in labels)
+    t0 = time.monotonic()
+    scores = fleet_engine.score_choices(PROMPTS[:2], labels)
+    sends = Counter(u for t, u, k, _ in list(fleet_engine.fleet.events) if k == "send" and t >= t0)
+    assert sorted(sends.values()) == [per_prompt, per_prompt], sends  # one prompt per server, whole
+    single = make_engine("openai", embedded_model_path, base_urls=[servers[0].url])
+    try:
+        expected = single.score_choices(PROMPTS[:2], labels)
+    finally:
+        single.close()
+    assert [x for row in scores for x in row] == pytest.approx([x for row in expected for x in row], abs=1e-3)
 
 
 @pytest.mark.model
@@ -272,6 +293,17 @@ def test_least_outstanding_spreads_requests(fleet: Fleet, fakes: list[FakeServer
         fleet.request("/completions", {"model": "base", "prompt": [i]})
     sent = [s["sent"] for s in fleet.stats().values()]
     assert sum(sent) == 45 and max(sent) - min(sent) <= 1
+
+
+def test_prefer_keeps_a_server_while_it_is_up(fleet: Fleet, fakes: list[FakeServer]) -> None:
+    a, b = fakes
+    with ThreadPoolExecutor(8) as pool:
+        out = list(pool.map(lambda i: fleet.request("/completions", {"model": "base", "prompt": [i]}, prefer=b.url),
+                            range(12)))
+    assert {url for _, url in out} == {b.url}  # however busy b is
+    b.stop()
+    out = [fleet.request("/completions", {"model": "base", "prompt": [i]}, prefer=b.url) for i in range(3)]
+    assert {url for _, url in out} == {a.url}  # a preferred server that is down is passed over
 
 
 def test_failover_and_reprobe_with_adapter_republish(fleet: Fleet, fakes: list[FakeServer]) -> None:
