@@ -1,0 +1,77 @@
+"""LoRA decoding cost on vLLM: policy turns on an adapter vs the base model, per engine LoRA setting.
+
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \\
+        flock /tmp/agentloop-model.lock .venv/bin/python bench/lora_decode.py [--tokens 64] [--repeats 2] \\
+        [--configs 4x16,1x8] [--profile]
+
+Once a round has published an adapter every policy turn decodes through it, so the LoRA/base
+ratio multiplies the wall time of every later epoch. For each `max_loras x max_lora_rank` engine
+setting (vLLM sizes its LoRA buffers and kernels by these, not by the adapter's own rank) this
+starts an engine on the embedded model, loads one random r=8 adapter on q_proj/v_proj (the
+learner's default), and measures greedy tokens/s of the same 8-prompt batch and of one prompt with
+and without it, in one run. `--profile` adds the top ops of one adapter batch (torch.profiler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+
+from _table import print_table
+from agentloop.engines import make_engine
+from agentloop.model import prepare_embedded
+from agentloop.types import Sampling
+from engines import PROMPTS, random_adapter, timed
+
+log = logging.getLogger("bench.lora_decode")
+
+
+def tokens_per_s(engine, prompts, sampling: Sampling, adapter: int | None, repeats: int) -> float:
+    seconds, out = timed(lambda: engine.generate(prompts, sampling, adapter=adapter), repeats)
+    return sum(g.completion_tokens for g in out) / seconds
+
+
+def profile(engine, sampling: Sampling, adapter: int) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        engine.generate(PROMPTS, sampling, adapter=adapter)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--configs", default="4x16,1x8", help="engine settings max_loras x max_lora_rank, comma-separated")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    path = str(prepare_embedded())
+    greedy = Sampling(max_tokens=args.tokens, temperature=0.0)
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        adapter_dir = random_adapter(path, f"{tmp}/a")
+        for setting in args.configs.split(","):
+            max_loras, max_rank = (int(x) for x in setting.split("x"))
+            log.info("engine with max_loras=%d max_lora_rank=%d", max_loras, max_rank)
+            engine = make_engine("vllm", path, max_loras=max_loras, max_lora_rank=max_rank)
+            engine.load_adapter(adapter_dir, 1)
+            engine.generate(PROMPTS[:1], Sampling(max_tokens=4))  # warm-up, both paths
+            engine.generate(PROMPTS[:1], Sampling(max_tokens=4), adapter=1)
+            for name, prompts in (("batch-8", PROMPTS), ("single", PROMPTS[:1])):
+                base = tokens_per_s(engine, prompts, greedy, None, args.repeats)
+                lora = tokens_per_s(engine, prompts, greedy, 1, args.repeats)
+                rows += [(f"{setting} {name} base tok/s", f"{base:.1f}"), (f"{setting} {name} LoRA tok/s", f"{lora:.1f}"),
+                         (f"{setting} {name} LoRA / base", f"{lora / base:.2f}x")]
+            if args.profile:
+                profile(engine, greedy, 1)
+            engine.close()
+            del engine
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
