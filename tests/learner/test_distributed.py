@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -46,7 +46,8 @@ def test_two_ranks_train_like_one_process_and_publish_once(embedded_model_path, 
 
     db_url, run_id = pair_store
     single_db = tmp_path / "single.db"
-    shutil.copy(db_url.removeprefix("sqlite:///"), single_db)
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as src, sqlite3.connect(single_db) as dst:
+        src.backup(dst)  # not a file copy: the store runs in WAL mode, so recent rows may sit in the -wal file
     # DPO only (its loss is a mean over pairs, so a mean over ranks of 1-pair means is the 2-pair mean)
     config = replace(tiny_config, steps=2, batch_size=1, task_weight=0.0, device="cpu")
 
