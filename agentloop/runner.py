@@ -132,15 +132,21 @@ class Runner:
             signal.signal(signal.SIGINT, self._on_sigint)
         heartbeat = _Heartbeat(self.rec, self.worker, self.opt.claim_lease_s)
         try:
+            def claim() -> list[EpisodePlan]:
+                return self.rec.claim_episodes(run_id, self.worker, self.opt.batch_size, self.opt.seed,
+                                               lease_s=self.opt.claim_lease_s, epoch=epoch, split=split)
+
             waves = 0
             while not self.stop_requested.is_set():
-                plans = self.rec.claim_episodes(run_id, self.worker, self.opt.batch_size, self.opt.seed,
-                                                lease_s=self.opt.claim_lease_s, epoch=epoch, split=split)
+                plans = claim()
                 if not plans:
-                    if not self.rec.others_hold(run_id, self.worker, epoch=epoch, split=split):
+                    if self.rec.others_hold(run_id, self.worker, epoch=epoch, split=split):
+                        self.stop_requested.wait(self.opt.claim_poll_s)  # other workers' episodes: done, or freed
+                        continue
+                    # nobody holds any now; a holder may have died between the claim and that check
+                    plans = claim()
+                    if not plans:
                         break
-                    self.stop_requested.wait(self.opt.claim_poll_s)  # other workers' episodes: done, or freed
-                    continue
                 if self.between_waves and waves:
                     self.between_waves(self.stats.episodes_done)
                 self._run_wave(run_id, plans)
