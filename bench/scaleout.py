@@ -44,32 +44,12 @@ from sqlalchemy import create_engine, text
 from _table import print_table
 from agentloop.paths import repo_root
 
-sys.path.insert(0, str(repo_root() / "tests"))  # the suite's PostgreSQL and vLLM-server starters
+sys.path.insert(0, str(repo_root() / "tests"))  # the suite's PostgreSQL and vLLM-server starters, its tiny scenario
 import _postgres  # noqa: E402
+from _tiny_scenario import tiny_scenario  # noqa: E402
 from _vllm_server import VLLMServer  # noqa: E402
 
 log = logging.getLogger("bench.scaleout")
-
-SCENARIO = """\
-name: scaleout-bench
-seed: 0
-episodes: {episodes}
-turns: {turns}
-batch_size: {batch_size}
-model:
-  max_tokens: {max_tokens}
-  temperature: 0.0
-tasks:
-  families: [sum_even, save_upload]
-conscience:
-  framework: three_laws
-  mode: observe
-  rewrite_max_tokens: {max_tokens}
-learner:
-  schedule: "off"
-sandbox:
-  timeout_s: 20
-"""
 
 
 def int_list(value: str) -> list[int]:
@@ -117,8 +97,7 @@ def run_cell(socket_dir: Path, servers: list[VLLMServer], n_runners: int, n_serv
     cell_dir = tmp / label
     cell_dir.mkdir()
     scenario = cell_dir / "scenario.yaml"
-    scenario.write_text(SCENARIO.format(episodes=args.episodes, turns=args.turns, batch_size=args.batch_size,
-                                        max_tokens=args.max_tokens))
+    scenario.write_text(tiny_scenario("scaleout-bench", args.episodes, args.turns, args.batch_size, args.max_tokens))
     url = _postgres.create_database(socket_dir, "psycopg")
     db = create_engine(url)
     urls = [arg for s in servers[:n_servers] for arg in ("--base-url", s.url)]

@@ -20,34 +20,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from _tiny_scenario import tiny_scenario
+
 pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.postgres]
 
 EPISODES = 8
-SCENARIO = f"""\
-name: scaleout-tiny
-seed: 0
-episodes: {EPISODES}
-turns: 1
-batch_size: 1
-model:
-  max_tokens: 16
-  temperature: 0.0
-tasks:
-  families: [sum_even, save_upload]
-conscience:
-  framework: three_laws
-  mode: observe
-  rewrite_max_tokens: 16
-learner:
-  schedule: "off"
-sandbox:
-  timeout_s: 20
-"""
 
 
 def test_three_runner_processes_one_killed(model_lock, embedded_model_path, pg_db, tmp_path):
     scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(SCENARIO)
+    scenario.write_text(tiny_scenario("scaleout-tiny", EPISODES))
     env = {**os.environ, "AGENTLOOP_NO_PRELOAD": "1"}
     logs: list[Path] = []
 
