@@ -34,14 +34,22 @@ class Limits:
     cpu_s: int = 20  # RLIMIT_CPU per process (SIGXCPU, then SIGKILL one second later)
     memory_mb: int = 1024  # RLIMIT_AS per process
     file_size_mb: int = 16  # RLIMIT_FSIZE: largest file a process may write (stdout/stderr files too)
-    nproc: int = 64  # RLIMIT_NPROC: processes + threads of the sandbox uid
+    nproc: int = 16  # RLIMIT_NPROC: processes + threads of the sandbox uid (bounds memory: see memory_bound_mb)
     output_bytes: int = 64_000  # stdout and stderr are each cut to this many bytes (head + tail kept)
     disk_mb: int = 64  # total size of the task dir and of /tmp; exceeding it kills the run
+    shm_mb: int = 16  # size of the /dev/shm tmpfs (bwrap); / and the rest of /dev are read-only
 
     def __post_init__(self) -> None:
-        for name in ("timeout_s", "cpu_s", "memory_mb", "file_size_mb", "nproc", "output_bytes", "disk_mb"):
+        for name in ("timeout_s", "cpu_s", "memory_mb", "file_size_mb", "nproc", "output_bytes", "disk_mb",
+                     "shm_mb"):
             if getattr(self, name) <= 0:
                 raise SandboxError(f"sandbox limit {name} must be > 0, got {getattr(self, name)!r}")
+
+    @property
+    def memory_bound_mb(self) -> int:
+        """The most memory one bwrap run can hold without a cgroup: every process at its address-space
+        cap, plus the sized tmpfs mounts (/tmp, /dev/shm) and the task dir (host tmpfs in the worst case)."""
+        return self.nproc * self.memory_mb + 2 * self.disk_mb + self.shm_mb
 
 
 @dataclass

@@ -37,6 +37,7 @@ class Confined:
     group: int | None = None
     reap: Callable[[], None] = lambda: None  # kill whatever the run left behind
     exit_is_128_plus_signal: bool = False  # bwrap reports "child killed by signal N" as exit 128+N
+    pass_fds: tuple[int, ...] = ()  # inherited by the command (e.g. bwrap's --seccomp pipe); closed here after start
 
 
 def prlimit_prefix(limits) -> list[str]:  # limits: agentloop.sandbox.Limits (not imported: cycle)
@@ -57,10 +58,13 @@ def run_confined(c: Confined, limits) -> SandboxResult:
             proc = subprocess.Popen(
                 c.argv, cwd=c.cwd, env=c.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, user=c.user, group=c.group,
-                extra_groups=[] if c.user is not None else None, close_fds=True,
+                extra_groups=[] if c.user is not None else None, close_fds=True, pass_fds=c.pass_fds,
             )
         except OSError as exc:
             raise SandboxError(f"cannot start the sandbox command {c.argv[0]!r}: {exc}") from exc
+        finally:
+            for fd in c.pass_fds:  # the child holds its own copies now
+                os.close(fd)
         reason: list[str] = []  # set by the watchdog: "timeout" | "disk"
         done = threading.Event()
 

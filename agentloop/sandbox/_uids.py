@@ -11,6 +11,7 @@ directories above the interpreter (e.g. /root is 0700 and pyenv lives in it).
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ SANDBOX_GID = int(os.environ.get("AGENTLOOP_SANDBOX_GID", "61000"))
 UID_BASE = int(os.environ.get("AGENTLOOP_SANDBOX_UID_BASE", "61001"))
 POOL_SIZE = 32
 _LOCK_DIR = Path(tempfile.gettempdir())
+_rotation = itertools.count(os.getpid())  # processes start at different uids too
 
 
 def dropping_privileges() -> bool:
@@ -40,9 +42,16 @@ def pool_uids() -> range:
 
 @contextmanager
 def sandbox_uid() -> Iterator[int]:
-    """Hold one pool uid for the duration of a run; waits while all are in use."""
+    """Hold one pool uid for the duration of a run; waits while all are in use.
+
+    The scan starts after the uid handed out last (round robin): a finished run can leave a zombie
+    for a moment (bwrap's pid 1 is reparented to the host's init, which may reap it only seconds
+    later: ~2 s measured in a container), and a zombie still counts against RLIMIT_NPROC.
+    """
     while True:
-        for uid in pool_uids():
+        start = next(_rotation) % POOL_SIZE
+        uids = pool_uids()
+        for uid in [*uids[start:], *uids[:start]]:
             fh = open(_LOCK_DIR / f"agentloop-sandbox-uid-{uid}.lock", "a")  # noqa: SIM115 (held below)
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

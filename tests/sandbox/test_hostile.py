@@ -184,3 +184,129 @@ def test_killing_the_parent_and_other_pids_fails(bwrap, guard, fast):
     os.kill(os.getpid(), 0)  # this test process is alive
     assert not result.timed_out
     guard.assert_unharmed(result)
+
+
+# -- memory outside any process's RLIMIT_AS: tmpfs, /dev/shm, kernel objects, many processes ----------
+
+_FILL = (
+    "import errno, sys\nwritten = 0\n"
+    "try:\n    with open(sys.argv[2], 'wb') as fh:\n        while True:\n"
+    "            fh.write(b'x' * (1 << 20))\n            fh.flush()\n            written += 1\n"
+    "except OSError as e:\n    print('STOPPED', errno.errorcode[e.errno], written)\n"
+)
+
+
+def _fill(bwrap, guard, path: str, limits: Limits) -> tuple[str, int]:
+    argv, files = guard.program(_FILL)
+    result = bwrap.exec([*argv, path], files, limits)
+    guard.assert_unharmed(result, limits)
+    assert result.exit_code == 0, result.stderr
+    _, code, mb = result.stdout.split()
+    return code, int(mb)
+
+
+def test_tmp_fill_ends_in_enospc_at_its_size(bwrap, guard):
+    limits = Limits(timeout_s=10, disk_mb=8, file_size_mb=64)
+    code, mb = _fill(bwrap, guard, "/tmp/fill", limits)
+    assert code == "ENOSPC" and mb <= limits.disk_mb
+
+
+def test_dev_shm_fill_ends_in_enospc_at_its_size(bwrap, guard):
+    limits = Limits(timeout_s=10, shm_mb=4, file_size_mb=64)
+    code, mb = _fill(bwrap, guard, "/dev/shm/fill", limits)
+    assert code == "ENOSPC" and mb <= limits.shm_mb
+
+
+@pytest.mark.parametrize("path", ["/fill", "/dev/fill", "/usr/fill"])
+def test_root_and_dev_are_read_only(bwrap, guard, fast, path):
+    code, mb = _fill(bwrap, guard, path, fast)
+    assert (code, mb) in (("EROFS", 0), ("EACCES", 0))
+
+
+def test_dev_null_still_works(bwrap, guard, fast):
+    code = "open('/dev/null', 'w').write('x' * 1000)\nprint(len(open('/dev/zero', 'rb').read(10)))\n"
+    result = bwrap.exec(*guard.program(code), fast)
+    assert result.exit_code == 0 and result.stdout.strip() == "10", result.stderr
+    guard.assert_unharmed(result)
+
+
+def test_kernel_memory_objects_are_refused(bwrap, guard, fast):
+    # SysV segments and memfds hold tmpfs pages no rlimit counts (measured: 512 MB from a process
+    # capped at 256 MB); the seccomp filter refuses them. POSIX shm (in the sized /dev/shm) works.
+    code = (
+        "import ctypes, errno, os\nfrom multiprocessing import shared_memory\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "for name, call in [('shmget', lambda: libc.shmget(0, 1 << 20, 0o1000 | 0o600)),\n"
+        "                   ('msgget', lambda: libc.msgget(0, 0o1000 | 0o600))]:\n"
+        "    print(name, call(), errno.errorcode[ctypes.get_errno()])\n"
+        "try:\n    os.memfd_create('x')\n    print('memfd OPEN')\n"
+        "except OSError as e:\n    print('memfd', errno.errorcode[e.errno])\n"
+        "s = shared_memory.SharedMemory(create=True, size=1 << 20)\ns.buf[0] = 7\nprint('posix shm', s.buf[0])\n"
+        "s.close()\ns.unlink()\n"
+    )
+    result = bwrap.exec(*guard.program(code), fast)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("\n")[:4] == ["shmget -1 EPERM", "msgget -1 EPERM", "memfd EPERM", "posix shm 7"]
+    guard.assert_unharmed(result)
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def test_many_processes_each_allocating_memory_stay_within_the_bound(bwrap, guard):
+    # Every child fills memory until MemoryError and then holds it; RLIMIT_NPROC caps the number of
+    # children, so the tree's resident memory stays under nproc x memory_mb (sampled on the host).
+    limits = Limits(timeout_s=8, cpu_s=8, memory_mb=64, nproc=10)
+    code = (
+        "import os, sys, time\nkids = []\n"
+        "while True:\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        "    if pid == 0:\n        held = []\n        try:\n            while True:\n"
+        "                held.append(b'x' * (8 << 20))\n"
+        "        except MemoryError:\n            print('CAPPED', len(held) * 8, flush=True)\n"
+        "        time.sleep(3)\n        os._exit(0)\n    kids.append(pid)\n"
+        "for pid in kids:\n    os.waitpid(pid, 0)\nprint('KIDS', len(kids))\n"
+    )
+    peak = [0.0]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], _rss_mb(processes_of(pool_uids())))
+
+    sampler = threading.Thread(target=watch)
+    sampler.start()
+    try:
+        result = bwrap.exec(*guard.program(code), limits)
+    finally:
+        done.set()
+        sampler.join()
+    kids = int(result.stdout.split("KIDS")[-1]) if "KIDS" in result.stdout else None
+    assert kids is not None and 1 <= kids < limits.nproc, result.stdout + result.stderr
+    assert result.stdout.count("CAPPED") == kids
+    assert all(int(line.split()[1]) <= limits.memory_mb for line in result.stdout.splitlines() if "CAPPED" in line)
+    assert 0 < peak[0] <= limits.nproc * limits.memory_mb, f"peak resident {peak[0]:.0f} MB"
+    guard.assert_unharmed(result, limits)
+
+
+# -- no nested user namespaces -------------------------------------------------------------------------
+
+def test_nested_user_namespace_is_refused(bwrap, guard, fast):
+    code = (
+        "import ctypes, errno, subprocess\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "rc = libc.unshare(0x10000000)  # CLONE_NEWUSER\n"
+        "print('unshare', rc, errno.errorcode.get(ctypes.get_errno()))\n"
+        "p = subprocess.run(['unshare', '-U', 'true'], capture_output=True, text=True)\n"
+        "print('unshare-cli', p.returncode)\n"
+    )
+    result = bwrap.exec(*guard.program(code), fast)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("unshare -1 ") and lines[1] != "unshare-cli 0", result.stdout
+    guard.assert_unharmed(result)
