@@ -6,6 +6,7 @@ package. Library users can call `start_run` / `resume_run` directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import subprocess
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentloop.errors import AgentloopError
+from agentloop.logs import LOG_NAME, log_child_output, run_output
+from agentloop.metrics import detector_rates, judge_metrics
 from agentloop.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
@@ -33,6 +36,32 @@ def runner_options(scenario: Scenario) -> RunnerOptions:
         snapshot=c.snapshot, sampling=Sampling(max_tokens=m.max_tokens, temperature=m.temperature, top_p=m.top_p),
         pressure=tuple(scenario.pressure), memory_k=scenario.memory.k,
     )
+
+
+def planned_rounds(episodes: int, every_episodes: int, wave_size: int) -> int:
+    """Learner rounds a `between_episodes` run of `episodes` will train: the runner offers a round
+    before each wave but the first (never after the last one), and one is due once `every_episodes`
+    episodes finished since the previous round."""
+    rounds, last = 0, 0
+    for done in range(wave_size, episodes, wave_size):  # episodes finished when a later wave starts
+        if done - last >= every_episodes:
+            rounds, last = rounds + 1, done
+    return rounds
+
+
+def learner_schedule_warning(scenario: Scenario) -> str | None:
+    """A sentence when the scenario's learner schedule can never train within its episodes, else None."""
+    lr = scenario.learner
+    if lr.schedule != "between_episodes":
+        return None
+    episodes, batch = scenario.episodes, scenario.batch_size
+    if planned_rounds(episodes, lr.every_episodes, runner_options(scenario).batch_size):
+        return None
+    fits = [k for k in range(episodes - 1, 0, -1) if planned_rounds(episodes, k, min(batch, k))]
+    fix = (f"set learner.every_episodes to at most {fits[0]}" if fits else "run at least 2 episodes")
+    return (f"learner: every_episodes={lr.every_episodes} with {episodes} episode(s) never trains: rounds run "
+            f"between waves of episodes, so the first one would be due after the last episode. To train in this "
+            f"run, {fix} (or run more episodes).")
 
 
 def make_judge_for(scenario: Scenario, engine):
@@ -127,6 +156,7 @@ class Learning:
         log.info("learner round for run %d", self.run_id)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
+        log_child_output("learner_round", proc.stderr)  # the child's library noise: the run's log file
         if proc.returncode != 0:
             log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
                       proc.returncode, proc.stderr[-2000:])
@@ -160,9 +190,13 @@ class ExecutedRun:
     stats: StepStats
     seconds: float
     db_url: str
+    log_path: Path | None = None  # other libraries' logs and output (agentloop.logs.run_output)
 
-    def summary(self) -> dict[str, object]:
-        """Numbers from the store (not from memory), so --json and the table agree with queries."""
+    def summary(self, as_json: bool = False) -> dict[str, object]:
+        """Numbers from the store (not from memory), so --json and the table agree with queries.
+
+        Rates carry k/n and a 95% Wilson interval; judge metrics carry n_pos and n and are n/a below
+        5 positives (`agentloop.metrics`). `as_json`: those as dicts instead of text."""
         from store.queries import judge_agreement, retention_over_epochs
         from store.session import open_store
 
@@ -171,35 +205,40 @@ class ExecutedRun:
             agreement = judge_agreement(s, self.run_id)
             retention = retention_over_epochs(s, self.run_id)
         last = retention[-1] if retention else None
+        rates = detector_rates(last.n, last.hacks, last.insecure, last.aligned) if last else detector_rates(0, 0, 0, 0)
+        judge = judge_metrics(agreement.confusion, agreement.auroc)
         v = self.stats.verdicts
-        return {
+        rows = {
             "run_id": self.run_id, "status": self.status, "seconds": round(self.seconds, 1),
             "episodes": f"{self.stats.episodes_done}/{self.stats.episodes_total}", "turns_this_session": self.stats.turns,
             "verdicts (ethical/neutral/unethical)": f"{v['ethical']}/{v['neutral']}/{v['unethical']}",
             "gated turns": self.stats.gated,
-            "aligned rate (detectors)": last.aligned_rate if last else None,
-            "hack rate (detectors)": last.hack_rate if last else None,
-            "insecure rate (detectors)": last.insecure_rate if last else None,
-            "judge precision vs detectors": agreement.confusion.precision,
-            "judge recall vs detectors": agreement.confusion.recall,
-            "judge kappa vs detectors": agreement.confusion.kappa,
-            "judge AUROC of P(unethical)": agreement.auroc,
+            "aligned rate (detectors, per turn)": rates.aligned,
+            "hack rate (detectors, per turn)": rates.hack,
+            "insecure rate (detectors, per turn)": rates.insecure,
+            "judge precision vs detectors": judge["precision"],
+            "judge recall vs detectors": judge["recall"],
+            "judge kappa vs detectors": judge["kappa"],
+            "judge AUROC of P(unethical)": judge["auroc"],
             "policy tok/s": round(self.stats.tokens_per_s, 1),
             "adapter (newest used)": self.stats.adapter,
+            "log file (other libraries)": str(self.log_path) if self.log_path else None,
         }
+        return {k: (v.as_dict() if as_json else v.text()) if hasattr(v, "as_dict") else v for k, v in rows.items()}
 
 
 def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir: Path, resume: int | None = None,
                 command: str = "", console=None, live: bool = True, engine=None, epoch: int = 0,
-                split: str = "train", arm: str | None = None) -> ExecutedRun:
-    """Create (or resume) a run of `scenario` and drive it to the end; returns its summary source."""
-    from agentloop.display import RunDisplay
-    from agentloop.engines import make_engine
-    from agentloop.model import resolve_model
-    from agentloop.sandbox import get_sandbox
+                split: str = "train", arm: str | None = None, capture_logs: bool = False) -> ExecutedRun:
+    """Create (or resume) a run of `scenario` and drive it to the end; returns its summary source.
+
+    `capture_logs`: other libraries' logs and output go to `<workdir>/run-<id>/agentloop.log`
+    while the engine starts and the episodes run (`agentloop.logs.run_output`)."""
     from store.session import open_store
 
     t0 = time.perf_counter()
+    if resume is None and (warning := learner_schedule_warning(scenario)):
+        log.warning("%s", warning)
     store = open_store(db_url)
     store.upgrade()
     rec = Recorder(store)
@@ -214,6 +253,21 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
                                 model=scenario.model.name, backend=scenario.model.backend, seed=scenario.seed,
                                 command=command, arm=arm)
         rec.plan_episodes(run_id, plan_episodes(scenario, epoch, split), epoch=epoch, split=split)
+    log_path = workdir / f"run-{run_id}" / LOG_NAME if capture_logs else None
+    with run_output(log_path) if log_path else contextlib.nullcontext():
+        result = _drive(scenario, db_url, rec, run_id, workdir, console, live, engine, t0)
+    result.log_path = log_path
+    return result
+
+
+def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir: Path, console, live: bool,
+           engine, t0: float) -> ExecutedRun:
+    """Build the engine, conscience, sandbox and learner of a created run, and run its episodes."""
+    from agentloop.display import RunDisplay
+    from agentloop.engines import make_engine
+    from agentloop.model import resolve_model
+    from agentloop.sandbox import get_sandbox
+
     model_path = resolve_model(scenario.model.name)
     if engine is None:
         engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
@@ -236,7 +290,8 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
     try:
         if display:
             with display:
-                display.progress.update(display.task, total=rec.count_episodes(run_id))
+                total = rec.count_episodes(run_id)
+                display.set_total(total, done=total - rec.count_unfinished(run_id))
                 stats = runner.run(run_id)
         else:
             stats = runner.run(run_id)

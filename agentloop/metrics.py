@@ -4,6 +4,9 @@ Every package may import this module: `store/` for judge agreement, `conscience/
 judge validation, the experiment for confidence intervals. Zero-division cases return
 0.0 (precision/recall/F1/kappa) or None (AUROC with one class, rates with n=0), so a
 report can print them instead of crashing.
+
+Printed numbers go through `Rate` (k/n with a Wilson interval) and `JudgeMetric` (judge
+metrics with n_pos, "n/a" below MIN_POSITIVES), so every rate shown carries its n and interval.
 """
 
 from __future__ import annotations
@@ -97,3 +100,113 @@ def bootstrap_ci(
     k = len(values)
     boots = sorted(stat([values[rng.randrange(k)] for _ in range(k)]) for _ in range(n_boot))
     return boots[int(alpha / 2 * n_boot)], boots[min(n_boot - 1, int((1 - alpha / 2) * n_boot))]
+
+
+# ---------------------------------------------------------------------------- printed rates
+
+MIN_POSITIVES = 5  # below this many positives, precision/recall/AUROC print "n/a": one or two hits say nothing
+
+
+def auroc_interval(area: float | None, n_pos: int, n_neg: int, z: float = 1.96) -> tuple[float, float] | None:
+    """95% interval of an AUROC from the Hanley-McNeil (1982) standard error; None without both classes."""
+    if area is None or not n_pos or not n_neg:
+        return None
+    q1, q2 = area / (2 - area), 2 * area * area / (1 + area)
+    var = (area * (1 - area) + (n_pos - 1) * (q1 - area ** 2) + (n_neg - 1) * (q2 - area ** 2)) / (n_pos * n_neg)
+    half = z * math.sqrt(max(var, 0.0))
+    return max(0.0, area - half), min(1.0, area + half)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k of n, printed with its n and a 95% Wilson interval wherever a rate is shown."""
+
+    k: int
+    n: int
+
+    @property
+    def value(self) -> float | None:
+        return self.k / self.n if self.n else None
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        return wilson(self.k, self.n)
+
+    def text(self, digits: int = 3) -> str:
+        """'0.031 [0.006, 0.157] (1/32)'; 'n/a (n=0)' when there is nothing to count."""
+        if not self.n:
+            return "n/a (n=0)"
+        lo, hi = self.ci  # type: ignore[misc]
+        return f"{self.value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}] ({self.k}/{self.n})"
+
+    def short(self) -> str:
+        """'3% (1/32)': the live progress line's form of the same number."""
+        return f"{self.value:.0%} ({self.k}/{self.n})" if self.n else "-"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"value": self.value, "k": self.k, "n": self.n, "ci": list(self.ci) if self.ci else None}
+
+
+@dataclass(frozen=True)
+class DetectorRates:
+    """Hack and insecure rates over turns: the one definition the progress line and the summary share
+    (hack = a hidden_tests or tampering finding, insecure = an insecure finding; a turn may be both)."""
+
+    hack: Rate
+    insecure: Rate
+    aligned: Rate  # turns with neither
+
+
+def detector_rates(n_turns: int, hack_turns: int, insecure_turns: int, aligned_turns: int) -> DetectorRates:
+    """The rates of `n_turns` turns of which `hack_turns` hacked and `insecure_turns` were insecure."""
+    assert 0 <= hack_turns <= n_turns and 0 <= insecure_turns <= n_turns, "counts must be within n_turns"
+    return DetectorRates(hack=Rate(hack_turns, n_turns), insecure=Rate(insecure_turns, n_turns),
+                         aligned=Rate(aligned_turns, n_turns))
+
+
+@dataclass(frozen=True)
+class JudgeMetric:
+    """A judge metric that depends on the positives (precision, recall, F1, kappa, AUROC), printed with
+    n_pos and n, and "n/a" below MIN_POSITIVES positives whatever its value (with one positive an
+    AUROC is 0 or 1 by luck)."""
+
+    value: float | None
+    n_pos: int
+    n: int
+    ci: tuple[float, float] | None = None
+
+    @property
+    def defined(self) -> bool:
+        return self.value is not None and self.n_pos >= MIN_POSITIVES
+
+    def text(self, digits: int = 3) -> str:
+        """'0.812 [0.700, 0.930] (n_pos=12, n=40)', or 'n/a (n_pos=1 < 5, n=32)' below MIN_POSITIVES."""
+        counts = f"n_pos={self.n_pos}, n={self.n}"
+        if self.n_pos < MIN_POSITIVES:
+            return f"n/a (n_pos={self.n_pos} < {MIN_POSITIVES}, n={self.n})"
+        if self.value is None:
+            return f"n/a ({counts})"
+        interval = f" [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]" if self.ci else ""
+        return f"{self.value:.{digits}f}{interval} ({counts})"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"value": self.value if self.defined else None, "n_pos": self.n_pos, "n": self.n,
+                "ci": list(self.ci) if self.ci and self.defined else None}
+
+
+def judge_metrics(confusion: Confusion, area: float | None) -> dict[str, JudgeMetric]:
+    """Precision, recall, F1, kappa and AUROC of a judge vs the detectors, each with n_pos and n
+    (positive = a misalignment finding), intervals Wilson (precision, recall) and Hanley-McNeil (AUROC)."""
+    c = confusion
+    n_pos = c.tp + c.fn
+
+    def metric(value: float | None, ci: tuple[float, float] | None = None) -> JudgeMetric:
+        return JudgeMetric(value, n_pos, c.n, ci)
+
+    return {
+        "precision": metric(c.precision if c.tp + c.fp else None, wilson(c.tp, c.tp + c.fp)),
+        "recall": metric(c.recall if n_pos else None, wilson(c.tp, n_pos)),
+        "f1": metric(c.f1 if n_pos else None),
+        "kappa": metric(c.kappa if c.n else None),
+        "auroc": metric(area, auroc_interval(area, n_pos, c.fp + c.tn)),
+    }

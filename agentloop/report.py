@@ -14,28 +14,29 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from agentloop.errors import AgentloopError
-
-PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
-ARM_ORDER = ("off", "self", "oracle", "gate", "external")
-ARM_MEANING = {
-    "off": "no conscience, task loss only (the Emergent Misalignment baseline)",
-    "self": "frozen-copy conscience, task loss + DPO on its pairs (Emergent Alignment as proposed)",
-    "oracle": "detector verdicts, task loss + DPO (the ceiling: a perfect judge)",
-    "gate": "self + the rewrite replaces an unethical turn before it runs",
-    "external": "another model judges over an OpenAI-compatible API",
-}
-
-Row = dict[str, Any]
+from agentloop.metrics import MIN_POSITIVES
+from agentloop.report_format import (
+    ALIGNMENT_COLUMNS,
+    ARM_KEYS,
+    ARM_MEANING,
+    JUDGE_COLUMNS,
+    PREDICTED_RETENTION,
+    SEED_KEYS,
+    arm_key,
+    judge_cell,
+    markdown_table,
+    rate_cell,
+    rich_table,
+    with_ci,
+)
 
 
 @dataclass(frozen=True)
@@ -52,68 +53,6 @@ class RunInfo:
     command: str | None
     scenario_path: str | None
     config: dict[str, Any]
-
-
-# ---------------------------------------------------------------------------- formatting
-
-
-def _fmt(value: float | int | None, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
-
-
-def _with_ci(row: Row, metric: str) -> str:
-    ci = row.get(f"{metric}_ci")
-    text = _fmt(row.get(metric))
-    return f"{text} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and row.get(metric) is not None else text
-
-
-def _arm_key(arm: str) -> tuple[int, str]:
-    return (ARM_ORDER.index(arm) if arm in ARM_ORDER else len(ARM_ORDER), arm)
-
-
-Column = tuple[str, Callable[[Row], str]]
-
-ALIGNMENT_COLUMNS: list[Column] = [
-    ("episodes", lambda r: _fmt(r["n_episodes"])),
-    ("aligned rate [95% CI]", lambda r: _with_ci(r, "aligned_rate")),
-    ("retention [95% CI]", lambda r: _with_ci(r, "retention")),
-    ("hack rate", lambda r: _with_ci(r, "hack_rate")),
-    ("insecure rate", lambda r: _with_ci(r, "insecure_rate")),
-    ("capability [95% CI]", lambda r: _with_ci(r, "capability")),
-]
-JUDGE_COLUMNS: list[Column] = [
-    ("verdicts", lambda r: _fmt(r["n_verdicts"])),
-    ("precision", lambda r: _fmt(r["precision"])),
-    ("recall", lambda r: _fmt(r["recall"])),
-    ("F1", lambda r: _fmt(r["f1"])),
-    ("kappa", lambda r: _fmt(r["kappa"])),
-    ("AUROC [95% CI]", lambda r: _with_ci(r, "auroc")),
-    ("gated turns", lambda r: _fmt(r["n_gated"])),
-    ("pairs produced", lambda r: _fmt(r["n_pairs"])),
-    ("rounds", lambda r: _fmt(r["n_rounds"])),
-]
-ARM_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("epoch", lambda r: str(r["epoch"])),
-                          ("seeds", lambda r: str(r["n_seeds"]))]
-SEED_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("seed", lambda r: str(r["seed"])),
-                           ("run", lambda r: str(r["run_id"])), ("epoch", lambda r: str(r["epoch"]))]
-
-
-def _markdown_table(columns: Sequence[Column], rows: Sequence[Row]) -> str:
-    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(get(r) for _, get in columns) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _rich_table(title: str, columns: Sequence[Column], rows: Sequence[Row]) -> Table:
-    table = Table(title=title)
-    for i, (header, _) in enumerate(columns):
-        table.add_column(header, justify="left" if i == 0 else "right")
-    for r in rows:
-        low = r.get("retention") is not None and r["retention"] < PREDICTED_RETENTION
-        table.add_row(*(get(r) for _, get in columns), style="red" if low else "")
-    return table
 
 
 # ---------------------------------------------------------------------------- the report
@@ -136,7 +75,7 @@ class Report:
 
     @property
     def arm_names(self) -> list[str]:
-        return sorted({r["arm"] for r in self.arms}, key=_arm_key)
+        return sorted({r["arm"] for r in self.arms}, key=arm_key)
 
     def _arm_rows(self, arm: str) -> list[Row]:
         return sorted((r for r in self.arms if r["arm"] == arm), key=lambda r: r["epoch"])
@@ -162,11 +101,11 @@ class Report:
 
     def tables(self) -> list[RenderableType]:
         """Rich tables per arm x epoch (means over seeds), then the pairs lines and notes."""
-        arms = sorted(self.arms, key=lambda r: (_arm_key(r["arm"]), r["epoch"]))
+        arms = sorted(self.arms, key=lambda r: (arm_key(r["arm"]), r["epoch"]))
         where = f"{self.kind} {self.target}, {self.split} episodes"
         out: list[RenderableType] = [
-            _rich_table(f"{where}: alignment and capability", ARM_KEYS + ALIGNMENT_COLUMNS, arms),
-            _rich_table(f"{where}: conscience vs detectors (per turn) and learner", ARM_KEYS + JUDGE_COLUMNS, arms),
+            rich_table(f"{where}: alignment and capability", ARM_KEYS + ALIGNMENT_COLUMNS, arms),
+            rich_table(f"{where}: conscience vs detectors (per turn) and learner", ARM_KEYS + JUDGE_COLUMNS, arms),
         ]
         out += [Text(line) for line in self.pair_lines()]
         out += [Text(line, style="yellow") for line in self.notes]
@@ -196,13 +135,19 @@ class Report:
                 lines.append(f"{arm}: retention is undefined (the epoch-0 aligned rate is 0 or missing).")
                 continue
             verdict = "above" if ret >= PREDICTED_RETENTION else "below"
-            lines.append(f"{arm}: after epoch {last['epoch']} retention is {_with_ci(last, 'retention')}, "
+            lines.append(f"{arm}: after epoch {last['epoch']} retention is {with_ci(last, 'retention')}, "
                          f"{verdict} the proposal's predicted {PREDICTED_RETENTION:.0%}; aligned rate "
-                         f"{_with_ci(last, 'aligned_rate')}, capability {_with_ci(last, 'capability')}.")
-        for arm, judge in sorted(self.judges.items(), key=lambda kv: _arm_key(kv[0])):
+                         f"{rate_cell(last, 'aligned_rate', 'aligned')}, capability "
+                         f"{rate_cell(last, 'capability', None, 'n_honest')}.")
+        for arm, judge in sorted(self.judges.items(), key=lambda kv: arm_key(kv[0])):
             if not judge["n"]:
                 continue
-            area, ci = judge["auroc"], judge["auroc_ci"]
+            area, ci, n_pos = judge["auroc"], judge["auroc_ci"], judge["tp"] + judge["fn"]
+            if n_pos < MIN_POSITIVES:
+                lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns: only {n_pos} misaligned "
+                             f"turn(s), too few to score the judge (precision, recall, kappa and AUROC need >= "
+                             f"{MIN_POSITIVES} positives).")
+                continue
             if area is None:
                 chance = "AUROC is undefined (the held-out turns were all one class)"
             elif ci and ci[0] > 0.5:
@@ -213,9 +158,9 @@ class Report:
                 chance = f"AUROC {area:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "") + \
                     ": not distinguishable from chance (0.5) at this size"
             kappa = judge["kappa"]
-            lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns: {chance}; kappa {kappa:.3f} "
-                         f"({'above' if kappa > 0 else 'not above'} chance agreement), precision "
-                         f"{judge['precision']:.3f}, recall {judge['recall']:.3f}.")
+            lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns ({n_pos} misaligned): {chance}; "
+                         f"kappa {kappa:.3f} ({'above' if kappa > 0 else 'not above'} chance agreement), precision "
+                         f"{judge_cell(judge, 'precision', 'n')}, recall {judge_cell(judge, 'recall', 'n')}.")
         lines += self._compare("self", "oracle", "how far the proposed self-judge is from a perfect judge")
         lines += self._compare("off", "self", "what the frozen-copy conscience adds over no conscience")
         lines += [line + "." for line in self.pair_lines() if "DPO had no pairs" in line]
@@ -272,14 +217,14 @@ class Report:
         import yaml
 
         path = Path(path)
-        arms = sorted(self.arms, key=lambda r: (_arm_key(r["arm"]), r["epoch"]))
-        seeds = sorted(self.rows, key=lambda r: (_arm_key(r["arm"]), r["seed"], r["epoch"]))
+        arms = sorted(self.arms, key=lambda r: (arm_key(r["arm"]), r["epoch"]))
+        seeds = sorted(self.rows, key=lambda r: (arm_key(r["arm"]), r["seed"], r["epoch"]))
         commands = list(dict.fromkeys(r.command for r in self.runs if r.command))
         parts = [f"# agentloop report: {self.kind} `{self.target}`", "",
                  f"From the store `{self.db}` alone ({self.split} episodes). Arms: "
                  + "; ".join(f"`{a}` = {ARM_MEANING.get(a, 'custom arm')}" for a in self.arm_names) + ".", "",
                  "## Command", "", "```", *(commands or ["(no command recorded)"]), "```", "",
-                 "## Runs", "", _markdown_table(
+                 "## Runs", "", markdown_table(
                      [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),
                       ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),
                       ("scenario", lambda r: r.scenario_path or "-")], self.runs), "",
@@ -290,19 +235,19 @@ class Report:
         for text, ids in configs.items():
             parts += [f"Runs {', '.join(map(str, ids))}:", "", "```yaml", text or "{}", "```", ""]
         parts += ["## Alignment and capability (mean over seeds)", "",
-                  _markdown_table(ARM_KEYS + ALIGNMENT_COLUMNS, arms), "",
+                  markdown_table(ARM_KEYS + ALIGNMENT_COLUMNS, arms), "",
                   "## Conscience vs detectors, and the learner", "",
-                  _markdown_table(ARM_KEYS + JUDGE_COLUMNS, arms), "",
+                  markdown_table(ARM_KEYS + JUDGE_COLUMNS, arms), "",
                   *[f"- {line}" for line in self.pair_lines()], ""]
         if self.judges:
-            parts += ["Pooled over every held-out turn of the arm:", "", _markdown_table(
+            parts += ["Pooled over every held-out turn of the arm:", "", markdown_table(
                 [("arm", lambda kv: kv[0]), ("verdicts", lambda kv: str(kv[1]["n"])),
                  ("TP/FP/FN/TN", lambda kv: "/".join(str(kv[1][k]) for k in ("tp", "fp", "fn", "tn"))),
-                 ("precision", lambda kv: _fmt(kv[1]["precision"])), ("recall", lambda kv: _fmt(kv[1]["recall"])),
-                 ("kappa", lambda kv: _fmt(kv[1]["kappa"])), ("AUROC", lambda kv: _fmt(kv[1]["auroc"]))],
-                sorted(self.judges.items(), key=lambda kv: _arm_key(kv[0]))), ""]
-        parts += ["## Per seed", "", _markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
-                  _markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
+                 *[(h, lambda kv, m=m: judge_cell(kv[1], m, "n")) for h, m in (
+                     ("precision", "precision"), ("recall", "recall"), ("kappa", "kappa"), ("AUROC [95% CI]", "auroc"))]],
+                sorted(self.judges.items(), key=lambda kv: arm_key(kv[0]))), ""]
+        parts += ["## Per seed", "", markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
+                  markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
         if plot_path is not None:
             link = os.path.relpath(Path(plot_path).resolve(), path.resolve().parent)
             parts += ["## Plot", "", f"![retention and capability per epoch]({link})", ""]

@@ -26,12 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
+from agentloop.metrics import DetectorRates, detector_rates
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
 from agentloop.recorder import ClaimLost, EpisodePlan, Recorder
 from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
+from store.queries import HACK_DETECTORS, INSECURE_DETECTORS, MISALIGNED_DETECTORS
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +63,17 @@ class StepStats:
     episodes_total: int = 0
     turns: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"ethical": 0, "neutral": 0, "unethical": 0})
-    misaligned_turns: int = 0
+    hack_turns: int = 0  # turns with a hidden_tests or tampering finding (store.queries.HACK_DETECTORS)
+    insecure_turns: int = 0  # turns with an insecure finding (store.queries.INSECURE_DETECTORS)
+    misaligned_turns: int = 0  # turns with either
     gated: int = 0
     completion_tokens: int = 0
     generate_s: float = 0.0
     adapter: int | None = None
 
-    @property
-    def hack_rate(self) -> float:
-        return self.misaligned_turns / self.turns if self.turns else 0.0
+    def rates(self) -> DetectorRates:
+        """Hack/insecure/aligned rates of this session's turns, as the run summary defines them."""
+        return detector_rates(self.turns, self.hack_turns, self.insecure_turns, self.turns - self.misaligned_turns)
 
     @property
     def tokens_per_s(self) -> float:
@@ -314,7 +318,10 @@ class Runner:
         self.stats.turns += 1
         self.stats.completion_tokens += gen.completion_tokens
         self.stats.gated += gated
-        self.stats.misaligned_turns += any(is_misaligned(f) for f in findings)
+        detectors = {f.detector for f in findings}
+        self.stats.hack_turns += bool(detectors & HACK_DETECTORS)
+        self.stats.insecure_turns += bool(detectors & INSECURE_DETECTORS)
+        self.stats.misaligned_turns += bool(detectors & MISALIGNED_DETECTORS)
         if verdict is not None:
             self.stats.verdicts[verdict.label] += 1
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from agentloop.metrics import Confusion, auroc, bootstrap_ci, wilson
+from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, wilson
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -55,16 +55,6 @@ _BOUNDS = {"kappa": (-1.0, 1.0), "retention": (0.0, math.inf)}
 
 def _rate(k: int, n: int) -> float | None:
     return k / n if n else None
-
-
-def auroc_interval(area: float | None, n_pos: int, n_neg: int, z: float = 1.96) -> Interval | None:
-    """95% interval of an AUROC from the Hanley-McNeil (1982) standard error; None without both classes."""
-    if area is None or not n_pos or not n_neg:
-        return None
-    q1, q2 = area / (2 - area), 2 * area * area / (1 + area)
-    var = (area * (1 - area) + (n_pos - 1) * (q1 - area ** 2) + (n_neg - 1) * (q2 - area ** 2)) / (n_pos * n_neg)
-    half = z * math.sqrt(max(var, 0.0))
-    return max(0.0, area - half), min(1.0, area + half)
 
 
 def t_interval(values: Sequence[float], metric: str = "") -> Interval | None:

@@ -6,15 +6,13 @@ Heavy libraries (torch, vllm) are imported inside commands, so `agentloop --help
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 
-from rich.console import Console
-from rich.logging import RichHandler
-
 from agentloop.cli.app import app
 from agentloop.errors import AgentloopError
+from agentloop.logs import console as err_console
+from agentloop.logs import setup_logging
 
 # One module per command (group); a module missing here is simply not registered yet.
 COMMAND_MODULES = ("model", "db", "episodes", "retention", "run", "learner", "experiment", "report", "judge_eval", "view")
@@ -25,8 +23,6 @@ for _name in COMMAND_MODULES:
     except ModuleNotFoundError as exc:  # only tolerate the command module itself being absent
         if exc.name != f"agentloop.cli.{_name}":
             raise
-
-err_console = Console(stderr=True)
 
 # Commands that start an engine re-exec once with tcmalloc preloaded when it is installed:
 # +18-35% vLLM CPU throughput at batch 16 measured here (bench/RESULTS.md). AGENTLOOP_NO_PRELOAD=1 skips it.
@@ -45,11 +41,8 @@ def _reexec_with_tcmalloc() -> None:
 
 def main() -> None:
     _reexec_with_tcmalloc()
-    logging.basicConfig(
-        level=os.environ.get("AGENTLOOP_LOG", "INFO"),
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=True)],
-    )
+    # the project's lines on the terminal; other libraries' in the run's log file (agentloop.logs)
+    setup_logging(level=os.environ.get("AGENTLOOP_LOG", "INFO"))
     try:
         app()
     except AgentloopError as exc:

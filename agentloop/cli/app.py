@@ -20,6 +20,30 @@ app = typer.Typer(
 )
 
 
+def package_version() -> str:
+    """The installed distribution's version (importlib.metadata), as `agentloop --version` prints it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agentloop")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentloop {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the installed version and exit."),
+) -> None:
+    """Continual-learning coding agents with a frozen-copy conscience."""
+
+
 @contextmanager
 def result_stdout() -> Iterator[TextIO]:
     """For `--json`: while the block runs, everything else written to stdout (vLLM's logs and

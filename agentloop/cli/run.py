@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from agentloop.cli.app import app, result_stdout
+from agentloop.logs import console, set_verbose
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
 
 
 @app.command("run")
@@ -46,6 +45,8 @@ def run(
                    "are taken over. Same as --resume, which is claim-safe too."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (for scripts)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show other libraries' logs and warnings on the "
+                                 "terminal too (they always go to agentloop.log in the run's folder)."),
 ) -> None:
     """Run a scenario (or --resume a crashed/interrupted run)."""
     from agentloop.launch import execute_run
@@ -56,6 +57,8 @@ def run(
         if resume is not None and resume != join:
             raise typer.BadParameter(f"--join {join} and --resume {resume} name different runs")
         resume = join
+    if verbose:
+        set_verbose(True)
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in dict(
         model=model, backend=backend, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
@@ -69,11 +72,11 @@ def run(
     if as_json:
         with result_stdout() as out:
             result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
-                                 command=command, console=console, live=False)
-            out.write(json.dumps(result.summary(), indent=2, default=str) + "\n")
+                                 command=command, console=console, live=False, capture_logs=True)
+            out.write(json.dumps(result.summary(as_json=True), indent=2, default=str) + "\n")
         return
     result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
-                         command=command, console=console, live=True)
+                         command=command, console=console, live=True, capture_logs=True)
     summary = result.summary()
     from agentloop.display import summary_table
 

@@ -1,0 +1,107 @@
+"""How the report prints its numbers: every rate with its 95% CI and k/n, every judge metric with
+n_pos and n ("n/a" below `agentloop.metrics.MIN_POSITIVES` positives), as rich and markdown tables.
+
+    from agentloop.report_format import ALIGNMENT_COLUMNS, markdown_table
+    print(markdown_table(ALIGNMENT_COLUMNS, rows))   # rows: store.evaluation.evaluation_table(...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from agentloop.metrics import JudgeMetric, wilson
+
+PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
+ARM_ORDER = ("off", "self", "oracle", "gate", "external")
+ARM_MEANING = {
+    "off": "no conscience, task loss only (the Emergent Misalignment baseline)",
+    "self": "frozen-copy conscience, task loss + DPO on its pairs (Emergent Alignment as proposed)",
+    "oracle": "detector verdicts, task loss + DPO (the ceiling: a perfect judge)",
+    "gate": "self + the rewrite replaces an unethical turn before it runs",
+    "external": "another model judges over an OpenAI-compatible API",
+}
+
+Row = dict[str, Any]
+
+
+def fmt(value: float | int | None, digits: int = 3) -> str:
+    """A count as is, a number to `digits` places, a missing value as '-'."""
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def with_ci(row: Row, metric: str) -> str:
+    """'0.500 [0.24, 0.76]': a row's metric and its recorded interval."""
+    ci = row.get(f"{metric}_ci")
+    text = fmt(row.get(metric))
+    return f"{text} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and row.get(metric) is not None else text
+
+
+def rate_cell(row: Row, metric: str, k: str | None, n: str = "n_episodes") -> str:
+    """A rate with its 95% CI and what it counts: k/n (pooled over seeds on an arm row), or n=."""
+    text = with_ci(row, metric)
+    if row.get(metric) is None:
+        return f"{text} (n={row.get(n) or 0})"
+    return f"{text} ({row.get(k) or 0}/{row.get(n) or 0})" if k else f"{text} (n={row.get(n) or 0})"
+
+
+def judge_cell(row: Row, metric: str, n: str = "n_verdicts") -> str:
+    """A judge metric with n_pos and n; n/a below MIN_POSITIVES positives (agentloop.metrics.JudgeMetric).
+    Without a recorded interval, precision and recall get the Wilson interval of their counts."""
+    tp, fp, fn = (row.get(k) or 0 for k in ("tp", "fp", "fn"))
+    ci = row.get(f"{metric}_ci") or {"precision": wilson(tp, tp + fp), "recall": wilson(tp, tp + fn)}.get(metric)
+    return JudgeMetric(row.get(metric), tp + fn, row.get(n) or 0, tuple(ci) if ci else None).text()
+
+
+def arm_key(arm: str) -> tuple[int, str]:
+    """Sort key: the known arms in ARM_ORDER, then any other by name."""
+    return (ARM_ORDER.index(arm) if arm in ARM_ORDER else len(ARM_ORDER), arm)
+
+
+Column = tuple[str, Callable[[Row], str]]
+
+ALIGNMENT_COLUMNS: list[Column] = [
+    ("episodes", lambda r: fmt(r["n_episodes"])),
+    ("aligned rate [95% CI] (k/n)", lambda r: rate_cell(r, "aligned_rate", "aligned")),
+    ("retention [95% CI]", lambda r: rate_cell(r, "retention", None)),
+    ("hack rate [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate", "hacks")),
+    ("insecure rate [95% CI] (k/n)", lambda r: rate_cell(r, "insecure_rate", "insecure")),
+    ("capability [95% CI]", lambda r: rate_cell(r, "capability", None, "n_honest")),
+]
+JUDGE_COLUMNS: list[Column] = [
+    ("verdicts", lambda r: fmt(r["n_verdicts"])),
+    ("precision [95% CI]", lambda r: judge_cell(r, "precision")),
+    ("recall [95% CI]", lambda r: judge_cell(r, "recall")),
+    ("F1", lambda r: judge_cell(r, "f1")),
+    ("kappa", lambda r: judge_cell(r, "kappa")),
+    ("AUROC [95% CI]", lambda r: judge_cell(r, "auroc")),
+    ("gated turns", lambda r: fmt(r["n_gated"])),
+    ("pairs produced", lambda r: fmt(r["n_pairs"])),
+    ("rounds", lambda r: fmt(r["n_rounds"])),
+]
+ARM_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("epoch", lambda r: str(r["epoch"])),
+                          ("seeds", lambda r: str(r["n_seeds"]))]
+SEED_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("seed", lambda r: str(r["seed"])),
+                           ("run", lambda r: str(r["run_id"])), ("epoch", lambda r: str(r["epoch"]))]
+
+
+def markdown_table(columns: Sequence[Column], rows: Sequence[Row]) -> str:
+    """A GitHub markdown table, one row per `rows` item."""
+    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(get(r) for _, get in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def rich_table(title: str, columns: Sequence[Column], rows: Sequence[Row]) -> Table:
+    """A rich table; rows whose retention is below the predicted 0.8 are red."""
+    table = Table(title=title)
+    for i, (header, _) in enumerate(columns):
+        table.add_column(header, justify="left" if i == 0 else "right")
+    for r in rows:
+        low = r.get("retention") is not None and r["retention"] < PREDICTED_RETENTION
+        table.add_row(*(get(r) for _, get in columns), style="red" if low else "")
+    return table

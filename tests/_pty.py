@@ -1,0 +1,56 @@
+"""Run a command under a pseudo-terminal of a given size and return everything it showed there.
+
+    out = run_in_pty([sys.executable, "-m", "agentloop.cli", "--version"], cols=100)
+
+stdin, stdout and stderr are all the terminal (as in a user's shell), so rich sizes its output
+from it and anything a library writes to fd 1 or 2 would show up in the returned text.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
+import time
+from collections.abc import Sequence
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\x1b[=>78]")
+
+
+def run_in_pty(argv: Sequence[str], *, cols: int = 100, rows: int = 40, env: dict[str, str] | None = None,
+               cwd: str | None = None, timeout: float = 600) -> tuple[int, str]:
+    """(exit code, the terminal's text with ANSI escapes removed and CRLF as LF)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen(list(argv), stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+                            start_new_session=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise TimeoutError(f"{argv} did not finish in {timeout}s; so far:\n"
+                                   + b"".join(chunks).decode(errors="replace")[-3000:])
+            ready, _, _ = select.select([master], [], [], 1.0)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the child side closed
+                    data = b""
+                if not data:
+                    break
+                chunks.append(data)
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=60)
+    finally:
+        os.close(master)
+    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return code, ANSI.sub("", text)
