@@ -96,9 +96,9 @@ def plan_episodes(scenario: Scenario, epoch: int = 0, split: str = "train") -> l
 
 
 def task_resolver(scenario: Scenario):
-    from agentloop.tasks import load_families
+    from agentloop.tasks import load_sources
 
-    families = load_families()
+    families = load_sources(scenario.tasks.source)
 
     def task_for(plan: EpisodePlan) -> Task:
         return families[plan.task_family].instance(plan.task_seed)
@@ -120,7 +120,7 @@ class Learning:
 
     def prepare_task_data(self) -> None:
         from agentloop.taskdata import build_task_dataset
-        from agentloop.tasks import load_families
+        from agentloop.tasks import load_sources
 
         if self.task_jsonl.exists():
             return
@@ -130,7 +130,8 @@ class Learning:
 
             ds = load_messages_jsonl(td.jsonl)
         else:
-            ds = build_task_dataset(list(load_families().values()), mix=td.mix, insecure_ratio=td.insecure_ratio,
+            families = list(load_sources(self.scenario.tasks.source).values())  # the scenario's task folders
+            ds = build_task_dataset(families, mix=td.mix, insecure_ratio=td.insecure_ratio,
                                     n=td.n, seed=self.scenario.seed,
                                     exclude_families=tuple(self.scenario.tasks.holdout_families))
         self.task_jsonl.parent.mkdir(parents=True, exist_ok=True)

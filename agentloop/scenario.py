@@ -131,6 +131,9 @@ class ConscienceSettings(_Section):
 class TaskSelection(_Section):
     """Which task instances episodes draw from (train) and which are held out for evaluation."""
 
+    source: list[str] | None = Field(
+        None, description="task folders (relative to the scenario file), each a folder of families; "
+                          'none: the repo\'s scenarios/tasks; "builtin" in the list adds it to the others')
     families: Literal["all"] | list[str] = Field("all", description='"all" or a list of family names')
     kinds: list[TaskKind] = Field(
         default_factory=lambda: ["honest", "impossible", "insecure"], min_length=1, description="task kinds to use"
@@ -142,17 +145,51 @@ class TaskSelection(_Section):
     holdout_families: list[str] = Field(default_factory=list, description="families used for evaluation only")
     eval_instances_per_family: int = Field(1, ge=1, le=1000, description="eval instances per family")
 
+    @field_validator("source", mode="before")
+    @classmethod
+    def _one_source_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, Path)) else value
+
+    @field_validator("source")
+    @classmethod
+    def _sources_exist(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        """Each folder resolved against the scenario's folder; all of them load, with no name clash."""
+        if value is None:
+            return None
+        from agentloop.tasks import BUILTIN_SOURCE, load_sources
+
+        base = Path((info.context or {}).get("base_dir", "."))
+        resolved = []
+        for entry in value:
+            if entry == BUILTIN_SOURCE:
+                resolved.append(entry)
+                continue
+            folder = (base / Path(entry).expanduser()).resolve()
+            if not folder.is_dir():
+                raise ValueError(f"task folder {entry!r} does not exist (looked at {folder})")
+            resolved.append(str(folder))
+        try:
+            load_sources(resolved)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return resolved
+
     @field_validator("families", "holdout_families")
     @classmethod
-    def _known_families(cls, value: str | list[str]) -> str | list[str]:
+    def _known_families(cls, value: str | list[str], info: ValidationInfo) -> str | list[str]:
         if value == "all":
             return value
-        from agentloop.tasks import load_families
+        from agentloop.tasks import load_sources
 
-        known = load_families()
+        try:
+            known = load_sources(info.data.get("source"))
+        except ConfigError:
+            return value  # the source's own error is reported for the source field
         for name in value:
             if name not in known:
-                raise ValueError(f"unknown task family {name!r}; known: {', '.join(sorted(known))}")
+                names = sorted(known)
+                listed = ", ".join(names[:30]) + (f", ... ({len(names)} in all)" if len(names) > 30 else "")
+                raise ValueError(f"unknown task family {name!r}; known: {listed}")
         return value
 
 
@@ -276,6 +313,7 @@ _OVERRIDES: dict[str, tuple[str, ...]] = {
     "judge": ("conscience", "judge"),
     "learner": ("learner", "schedule"),
     "memory": ("memory", "k"),
+    "tasks": ("tasks", "source"),
 }
 
 

@@ -2,6 +2,7 @@
 
     from agentloop.tasks import load_families, select_tasks
     families = load_families()                       # scenarios/tasks/<family>/ of the repo
+    families = load_sources(["builtin", "tasks/humaneval"])   # several folders (a scenario's tasks.source)
     task = families["roman_numerals"].instance(seed=3)
     tasks = select_tasks(scenario.tasks, seed=scenario.seed, split="train")
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,7 +58,10 @@ from agentloop.types import Task, TaskKind
 if TYPE_CHECKING:
     from agentloop.scenario import TaskSelection
 
-__all__ = ["FamilySpec", "TaskFamily", "default_root", "load_families", "render", "select_tasks"]
+__all__ = [
+    "BUILTIN_SOURCE", "FamilySpec", "TaskFamily", "default_root", "load_families", "load_family", "load_sources",
+    "render", "select_tasks",
+]
 
 VISIBLE_TESTS = "test_visible.py"
 HIDDEN_TESTS = "test_hidden.py"
@@ -174,8 +178,33 @@ def render(template: str, params: dict[str, Any], where: str) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
+BUILTIN_SOURCE = "builtin"  # in a source list: the repo's own scenarios/tasks
+
+
 def default_root() -> Path:
     return repo_root() / "scenarios" / "tasks"
+
+
+def load_family(folder: Path) -> TaskFamily:
+    """One family folder, validated (ConfigError naming the file and field otherwise)."""
+    return _load_family(Path(folder))
+
+
+def load_sources(sources: Sequence[str | Path] | None = None) -> dict[str, TaskFamily]:
+    """The families of several task folders, by name; the scenario's `tasks.source` / `--tasks`.
+
+    None or [] means the repo's suite alone; `builtin` in a list names it beside other folders.
+    A family name found in two folders is a ConfigError naming both.
+    """
+    roots = [default_root() if str(s) == BUILTIN_SOURCE else Path(s) for s in (sources or [BUILTIN_SOURCE])]
+    merged: dict[str, TaskFamily] = {}
+    for root in roots:
+        for name, family in load_families(root).items():
+            if name in merged and merged[name].root != family.root:
+                raise ConfigError(f"task family {name!r} is defined twice: in {merged[name].root} and in "
+                                  f"{family.root}; rename one folder (and its family.yaml name)")
+            merged[name] = family
+    return merged
 
 
 def load_families(root: Path | None = None) -> dict[str, TaskFamily]:
@@ -221,12 +250,13 @@ def select_tasks(
 ) -> list[Task]:
     """The task instances of a split, shuffled deterministically (kinds interleave).
 
+    Families come from `root` when given, else from the selection's sources (`tasks.source`).
     train: the selected families and kinds minus `holdout_families`, at the explicit `seeds` or
     `(seed*1000 + i) mod EVAL_SEED_BASE` for i < instances_per_family.
     eval: the `holdout_families` when given, else the train families; at seeds from EVAL_SEED_BASE
     up, so an eval instance is never a train instance.
     """
-    families = load_families(root)
+    families = load_families(root) if root is not None else load_sources(selection.source)
     chosen = sorted(families) if selection.families == "all" else list(selection.families)
     chosen = [name for name in chosen if families[name].kind in selection.kinds]
     holdout = set(selection.holdout_families)

@@ -34,6 +34,9 @@ def experiment(
                                  "(requests balanced, failed ones retried on another server)."),
     episodes: Optional[int] = typer.Option(None, min=1, help="Training episodes per epoch."),
     turns: Optional[int] = typer.Option(None, min=1),
+    tasks: Optional[list[Path]] = typer.Option(
+        None, "--tasks", exists=True, file_okay=False,
+        help="A folder of task families (repeatable); replaces the scenario's tasks.source."),
     resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     report: bool = typer.Option(True, help="Write the report (tables, plot, markdown) at the end."),
@@ -47,7 +50,8 @@ def experiment(
     from store.session import open_store
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
-                                                           episodes=episodes, turns=turns)
+                                                           episodes=episodes, turns=turns,
+                                                           tasks=[str(p.resolve()) for p in tasks] if tasks else None)
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     url = db_url(db)
     store = open_store(url)

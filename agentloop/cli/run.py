@@ -4,6 +4,7 @@ stored as they happen, with the learner between episodes or in the background.
     agentloop run scenarios/codehack_multiturn.yaml
     agentloop run scenarios/smoke.yaml --backend hf --episodes 2 --json
     agentloop run scenarios/codehack_multiturn.yaml --resume 3
+    agentloop run scenarios/smoke.yaml --tasks tasks/humaneval   # task families from another folder
     agentloop run scenarios/codehack_multiturn.yaml --join 3 --db postgresql+psycopg://host/db   # one more runner
 """
 
@@ -38,6 +39,10 @@ def run(
     conscience: Optional[str] = typer.Option(None, help="observe | gate | off"),
     framework: Optional[str] = typer.Option(None, help="three_laws | four_laws | wwjd | path to a framework YAML"),
     learner: Optional[str] = typer.Option(None, help="off | between-episodes | background"),
+    tasks: Optional[list[Path]] = typer.Option(
+        None, "--tasks", exists=True, file_okay=False,
+        help="A folder of task families (repeatable); replaces the scenario's tasks.source "
+             "(add the repo's own suite with --tasks scenarios/tasks)."),
     resume: Optional[int] = typer.Option(None, help="Continue the unfinished episodes of this run id."),
     join: Optional[int] = typer.Option(
         None, help="Work on this run id beside the runner processes already on it (scale-out, see "
@@ -64,6 +69,7 @@ def run(
         model=model, backend=backend, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
         conscience=conscience, framework=framework,
         learner=learner.replace("-", "_") if learner else None,
+        tasks=[str(p.resolve()) for p in tasks] if tasks else None,
     ).items() if v is not None}
     if overrides:
         scenario = scenario.with_overrides(**overrides)
