@@ -159,11 +159,14 @@ def main_guard_nodes(tree: ast.Module) -> set[int]:
     """ids of nodes under `if __name__ == "__main__":` (a script entry point, not run under pytest)."""
     inside: set[int] = set()
     for stmt in tree.body:
+        test = stmt.test if isinstance(stmt, ast.If) else None
+        sides = [test.left, *test.comparators] if isinstance(test, ast.Compare) else []
         if (
-            isinstance(stmt, ast.If)
-            and isinstance(stmt.test, ast.Compare)
-            and "__name__" in names_in(stmt.test)
-            and "__main__" in string_constants(stmt.test)
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)  # `!=` or `or True` would make it run under the tests
+            and any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
         ):
             for sub in stmt.body:
                 inside.update(id(n) for n in ast.walk(sub))
