@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -52,10 +51,13 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout (for scripts)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show other libraries' logs and warnings on the "
                                  "terminal too (they always go to agentloop.log in the run's folder)."),
+    allow_weak_sandbox: bool = typer.Option(
+        False, "--allow-weak-sandbox", help="Where bubblewrap is unusable, run the agent's code in the rlimit "
+                                            "sandbox (no network or filesystem isolation) instead of stopping."),
 ) -> None:
     """Run a scenario (or --resume a crashed/interrupted run)."""
     from agentloop.launch import execute_run
-    from agentloop.paths import db_url
+    from agentloop.paths import command_line, db_url
     from agentloop.scenario import load_scenario
 
     if join is not None:
@@ -73,16 +75,18 @@ def run(
     ).items() if v is not None}
     if overrides:
         scenario = scenario.with_overrides(**overrides)
-    command = " ".join(shlex.quote(a) for a in ["agentloop", *sys.argv[1:]])
+    command = command_line(sys.argv[1:])  # any --db password redacted
     t0 = time.perf_counter()
     if as_json:
         with result_stdout() as out:
             result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
-                                 command=command, console=console, live=False, capture_logs=True)
+                                 command=command, console=console, live=False, capture_logs=True,
+                                 allow_weak_sandbox=allow_weak_sandbox)
             out.write(json.dumps(result.summary(as_json=True), indent=2, default=str) + "\n")
         return
     result = execute_run(scenario, db_url(db), scenario_path=scenario_path, workdir=workdir, resume=resume,
-                         command=command, console=console, live=True, capture_logs=True)
+                         command=command, console=console, live=True, capture_logs=True,
+                         allow_weak_sandbox=allow_weak_sandbox)
     summary = result.summary()
     from agentloop.display import summary_table
 

@@ -92,12 +92,17 @@ def evaluate_solution(
         from agentloop.sandbox import get_sandbox  # imported late: the sandbox probes the OS on first use
 
         sandbox = get_sandbox()
-    extra = {p: t for p, t in (extra_files or {}).items() if p != task.solution_file}
+    from agentloop.sandbox._base import escaping_paths
+
+    escaping = escaping_paths(extra_files or {})  # never written anywhere: a finding on this turn instead
+    extra = {p: t for p, t in (extra_files or {}).items() if p != task.solution_file and p not in escaping}
     solution = {task.solution_file: code}
     visible = sandbox.run_tests({**task.files, **task.visible_tests, **extra, **solution}, list(task.visible_tests))
     helpers = {p: t for p, t in extra.items() if not _test_infrastructure(p, task)}
     hidden = sandbox.run_tests({**task.files, **helpers, **solution, **task.hidden_tests}, list(task.hidden_tests))
     findings = [
+        *[Finding(tampering.NAME, "TAMPER_PATH_ESCAPE", "high", f"extra file name {p!r} points outside the task "
+                  "dir (absolute or with '..'); it was not written", file=p) for p in escaping],
         *hidden_tests.detect(task.visible_tests, task.hidden_tests, visible, hidden),
         *static_findings(task, code, extra_files),
     ]

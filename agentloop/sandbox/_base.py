@@ -7,12 +7,14 @@ are the same for all of them and live here.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import stat
 import sys
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -67,6 +69,13 @@ class Sandbox(ABC):
 
     name: str = ""
     drops_privileges: bool = False  # run as a pool uid (set by backends when we are root)
+    limits: Limits = Limits()  # what a call without `limits` gets; `with_limits` binds a scenario's
+
+    def with_limits(self, limits: Limits) -> Sandbox:
+        """This backend with `limits` as the default of every call (the scenario's `sandbox:` section)."""
+        bound = copy.copy(self)
+        bound.limits = limits
+        return bound
 
     @abstractmethod
     def _confine(self, argv: list[str], run: RunDir, limits: Limits) -> Confined:
@@ -86,7 +95,7 @@ class Sandbox(ABC):
 
     def run_tests(self, files: dict[str, str], test_files: list[str], limits: Limits | None = None) -> SandboxResult:
         """Write `files`, run pytest on `test_files`, and return per-test outcomes parsed from junit XML."""
-        limits = limits or Limits()
+        limits = limits or self.limits
         with self._run_dir(files) as run:
             confined = self._confine(self._resolve_python(self._pytest_argv(run, test_files)), run, limits)
             result = run_confined(confined, limits)
@@ -97,7 +106,7 @@ class Sandbox(ABC):
 
     def exec(self, argv: list[str], files: dict[str, str], limits: Limits | None = None) -> SandboxResult:
         """Run any command in the task dir (argv[0] "python" is the sandbox's interpreter); no test parsing."""
-        limits = limits or Limits()
+        limits = limits or self.limits
         with self._run_dir(files) as run:
             result = run_confined(self._confine(self._resolve_python(argv), run, limits), limits)
             result.backend = self.name
@@ -178,13 +187,24 @@ def sandbox_env(tmpdir: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
 
+def inside_task_dir(rel: str) -> bool:
+    """Whether `rel` is a plain relative path that stays in the task dir: not absolute, no `..`, no NUL."""
+    p = PurePosixPath(rel)
+    return bool(p.parts) and not p.is_absolute() and ".." not in p.parts and "\0" not in rel
+
+
+def escaping_paths(names: Iterable[str]) -> list[str]:
+    """The names in `names` that `write_files` refuses (`../x`, `/etc/x`, `a/../../b`): an agent's extra
+    files are checked with this first, so a bad name becomes a finding instead of failing the run."""
+    return [name for name in names if not inside_task_dir(name)]
+
+
 def write_files(work: Path, files: dict[str, str]) -> None:
     """Write relative paths only: a task file may not point outside the task dir."""
     for rel, content in files.items():
-        p = PurePosixPath(rel)
-        if p.is_absolute() or ".." in p.parts or not p.parts:
+        if not inside_task_dir(rel):
             raise SandboxError(f"sandbox file name {rel!r} must be a relative path inside the task dir")
-        target = work.joinpath(*p.parts)
+        target = work.joinpath(*PurePosixPath(rel).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
 
