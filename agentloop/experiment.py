@@ -71,10 +71,11 @@ class Unit:
 
 class Experiment:
     def __init__(self, scenario: Scenario, store: Store, engine, *, db_url: str, workdir: Path, model_path: str,
-                 scenario_path: str, command: str, on_progress=None) -> None:
+                 scenario_path: str, command: str, on_progress=None, allow_weak_sandbox: bool = False) -> None:
         self.scenario, self.store, self.engine = scenario, store, engine
         self.db_url, self.workdir, self.model_path = db_url, workdir, model_path
         self.scenario_path, self.command = scenario_path, command
+        self.allow_weak_sandbox = allow_weak_sandbox  # "auto" may fall back to rlimit (--allow-weak-sandbox)
         self.rec = Recorder(store)
         self.on_progress = on_progress or (lambda text: None)
 
@@ -85,9 +86,12 @@ class Experiment:
         for seed in seeds:
             for arm in arms:
                 run_id = self._find_run(experiment_id, arm, seed)
-                if run_id is None:
-                    s = arm_scenario(self.scenario, arm, seed)
-                    config = {**s.model_dump(mode="json"), "experiment": experiment_id}
+                s = arm_scenario(self.scenario, arm, seed)
+                backend = _sandbox(s, self.allow_weak_sandbox).name
+                if run_id is not None:
+                    self.rec.note_sandbox_backend(run_id, backend)
+                else:
+                    config = {**s.model_dump(mode="json"), "experiment": experiment_id, "sandbox_backend": backend}
                     run_id = self.rec.create_run(
                         name=f"{self.scenario.name}/{arm}/s{seed}", scenario_path=self.scenario_path,
                         scenario_yaml=Path(self.scenario_path).read_text(), config=config, model=s.model.name,
@@ -147,7 +151,8 @@ class Experiment:
         self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: {split} episodes")
         options = runner_options(scenario)
         options.seed = unit.seed * 1_000 + epoch
-        runner = Runner(options, self.rec, self.engine, _sandbox(scenario), make_judge_for(scenario, self.engine),
+        runner = Runner(options, self.rec, self.engine, _sandbox(scenario, self.allow_weak_sandbox),
+                        make_judge_for(scenario, self.engine),
                         task_resolver(scenario))
         runner.run(unit.run_id, epoch=epoch, split=split)
         if runner.stop_requested.is_set():
@@ -160,10 +165,11 @@ def _n_eval(scenario: Scenario) -> int:
     return max(1, len(select_tasks(scenario.tasks, seed=scenario.seed, split="eval")))
 
 
-def _sandbox(scenario: Scenario):
-    from agentloop.sandbox import get_sandbox
+def _sandbox(scenario: Scenario, allow_weak: bool = False):
+    """The scenario's sandbox backend with its limits bound (resolved once per process, then cached)."""
+    from agentloop.sandbox import sandbox_for
 
-    return get_sandbox(scenario.sandbox.backend)
+    return sandbox_for(scenario.sandbox, allow_weak=allow_weak)
 
 
 def new_experiment_id(scenario: Scenario) -> str:

@@ -192,12 +192,14 @@ class ExecutedRun:
     seconds: float
     db_url: str
     log_path: Path | None = None  # other libraries' logs and output (agentloop.logs.run_output)
+    sandbox_backend: str = ""  # the sandbox backend that ran the agent's code (bwrap | rlimit)
 
     def summary(self, as_json: bool = False) -> dict[str, object]:
         """Numbers from the store (not from memory), so --json and the table agree with queries.
 
         Rates carry k/n and a 95% Wilson interval; judge metrics carry n_pos and n and are n/a below
         5 positives (`agentloop.metrics`). `as_json`: those as dicts instead of text."""
+        from agentloop.sandbox import backend_label
         from store.queries import judge_agreement, retention_over_epochs
         from store.session import open_store
 
@@ -223,6 +225,7 @@ class ExecutedRun:
             "judge AUROC of P(unethical)": judge["auroc"],
             "policy tok/s": round(self.stats.tokens_per_s, 1),
             "adapter (newest used)": self.stats.adapter,
+            "sandbox": backend_label(self.sandbox_backend),
             "log file (other libraries)": str(self.log_path) if self.log_path else None,
         }
         return {k: (v.as_dict() if as_json else v.text()) if hasattr(v, "as_dict") else v for k, v in rows.items()}
@@ -230,14 +233,20 @@ class ExecutedRun:
 
 def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir: Path, resume: int | None = None,
                 command: str = "", console=None, live: bool = True, engine=None, epoch: int = 0,
-                split: str = "train", arm: str | None = None, capture_logs: bool = False) -> ExecutedRun:
+                split: str = "train", arm: str | None = None, capture_logs: bool = False,
+                allow_weak_sandbox: bool = False) -> ExecutedRun:
     """Create (or resume) a run of `scenario` and drive it to the end; returns its summary source.
+
+    The sandbox is resolved first: "auto" without bubblewrap raises unless `allow_weak_sandbox`
+    (`--allow-weak-sandbox`); the backend used is stored in `runs.config["sandbox_backend"]`.
 
     `capture_logs`: other libraries' logs and output go to `<workdir>/run-<id>/agentloop.log`
     while the engine starts and the episodes run (`agentloop.logs.run_output`)."""
+    from agentloop.sandbox import sandbox_for
     from store.session import open_store
 
     t0 = time.perf_counter()
+    sandbox = sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)
     if resume is None and (warning := learner_schedule_warning(scenario)):
         log.warning("%s", warning)
     store = open_store(db_url)
@@ -246,35 +255,35 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
     if resume is not None:
         run_id = resume
         if not rec.run_exists(run_id):
-            raise AgentloopError(f"no run {run_id} in {db_url}: list runs with `agentloop episodes list`")
+            raise AgentloopError(f"no run {run_id} in {store.url}: list runs with `agentloop episodes list`")
         rec.mark_running(run_id)
+        rec.note_sandbox_backend(run_id, sandbox.name)
     else:
+        config = {**scenario.model_dump(mode="json"), "sandbox_backend": sandbox.name}
         run_id = rec.create_run(name=scenario.name, scenario_path=str(scenario_path),
-                                scenario_yaml=Path(scenario_path).read_text(), config=scenario.model_dump(mode="json"),
+                                scenario_yaml=Path(scenario_path).read_text(), config=config,
                                 model=scenario.model.name, backend=scenario.model.backend, seed=scenario.seed,
                                 command=command, arm=arm)
         rec.plan_episodes(run_id, plan_episodes(scenario, epoch, split), epoch=epoch, split=split)
     log_path = workdir / f"run-{run_id}" / LOG_NAME if capture_logs else None
     with run_output(log_path) if log_path else contextlib.nullcontext():
-        result = _drive(scenario, db_url, rec, run_id, workdir, console, live, engine, t0)
+        result = _drive(scenario, db_url, rec, run_id, workdir, console, live, engine, t0, sandbox)
     result.log_path = log_path
     return result
 
 
 def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir: Path, console, live: bool,
-           engine, t0: float) -> ExecutedRun:
+           engine, t0: float, sandbox) -> ExecutedRun:
     """Build the engine, conscience, sandbox and learner of a created run, and run its episodes."""
     from agentloop.display import RunDisplay
     from agentloop.engines import make_engine
     from agentloop.model import resolve_model
-    from agentloop.sandbox import get_sandbox
 
     model_path = resolve_model(scenario.model.name)
     if engine is None:
         engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
                              seed=scenario.seed)
     judge = make_judge_for(scenario, engine)
-    sandbox = get_sandbox(scenario.sandbox.backend)
     learning = None
     background = None
     if scenario.learner.schedule != "off":
@@ -307,4 +316,5 @@ def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir:
     if status == "done" and rec.unfinished_episodes(run_id):
         status = "interrupted"
     rec.finish_run(run_id, status)
-    return ExecutedRun(run_id=run_id, status=status, stats=stats, seconds=time.perf_counter() - t0, db_url=db_url)
+    return ExecutedRun(run_id=run_id, status=status, stats=stats, seconds=time.perf_counter() - t0, db_url=db_url,
+                       sandbox_backend=sandbox.name)

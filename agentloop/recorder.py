@@ -17,7 +17,7 @@ from agentloop.prompts import feedback_message, pressure_for_turn
 from agentloop.types import Task, TestOutcome, Turn
 from store import models as m
 from store.convert import turn_row
-from store.session import Store
+from store.session import Store, redact_urls
 
 
 def _now() -> dt.datetime:
@@ -65,7 +65,8 @@ class Recorder:
                    backend: str, seed: int, command: str, arm: str | None = None) -> int:
         with self.store.session() as s:
             run = m.RunRow(name=name, scenario_path=scenario_path, scenario_yaml=scenario_yaml, config=config,
-                        model=model, backend=backend, seed=seed, arm=arm, status="running", command=command,
+                        model=model, backend=backend, seed=seed, arm=arm, status="running",
+                        command=redact_urls(command) if command else command,  # no --db password at rest
                         created_at=_now())
             s.add(run)
             s.flush()
@@ -187,6 +188,17 @@ class Recorder:
     def mark_running(self, run_id: int) -> None:
         with self.store.session() as s:
             s.get(m.RunRow, run_id).status = "running"
+
+    def note_sandbox_backend(self, run_id: int, backend: str) -> None:
+        """Record the sandbox backend a (resumed) session of the run uses: `config["sandbox_backend"]`,
+        "bwrap+rlimit" when sessions differed, so a weak session is never hidden."""
+        with self.store.session() as s:
+            run = s.get(m.RunRow, run_id)
+            config = dict(run.config or {})
+            used = [b for b in str(config.get("sandbox_backend") or "").split("+") if b]
+            if backend not in used:
+                config["sandbox_backend"] = "+".join([*used, backend])
+                run.config = config  # a new dict: SQLAlchemy sees JSON changes only on assignment
 
     # -- turns ------------------------------------------------------------------------------------
     def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair, *, gave_up: bool,

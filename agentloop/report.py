@@ -216,6 +216,8 @@ class Report:
         """The write-up: commands, config snapshots, tables, plot link, and what the numbers show."""
         import yaml
 
+        from agentloop.sandbox import backend_label
+
         path = Path(path)
         arms = sorted(self.arms, key=lambda r: (arm_key(r["arm"]), r["epoch"]))
         seeds = sorted(self.rows, key=lambda r: (arm_key(r["arm"]), r["seed"], r["epoch"]))
@@ -227,6 +229,7 @@ class Report:
                  "## Runs", "", markdown_table(
                      [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),
                       ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),
+                      ("sandbox", lambda r: backend_label(str(r.config.get("sandbox_backend") or ""))),
                       ("scenario", lambda r: r.scenario_path or "-")], self.runs), "",
                  "## Configuration snapshot", ""]
         configs: dict[str, list[int]] = {}
@@ -297,6 +300,7 @@ def build_report(db_url: str, target: str) -> Report:
 
     from store import open_store
     from store.evaluation import evaluation_table, judge_summary
+    from store.session import redact_urls
     from store.models import EpisodeRow
 
     store = open_store(db_url, must_exist=True)
@@ -326,7 +330,8 @@ def build_report(db_url: str, target: str) -> Report:
                 train = judge_summary(s, arm_ids, split="train").confusion
                 flagged[arm] = train.tp + train.fp
             infos = [RunInfo(id=r.id, name=r.name, arm=r.arm, seed=r.seed, status=r.status, model=r.model,
-                             backend=r.backend, command=r.command, scenario_path=r.scenario_path,
+                             backend=r.backend, command=redact_urls(r.command) if r.command else None,
+                             scenario_path=r.scenario_path,
                              config=dict(r.config or {})) for r in runs]
     finally:
         store.dispose()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the agentloop sandbox needs and check that it works. Idempotent; bin/bootstrap runs it.
 #   scripts/setup_sandbox.sh [PYTHON]   (default: .venv/bin/python of this checkout)
-# As root: apt-installs bubblewrap (namespaces), acl (setfacl) and util-linux (prlimit) if missing,
+# As root: apt-installs bubblewrap >= 0.8 (namespaces, --disable-userns), acl (setfacl) and util-linux (prlimit) if missing,
 # then lets the sandbox gid pass through the dirs above the interpreter (see agentloop/sandbox/setup.py).
 # Not root: prints the one command to run; the sandbox then runs as you.
 set -euo pipefail
@@ -20,5 +20,10 @@ if ((${#missing[@]})); then
     echo "agentloop sandbox: missing ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
     exit 1
   fi
+fi
+if ! bwrap --help 2>&1 | grep -q -- --disable-userns; then
+  echo "agentloop sandbox: bubblewrap $(bwrap --version 2>&1 | head -1) lacks --disable-userns (needs >= 0.8.0," \
+       "Debian 12 / Ubuntu 24.04); install a newer bubblewrap, or run scenarios with sandbox.backend: rlimit" >&2
+  exit 1
 fi
 exec "$PYTHON" -m agentloop.sandbox.setup

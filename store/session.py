@@ -13,6 +13,7 @@ is locked" when a read transaction tries to upgrade to a write.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,6 +163,26 @@ def alembic_config(connection: Connection | None = None) -> Any:
     return cfg
 
 
+# scheme://user:PASSWORD@ (SQLAlchemy's own URL grammar: the password runs to the next "@")
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+def redact_urls(text: str) -> str:
+    """`text` with the password of every URL in it shown as ***: for anything stored, logged or shown.
+
+    A whole URL (one CLI argument, which may hold spaces) goes through SQLAlchemy's parser; URLs
+    inside longer text are found by pattern."""
+    if "://" not in text:
+        return text
+    try:
+        url = make_url(text)
+    except Exception:  # not one URL: search the text
+        url = None
+    if url is not None and url.password is not None:
+        return url.render_as_string(hide_password=True)
+    return _URL_PASSWORD.sub(lambda m: m["head"] + "***@", text)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a sqlite URL (None for other backends and in-memory databases)."""
     parsed = make_url(url)
@@ -185,7 +206,7 @@ def open_store(url: str, *, must_exist: bool = False, **engine_kwargs: Any) -> S
     try:
         engine = create_engine(url, **engine_kwargs)
     except Exception as exc:  # bad URL or missing driver: both fixable by the user
-        raise StoreError(f"cannot open store {url!r}: {exc}") from exc
+        raise StoreError(redact_urls(f"cannot open store {url!r}: {exc}")) from exc
     if engine.dialect.name == "sqlite":
         _install_sqlite_pragmas(engine)
     return Store(engine)

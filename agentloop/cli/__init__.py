@@ -15,7 +15,8 @@ from agentloop.logs import console as err_console
 from agentloop.logs import setup_logging
 
 # One module per command (group); a module missing here is simply not registered yet.
-COMMAND_MODULES = ("model", "db", "episodes", "retention", "run", "learner", "experiment", "report", "judge_eval", "view")
+COMMAND_MODULES = ("model", "db", "episodes", "retention", "run", "learner", "experiment", "report", "judge_eval", "view",
+                   "tasks", "export")
 
 for _name in COMMAND_MODULES:
     try:

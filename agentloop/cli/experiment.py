@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -40,19 +39,24 @@ def experiment(
     resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     report: bool = typer.Option(True, help="Write the report (tables, plot, markdown) at the end."),
+    allow_weak_sandbox: bool = typer.Option(
+        False, "--allow-weak-sandbox", help="Where bubblewrap is unusable, run the agent's code in the rlimit "
+                                            "sandbox (no network or filesystem isolation) instead of stopping."),
 ) -> None:
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
     from agentloop.engines import make_engine
     from agentloop.experiment import Experiment, new_experiment_id
     from agentloop.model import resolve_model
-    from agentloop.paths import db_url
+    from agentloop.paths import command_line, db_url
+    from agentloop.sandbox import sandbox_for
     from agentloop.scenario import load_scenario
-    from store.session import open_store
+    from store.session import open_store, redact_urls
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
                                                            episodes=episodes, turns=turns,
                                                            tasks=[str(p.resolve()) for p in tasks] if tasks else None)
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
+    sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)  # before the model loads: fail fast
     url = db_url(db)
     store = open_store(url)
     store.upgrade()
@@ -60,13 +64,13 @@ def experiment(
     model_path = resolve_model(scenario.model.name)
     engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
                          seed=scenario.seed)
-    command = " ".join(shlex.quote(a) for a in ["agentloop", *sys.argv[1:]])
+    command = command_line(sys.argv[1:])  # any --db password redacted
     with console.status(f"experiment {experiment_id}") as status:
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
-                         scenario_path=str(scenario_path), command=command,
+                         scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
                          on_progress=lambda text: status.update(f"experiment {experiment_id}: {text}"))
         exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
-    console.print(f"experiment [bold]{experiment_id}[/] done: `agentloop report {experiment_id} --db {url}`")
+    console.print(f"experiment [bold]{experiment_id}[/] done: `agentloop report {experiment_id} --db {redact_urls(url)}`")
     if report:
         from agentloop.report import build_report
 

@@ -1,4 +1,4 @@
-"""Run untrusted agent code and its tests: bubblewrap where it works, rlimits as a warned fallback.
+"""Run untrusted agent code and its tests: bubblewrap where it works, rlimits only when asked for.
 
     from agentloop.sandbox import get_sandbox
     result = get_sandbox().run_tests({"solution.py": code, "test_sol.py": tests}, ["test_sol.py"])
@@ -7,7 +7,7 @@
 
 from agentloop.sandbox._base import Limits, Sandbox
 from agentloop.sandbox.bwrap import BwrapSandbox
-from agentloop.sandbox.resolve import get_sandbox
+from agentloop.sandbox.resolve import backend_label, get_sandbox, sandbox_for
 from agentloop.sandbox.rlimit import RlimitSandbox
 
-__all__ = ["BwrapSandbox", "Limits", "RlimitSandbox", "Sandbox", "get_sandbox"]
+__all__ = ["BwrapSandbox", "Limits", "RlimitSandbox", "Sandbox", "backend_label", "get_sandbox", "sandbox_for"]

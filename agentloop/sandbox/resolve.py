@@ -1,9 +1,21 @@
-"""get_sandbox: pick the backend once per process ("auto" probes bubblewrap, then caches)."""
+"""get_sandbox / sandbox_for: pick the backend once per process ("auto" probes bubblewrap, then caches).
+
+"auto" never degrades silently: where bubblewrap is unusable it raises, and the weak rlimit
+backend (network, the repo and the store reachable) runs only when asked for by name
+(`sandbox.backend: rlimit`) or with `allow_weak=True` (the CLI's `--allow-weak-sandbox`). The
+backend a run used is recorded with the run (`runs.config["sandbox_backend"]`) and shown by the
+run summary, the report and the viewer.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+import re
+import shutil
+import subprocess
 import threading
+from typing import Protocol
 
 from agentloop.errors import SandboxError
 from agentloop.sandbox._base import Limits, Sandbox
@@ -13,15 +25,46 @@ from agentloop.sandbox.rlimit import RlimitSandbox
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "bwrap", "rlimit")
+WEAK_BACKENDS = frozenset({"rlimit"})
+MIN_BWRAP = (0, 8, 0)  # --disable-userns (no nested user namespaces) appeared in bubblewrap 0.8.0
 _PROBE = "import pytest, socket; print('ok')"
 _lock = threading.Lock()
-_cache: dict[str, Sandbox] = {}
+_cache: dict[tuple[str, bool], Sandbox] = {}
+
+
+class SandboxSettings(Protocol):
+    """The scenario's `sandbox:` section (agentloop.scenario.SandboxSettings), as far as it is read here."""
+
+    backend: str
+    timeout_s: float
+    memory_mb: int
+
+
+def backend_label(name: str) -> str:
+    """How summaries, reports and the viewer name a backend: the weak one says what it lacks."""
+    if WEAK_BACKENDS & set(name.split("+")):  # "bwrap+rlimit": sessions of a resumed run differed
+        return f"{name} (weak: no network or filesystem isolation)"
+    return name or "-"
+
+
+def bwrap_version() -> tuple[int, ...] | None:
+    """The installed bubblewrap's version (None if absent or unreadable)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return None
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout
+    found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+    return tuple(int(g or 0) for g in found.groups()) if found else None
 
 
 def probe_bwrap() -> tuple[BwrapSandbox | None, str]:
-    """A working BwrapSandbox, or None and why not (missing binary, no user namespaces, unreadable python)."""
+    """A working BwrapSandbox, or None and why not (missing binary, too old, no user namespaces, unreadable python)."""
     try:
         sandbox = BwrapSandbox()
+        version = bwrap_version()
+        if version is not None and version < MIN_BWRAP:
+            return None, (f"bubblewrap {'.'.join(map(str, version))} is older than "
+                          f"{'.'.join(map(str, MIN_BWRAP))} (needed for --disable-userns)")
         result = sandbox.exec(["python", "-c", _PROBE], {}, Limits(timeout_s=15))
     except SandboxError as exc:
         return None, str(exc)
@@ -31,17 +74,30 @@ def probe_bwrap() -> tuple[BwrapSandbox | None, str]:
     return sandbox, ""
 
 
-def get_sandbox(backend: str = "auto") -> Sandbox:
-    """"auto": bwrap when it works here, else rlimit (with a warning); "bwrap" raises SandboxError if unusable."""
+def get_sandbox(backend: str = "auto", *, allow_weak: bool = False) -> Sandbox:
+    """"auto": bwrap when it works here; otherwise SandboxError, or (allow_weak) the rlimit backend with a
+    warning. "bwrap" raises SandboxError if unusable; "rlimit" is the weak backend, asked for by name."""
     if backend not in BACKENDS:
         raise SandboxError(f"unknown sandbox backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    key = (backend, allow_weak and backend == "auto")
     with _lock:
-        if backend not in _cache:
-            _cache[backend] = _resolve(backend)
-        return _cache[backend]
+        if key not in _cache:
+            _cache[key] = _resolve(*key)
+        return _cache[key]
 
 
-def _resolve(backend: str) -> Sandbox:
+def limits_for(settings: SandboxSettings) -> Limits:
+    """The scenario's limits: its wall clock (CPU seconds follow it) and its address-space cap."""
+    return Limits(timeout_s=settings.timeout_s, cpu_s=max(1, math.ceil(settings.timeout_s)),
+                  memory_mb=settings.memory_mb)
+
+
+def sandbox_for(settings: SandboxSettings, *, allow_weak: bool = False) -> Sandbox:
+    """The backend a scenario asks for, with its `timeout_s`/`memory_mb` bound to every call."""
+    return get_sandbox(settings.backend, allow_weak=allow_weak).with_limits(limits_for(settings))
+
+
+def _resolve(backend: str, allow_weak: bool = False) -> Sandbox:
     if backend == "rlimit":
         return RlimitSandbox()
     sandbox, why = probe_bwrap()
@@ -49,5 +105,10 @@ def _resolve(backend: str) -> Sandbox:
         return sandbox
     if backend == "bwrap":
         raise SandboxError(f"sandbox backend 'bwrap' unavailable: {why}. Install it: {INSTALL_HINT}")
-    log.warning("bubblewrap unusable (%s); falling back to the rlimit sandbox", why)
+    if not allow_weak:
+        raise SandboxError(
+            f"bubblewrap is unusable here ({why}), and the rlimit fallback does not isolate the network or "
+            f"the host's files (the repo, the store). Fix bubblewrap ({INSTALL_HINT}), or accept the weak "
+            "sandbox: set `sandbox: {backend: rlimit}` in the scenario or pass --allow-weak-sandbox")
+    log.warning("bubblewrap unusable (%s); --allow-weak-sandbox: falling back to the rlimit sandbox", why)
     return RlimitSandbox()

@@ -28,9 +28,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentloop.sandbox.resolve import backend_label
 from agentloop.view import _data, _render
 from store.models import LABELS, SPLITS, RunRow
-from store.session import Store
+from store.session import Store, redact_urls
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def _fmt_num(value: float | None, digits: int = 2) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(rate=_fmt_rate, num=_fmt_num)
+    env.filters.update(rate=_fmt_rate, num=_fmt_num, redact=redact_urls, sandbox_label=backend_label)
     env.globals.update(query=_query, line_anchor=_render.line_anchor, LABELS=LABELS, SPLITS=SPLITS)
     return env
 

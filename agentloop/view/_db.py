@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from store.session import _BEGIN_OPTION, BUSY_TIMEOUT_S, Store, StoreError, open_store, sqlite_path
+from store.session import _BEGIN_OPTION, BUSY_TIMEOUT_S, Store, StoreError, open_store, redact_urls, sqlite_path
 
 
 def _sqlite_ro_connector(path: str) -> Any:
@@ -30,7 +30,7 @@ def open_readonly_store(url: str) -> Store:
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError as exc:
-        raise StoreError(f"cannot open store {url!r}: {exc}; pass --db sqlite:///PATH or a SQLAlchemy URL") from exc
+        raise StoreError(redact_urls(f"cannot open store {url!r}: {exc}; pass --db sqlite:///PATH or a SQLAlchemy URL")) from exc
     path = sqlite_path(url)
     kwargs: dict[str, Any] = {}
     if path is not None:

@@ -146,7 +146,9 @@ def test_get_sandbox_choices(monkeypatch):
     monkeypatch.setattr(bwrap.shutil, "which", lambda *a, **k: None)  # bwrap not installed
     with pytest.raises(SandboxError, match="apt-get install -y bubblewrap"):
         resolve._resolve("bwrap")
-    assert resolve._resolve("auto").name == "rlimit"
+    with pytest.raises(SandboxError, match="--allow-weak-sandbox"):  # "auto" never degrades silently
+        resolve._resolve("auto")
+    assert resolve._resolve("auto", allow_weak=True).name == "rlimit"
 
 
 def test_bad_limits_and_paths_are_user_errors(bwrap):
