@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -66,6 +67,15 @@ class Ctx:
         severity: Severity = "medium" if rule in MEDIUM else "high"
         line = self.line if self.line is not None else getattr(node, "lineno", None) if node is not None else None
         self.findings.append(Finding(NAME, rule, severity, f"{RULES[rule]}: {detail}", line, self.file))
+
+    @functools.cached_property
+    def assigned(self) -> dict[str, ast.expr]:
+        """Names bound exactly once in the file, to the expression they are bound to."""
+        seen: dict[str, list[ast.expr]] = {}
+        for n in ast.walk(self.tree):
+            if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+                seen.setdefault(n.targets[0].id, []).append(n.value)
+        return {name: values[0] for name, values in seen.items() if len(values) == 1}
 
     def nodes(self) -> list[ast.AST]:
         """Every node of the file that runs under the tests (a `__main__` block does not)."""

@@ -76,6 +76,8 @@ def _listing(ctx: Ctx, node: ast.AST) -> bool:
 
 def _work_dir(ctx: Ctx, node: ast.AST | None) -> bool:
     """`node` names the work dir (where the tests are): ".", cwd, the dir of `__file__`, a test path."""
+    if isinstance(node, ast.Name) and node.id in ctx.assigned:
+        node = ctx.assigned[node.id]
     while isinstance(node, (ast.Call, ast.Attribute)):  # Path("."), p.resolve(), p.parent, os.path.abspath(p)
         if isinstance(node, ast.Attribute) and node.attr in {"parent", "absolute", "resolve"}:
             node = node.value
@@ -87,6 +89,8 @@ def _work_dir(ctx: Ctx, node: ast.AST | None) -> bool:
             node = node.func.value
         else:
             break
+    if isinstance(node, ast.Name) and node.id in ctx.assigned:  # here = os.path.dirname(__file__)
+        node = ctx.assigned[node.id]
     if node is None or ctx.is_test_path(node):
         return True
     folded = ctx.fold(node)
@@ -99,13 +103,12 @@ def _work_dir(ctx: Ctx, node: ast.AST | None) -> bool:
 
 
 def _excluding_filter(ctx: Ctx, filters: list[ast.expr]) -> bool:
-    """A filter that keeps only files with a literal suffix or pattern that no test file has."""
-    for f in filters:
-        for s in string_constants(f):
-            if s and not _TEST_FRAGMENT.match(s) and not is_test_path_text(s, ctx.test_names) and (
-                    s.startswith(".") or "*" in s):
-                return True
-    return False
+    """A filter that keeps only files with literal suffixes or patterns that no test file has."""
+    shapes = [s for f in filters for s in string_constants(f) if s.startswith(".") or "*" in s]
+    tests = [*ctx.test_names, "test_x.py", "conftest.py"]
+    reach = any(_TEST_FRAGMENT.match(s) or is_test_path_text(s, ctx.test_names)
+                or any(t.endswith(s) or fnmatch.fnmatch(t, s) for t in tests) for s in shapes)
+    return bool(shapes) and not reach
 
 
 def _test_path_variables(ctx: Ctx) -> set[str]:
