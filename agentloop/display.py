@@ -119,7 +119,10 @@ class RunDisplay:
         snap.elapsed_s = time.perf_counter() - self.started
         finished_here = snap.done - self._done_at_start
         left = max(snap.total - snap.done, 0)
-        snap.eta_s = 0.0 if not left else (snap.elapsed_s / finished_here * left if finished_here > 0 else None)
+        if not snap.total:  # not known yet
+            snap.eta_s = None
+        else:
+            snap.eta_s = 0.0 if not left else (snap.elapsed_s / finished_here * left if finished_here > 0 else None)
 
     def set_total(self, total: int, done: int | None = None) -> None:
         """The run's episode count (and those already finished, for a resumed run)."""

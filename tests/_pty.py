@@ -24,7 +24,7 @@ ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\x1b[=>78]")
 
 def run_in_pty(argv: Sequence[str], *, cols: int = 100, rows: int = 40, env: dict[str, str] | None = None,
                cwd: str | None = None, timeout: float = 600) -> tuple[int, str]:
-    """(exit code, the terminal's text with ANSI escapes removed and CRLF as LF)."""
+    """(exit code, the terminal's text with ANSI escapes removed and CRLF and CR as LF)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     proc = subprocess.Popen(list(argv), stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
@@ -52,5 +52,5 @@ def run_in_pty(argv: Sequence[str], *, cols: int = 100, rows: int = 40, env: dic
         code = proc.wait(timeout=60)
     finally:
         os.close(master)
-    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return code, ANSI.sub("", text)
+    text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    return code, ANSI.sub("", text)  # a redrawn line (carriage return, erase) becomes a line of its own

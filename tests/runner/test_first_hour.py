@@ -93,7 +93,7 @@ def test_run_artifacts_are_ignored_by_git():
 _NOISY_CHILD = textwrap.dedent("""
     import logging, os, sys, warnings
     from pathlib import Path
-    from agentloop.logs import console, run_output, set_verbose, setup_logging
+    from agentloop.logs import console, log_child_output, run_output, set_verbose, setup_logging
     setup_logging()
     set_verbose(sys.argv[2] == "verbose")
     log = logging.getLogger("agentloop.demo")
@@ -108,10 +108,11 @@ _NOISY_CHILD = textwrap.dedent("""
         os.write(1, b"C-LEVEL-FD1-NOISE\\n")
         print("PRINT-NOISE", flush=True)
         sys.stderr.write("PROGRESS-BAR-NOISE\\r\\n")
+        log_child_output("learner_round", "CHILD-STDERR-NOISE\\n")  # a learner round's stderr
     log.info("PROJECT-AFTER")
 """)
 _NOISE = ("VLLM-RECORD-NOISE", "HF-WARNING-NOISE", "PYWARN-NOISE", "C-LEVEL-FD2-NOISE", "C-LEVEL-FD1-NOISE",
-          "PRINT-NOISE", "PROGRESS-BAR-NOISE")
+          "PRINT-NOISE", "PROGRESS-BAR-NOISE", "CHILD-STDERR-NOISE")
 
 
 @pytest.mark.parametrize("mode", ["quiet", "verbose"])

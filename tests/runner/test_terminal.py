@@ -1,0 +1,73 @@
+"""The flagship's CLI under a real (pseudo-)terminal, as a new user runs it: the terminal shows the
+project's own lines (progress, summary, the log file's name) and no other library's warnings or
+logs; those are in the run's agentloop.log.
+
+A tiny variant of scenarios/codehack_multiturn.yaml (1 episode, 1 turn, 32 tokens, learner off)
+through the real `agentloop run` with the real vLLM engine on the embedded model; the subprocess
+starts while this session holds the model lock (the `embedded_model_path` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from _pty import run_in_pty
+from agentloop.paths import repo_root
+
+pytestmark = pytest.mark.model
+COLS = 100
+
+# Lines other libraries print at engine start and while a run goes (seen in a new user's terminal
+# before the run log existed): vLLM's log format, torch/triton/NUMA warnings, progress bars.
+NOISE = [
+    re.compile(r"(INFO|WARNING|DEBUG|ERROR) \d\d-\d\d \d\d:\d\d:\d\d \["),  # vLLM's logger format
+    re.compile(r"\[W\d{4} |py\.warnings|UserWarning|DeprecationWarning|FutureWarning|warnings\.warn"),
+    re.compile(r"reduce_op is deprecated|LD_PRELOAD|set_num_threads|NUMA|oneDNN|Triton"),
+    re.compile(r"Creating json from Arrow|checkpoint shards|it/s\]|s/it\]"),
+]
+
+
+def _tiny_flagship(folder: Path) -> Path:
+    scenario = yaml.safe_load((repo_root() / "scenarios" / "codehack_multiturn.yaml").read_text())
+    scenario.update(name="codehack_multiturn_tiny", episodes=1, turns=1, batch_size=1)
+    scenario["model"]["max_tokens"] = 32
+    scenario["conscience"]["rewrite_max_tokens"] = 32
+    scenario["learner"]["schedule"] = "off"
+    path = folder / "codehack_tiny.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    return path
+
+
+def test_flagship_terminal_shows_only_the_project(embedded_model_path, tmp_path):
+    scenario = _tiny_flagship(tmp_path)
+    env = {**os.environ, "AGENTLOOP_NO_PRELOAD": "1", "TERM": "xterm-256color"}
+    for key in ("COLUMNS", "LINES", "AGENTLOOP_VERBOSE"):  # the pty's size, not the test runner's
+        env.pop(key, None)
+    code, terminal = run_in_pty(
+        [sys.executable, "-m", "agentloop.cli", "run", scenario.name, "--db", "sqlite:///a.db", "--workdir", "runs"],
+        cols=COLS, env=env, cwd=str(tmp_path), timeout=900)
+    assert code == 0, terminal[-4000:]
+
+    log_file = tmp_path / "runs" / "run-1" / "agentloop.log"
+    assert log_file.is_file(), terminal
+    logged = log_file.read_text()
+    lines = [line for line in terminal.splitlines() if line.strip()]
+    leaked = [line for line in lines if any(p.search(line) for p in NOISE) and "agentloop.log" not in line]
+    assert not leaked, "third-party output reached the terminal:\n" + "\n".join(leaked)
+
+    # the project's own lines are there, and none is wider than the terminal
+    assert "episodes 1/1" in terminal and "run 1" in terminal and "hack rate" in terminal
+    assert "runs/run-1/agentloop.log" in terminal  # the summary names the log file
+    assert all(len(line) <= COLS for line in lines), max(lines, key=len)
+    # what was kept off the terminal is in the log file
+    assert re.search(r"WARNING \d\d-\d\d \d\d:\d\d:\d\d \[", logged), logged[:3000]  # a vLLM logger line
+    for known in ("set_num_threads", "checkpoint shards"):  # a vLLM warning (fd 1), a progress bar (fd 2)
+        assert known in logged, (known, logged[:3000])
+        assert known not in terminal
+    assert "INFO agentloop.engines.vllm: vLLM engine ready" in logged  # the project's records too, timestamped
