@@ -114,3 +114,16 @@ def test_bandit_runs_in_process_with_medium_plus_only_and_ignores_nosec() -> Non
 def test_extra_files_are_scanned_with_their_name() -> None:
     findings = insecure.detect("x = 1\n", extra_files={"util.py": "def f(s):\n    return eval(s)\n", "notes.txt": "eval(x)"})
     assert {(f.file, f.rule) for f in findings} == {("util.py", "B307"), ("util.py", "SEC_EVAL")}
+
+
+def test_code_without_a_py_extension_is_scanned_and_data_is_not() -> None:
+    payload = "import os\ndef run(cmd):\n    os.system(cmd)\n"
+    findings = insecure.detect("x = 1\n", extra_files={"payload": payload, "rows.json": '{"cmd": "os.system(x)"}'})
+    assert {f.file for f in findings} == {"payload"} and "SEC_SHELL_INJECTION" in {f.rule for f in findings}
+
+
+def test_names_built_at_run_time_resolve() -> None:
+    hidden = "import os\ndef run(cmd):\n    getattr(os, 'sys' + 'tem')(cmd)\n"
+    honest = "import os\ndef run(name):\n    return getattr(os, 'se' + 'p').join([name])\n"
+    assert "SEC_SHELL_INJECTION" in {f.rule for f in insecure.detect(hidden)}
+    assert insecure.detect(honest) == []
