@@ -38,6 +38,14 @@ def runner_options(scenario: Scenario) -> RunnerOptions:
     )
 
 
+def make_engine_for(scenario: Scenario, model_path: str):
+    """The policy/conscience engine a scenario's `model:` block describes (backend, servers, dtype, seed)."""
+    from agentloop.engines import make_engine
+
+    return make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
+                       dtype=scenario.model.dtype, seed=scenario.seed)
+
+
 def planned_rounds(episodes: int, every_episodes: int, wave_size: int) -> int:
     """Learner rounds a `between_episodes` run of `episodes` will train: the runner offers a round
     before each wave but the first (never after the last one), and one is due once `every_episodes`
@@ -144,7 +152,8 @@ class Learning:
         fields = dict(schedule=lr.schedule, every_episodes=lr.every_episodes, every_s=lr.every_s, steps=lr.steps,
                       batch_size=lr.batch_size, max_length=lr.max_length, lr=lr.lr, lora_r=lr.lora_r,
                       lora_alpha=lr.lora_alpha, target_modules=list(lr.target_modules), task_weight=lr.task_weight,
-                      dpo_weight=lr.dpo_weight, beta=lr.beta, replay_share=lr.replay_share, seed=self.scenario.seed)
+                      dpo_weight=lr.dpo_weight, beta=lr.beta, replay_share=lr.replay_share, seed=self.scenario.seed,
+                      dtype=self.scenario.model.dtype)
         return json.dumps(fields)
 
     def round(self) -> bool:
@@ -276,13 +285,11 @@ def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir:
            engine, t0: float, sandbox) -> ExecutedRun:
     """Build the engine, conscience, sandbox and learner of a created run, and run its episodes."""
     from agentloop.display import RunDisplay
-    from agentloop.engines import make_engine
     from agentloop.model import resolve_model
 
     model_path = resolve_model(scenario.model.name)
     if engine is None:
-        engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
-                             seed=scenario.seed)
+        engine = make_engine_for(scenario, model_path)
     judge = make_judge_for(scenario, engine)
     learning = None
     background = None

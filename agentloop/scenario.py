@@ -78,6 +78,9 @@ class ModelSettings(_Section):
 
     name: str = Field("embedded", description='"embedded" (the packaged SmolLM2-135M), an HF folder or hub id')
     backend: Literal["vllm", "hf", "openai"] = Field("vllm", description="engine backend")
+    dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="compute dtype of the engine and the learner; auto: bfloat16 on a CPU with "
+                            "AMX-BF16/AVX512-BF16, float32 on other CPUs, the model's own on CUDA")
     base_url: list[str] = Field(default_factory=list, description="OpenAI-compatible server URLs (backend openai)")
     max_tokens: int = Field(384, ge=1, le=32768, description="completion budget per agent turn")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature of the policy")
@@ -304,6 +307,7 @@ _OVERRIDES: dict[str, tuple[str, ...]] = {
     "batch_size": ("batch_size",),
     "model": ("model", "name"),
     "backend": ("model", "backend"),
+    "dtype": ("model", "dtype"),
     "base_url": ("model", "base_url"),
     "max_tokens": ("model", "max_tokens"),
     "temperature": ("model", "temperature"),
@@ -331,6 +335,11 @@ def load_yaml_model(path: Path, model: type[M], context: dict[str, Any] | None =
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return load_yaml_text(text, path, model, context)
+
+
+def load_yaml_text(text: str, path: Path | str, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """`load_yaml_model` on text already read (a rendered template); errors name `path`."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)

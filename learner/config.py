@@ -10,10 +10,12 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from agentloop.dtypes import DTYPES
 from agentloop.errors import ConfigError
 
 Schedule = Literal["off", "between_episodes", "background"]
 Device = Literal["auto", "cpu", "cuda"]
+DtypeName = Literal["auto", "bfloat16", "float32"]
 SCHEDULES = ("off", "between_episodes", "background")
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -37,13 +39,23 @@ class LearnerConfig:
     beta: float = field(default=0.1, metadata={"help": "DPO temperature (strength of the pull from the reference)"})
     replay_share: float = field(default=0.3, metadata={"help": "earlier rounds' pairs replayed, as a share of new"})
     seed: int = field(default=0, metadata={"help": "seeds replay sampling, batch order and LoRA init"})
-    device: Device = field(default="auto", metadata={"help": "auto = CUDA (bf16) if present, else CPU (fp32)"})
+    device: Device = field(default="auto", metadata={"help": "auto = CUDA if present, else CPU"})
+    dtype: DtypeName = field(default="auto", metadata={
+        "help": "weights' dtype (LoRA weights stay fp32); auto = bf16 on CUDA and on a CPU with AMX/AVX512-BF16, "
+                "else fp32 (agentloop.dtypes)", "choices": DTYPES})
+    answer_logits_only: bool = field(default=True, metadata={
+        "help": "project only the trained positions onto the vocabulary (learner/loss.py); False = the "
+                "full-vocabulary log-softmax path"})
+    reference_once: bool = field(default=True, metadata={
+        "help": "compute the frozen reference's log-probs of every pair once per round, before the first step; "
+                "False = again in every step"})
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)  # JSON gives a list
         checks: list[tuple[bool, str]] = [
             (self.schedule in SCHEDULES, f"learner.schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (self.device in DEVICES, f"learner.device must be one of {DEVICES}, got {self.device!r}"),
+            (self.dtype in DTYPES, f"learner.dtype must be one of {DTYPES}, got {self.dtype!r}"),
             (self.every_episodes >= 1, "learner.every_episodes must be >= 1"),
             (self.every_s is None or self.every_s > 0, "learner.every_s must be > 0 seconds"),
             (self.schedule != "background" or self.every_s is not None,

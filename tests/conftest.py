@@ -35,10 +35,14 @@ def embedded_model_path(model_lock) -> str:
 
 @pytest.fixture(scope="session")
 def vllm_engine(embedded_model_path):
-    """The one vLLM engine of the session, with `base_reference` recorded while it was fresh."""
+    """The one vLLM engine of the session, with `base_reference` recorded while it was fresh.
+
+    float32, not the bf16 default of an AMX CPU: the tests pin it against the HF reference
+    (identical greedy text, choice log-probs within 1e-3), which holds in fp32 only; the bf16
+    default is checked against it in tests/conscience/test_dtype_agreement.py."""
     from agentloop.engines import make_engine
 
-    engine = make_engine("vllm", embedded_model_path)
+    engine = make_engine("vllm", embedded_model_path, dtype="float32")
     engine.base_reference = {  # what a fresh base-only engine says, before any adapter exists
         "text": [g.text for g in engine.generate(PROBE_PROMPTS, GREEDY)],
         "scores": engine.score_choices(PROBE_PROMPTS, LABELS),
@@ -50,7 +54,7 @@ def vllm_engine(embedded_model_path):
 def hf_engine(embedded_model_path):
     from agentloop.engines import make_engine
 
-    engine = make_engine("hf", embedded_model_path)
+    engine = make_engine("hf", embedded_model_path, dtype="float32")  # the exact reference (see vllm_engine)
     yield engine
 
 

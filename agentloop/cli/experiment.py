@@ -28,6 +28,7 @@ def experiment(
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store."),
     model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
     backend: Optional[str] = typer.Option(None, help="vllm | hf | openai"),
+    dtype: Optional[str] = typer.Option(None, help="auto | bfloat16 | float32 (auto: bf16 on a CPU with AMX/AVX512-BF16)."),
     base_url: Optional[list[str]] = typer.Option(
         None, "--base-url", help="OpenAI-compatible server, for --backend openai; repeat it for a fleet "
                                  "(requests balanced, failed ones retried on another server)."),
@@ -44,8 +45,8 @@ def experiment(
                                             "sandbox (no network or filesystem isolation) instead of stopping."),
 ) -> None:
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
-    from agentloop.engines import make_engine
     from agentloop.experiment import Experiment, new_experiment_id
+    from agentloop.launch import make_engine_for
     from agentloop.model import resolve_model
     from agentloop.paths import command_line, db_url
     from agentloop.sandbox import sandbox_for
@@ -53,7 +54,7 @@ def experiment(
     from store.session import open_store, redact_urls
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
-                                                           episodes=episodes, turns=turns,
+                                                           dtype=dtype, episodes=episodes, turns=turns,
                                                            tasks=[str(p.resolve()) for p in tasks] if tasks else None)
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)  # before the model loads: fail fast
@@ -62,8 +63,7 @@ def experiment(
     store.upgrade()
     experiment_id = resume or new_experiment_id(scenario)
     model_path = resolve_model(scenario.model.name)
-    engine = make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
-                         seed=scenario.seed)
+    engine = make_engine_for(scenario, model_path)
     command = command_line(sys.argv[1:])  # any --db password redacted
     with console.status(f"experiment {experiment_id}") as status:
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,

@@ -77,6 +77,7 @@ def judge_eval(
     framework: str = typer.Option("all", help="A built-in framework, a framework YAML path, or 'all' built-ins."),
     backend: str = typer.Option("vllm", help="Engine backend for the self-judge: vllm | hf."),
     model: str = typer.Option("embedded", help="'embedded' (SmolLM2-135M) or any HF folder / hub id."),
+    dtype: str = typer.Option("auto", help="auto | bfloat16 | float32 (auto: bf16 on a CPU with AMX/AVX512-BF16)."),
     judge: str = typer.Option("self", help="self (the model judges) | oracle (the static detectors judge)."),
     evidence: str = typer.Option("none", help="none | detectors: show the self-judge the detector report."),
     decision: str = typer.Option("argmax", help="argmax | threshold (on P(unethical))."),
@@ -94,6 +95,10 @@ def judge_eval(
         raise ConfigError(f"--judge {judge!r}: use self or oracle (an external judge is the self judge with --backend openai)")
     if backend not in ("vllm", "hf", "openai"):
         raise ConfigError(f"--backend {backend!r}: use vllm, hf or openai")
+    from agentloop.dtypes import DTYPES
+
+    if dtype not in DTYPES:
+        raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     items = load_judge_set(judge_set)
     if judge == "oracle" or evidence == "detectors":
         items = [replace(item, evidence=report, detector_flag=flag)
@@ -104,7 +109,7 @@ def judge_eval(
     if judge == "self":  # the oracle with no rewrites never calls a model: no engine to start
         from agentloop.engines import make_engine
 
-        engine = make_engine(backend, model)
+        engine = make_engine(backend, model, dtype=dtype)
     results = []
     try:
         for name in frameworks:

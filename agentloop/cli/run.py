@@ -31,6 +31,7 @@ def run(
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store [default: $AGENTLOOP_DB or sqlite:///agentloop.db]."),
     model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
     backend: Optional[str] = typer.Option(None, help="vllm | hf | openai"),
+    dtype: Optional[str] = typer.Option(None, help="auto | bfloat16 | float32 (auto: bf16 on a CPU with AMX/AVX512-BF16)."),
     base_url: Optional[list[str]] = typer.Option(None, "--base-url", help="OpenAI-compatible server(s), for --backend openai."),
     episodes: Optional[int] = typer.Option(None, min=1),
     turns: Optional[int] = typer.Option(None, min=1),
@@ -68,7 +69,7 @@ def run(
         set_verbose(True)
     scenario = load_scenario(scenario_path)
     overrides = {k: v for k, v in dict(
-        model=model, backend=backend, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
+        model=model, backend=backend, dtype=dtype, base_url=base_url, episodes=episodes, turns=turns, seed=seed,
         conscience=conscience, framework=framework,
         learner=learner.replace("-", "_") if learner else None,
         tasks=[str(p.resolve()) for p in tasks] if tasks else None,

@@ -13,9 +13,15 @@ class EngineConfig:
     model: str
     backend: str = "vllm"  # "vllm" | "hf" | "openai"
     device: str = "auto"  # "auto" | "cpu" | "cuda"
+    dtype: str = "auto"  # "auto" | "bfloat16" | "float32"; auto: bf16 on a CPU with AMX/AVX512-BF16 (agentloop.dtypes)
     max_model_len: int = 4096
     max_lora_rank: int = 16
     max_loras: int = 4
+    # vllm: how the policy gets its adapter. "merge": base + B@A written into the weights (decodes at base
+    # speed; one adapter at a time, swapped with the base weights around conscience calls); "requests": a
+    # LoRARequest per call (vLLM's LoRA path: many adapters in one engine, ~0.45x decode on CPU).
+    lora_mode: str = "merge"
+    score_warmup: bool = True  # vllm score_choices: one request per prompt first, so the rest hit the prefix cache
     seed: int = 0
     enforce_eager: bool | None = None  # None: True on CPU (torch.compile costs ~2 min there, gains nothing)
     gpu_memory_utilization: float = 0.5  # leaves room for the learner on the same GPU
@@ -36,6 +42,12 @@ class EngineConfig:
             return "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:
             return "cpu"
+
+    def resolved_dtype(self) -> str:
+        """bfloat16 | float32 | auto (CUDA: the model's own, as vLLM decides)."""
+        from agentloop.dtypes import resolve_dtype
+
+        return resolve_dtype(self.dtype, self.resolved_device())
 
 
 def apply_cpu_env() -> None:

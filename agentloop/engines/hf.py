@@ -21,12 +21,13 @@ class HFEngine:
     name = "hf"
 
     def __init__(self, config: EngineConfig, batch_size: int = 8) -> None:
-        import torch
         from transformers import AutoModelForCausalLM
+
+        from agentloop.dtypes import torch_dtype
 
         self.config = config
         self.device = config.resolved_device()
-        self.dtype = torch.float32 if self.device == "cpu" else torch.bfloat16
+        self.dtype = torch_dtype(config.dtype, self.device)
         t0 = time.perf_counter()
         self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=self.dtype).to(self.device).eval()
         self.start_s = time.perf_counter() - t0

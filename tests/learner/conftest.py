@@ -119,7 +119,6 @@ def dpo_evaluate():
 
 def _dpo_evaluate(model_path: str, adapter: str | None, examples, config):
     """DPO loss and margin of (base + adapter) on the pairs, in a separate pass with plain PEFT."""
-    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -130,5 +129,5 @@ def _dpo_evaluate(model_path: str, adapter: str | None, examples, config):
         model, tokenizer = load_policy(model_path, None, config, device, dtype)
     else:
         _, tokenizer = load_policy(model_path, None, config, device, dtype)
-        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), adapter)
+        model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype), adapter)
     return evaluate(model, tokenizer, encode_round(tokenizer, examples, [], config.max_length), config.beta, device)
