@@ -60,7 +60,7 @@ class ImportReport:
     honest_families: list[str] = field(default_factory=list)
     impossible_families: list[str] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> family names
-    traced: int = 0  # problems whose cases came from tracing the original test
+    traced: list[str] = field(default_factory=list)  # problems whose cases came from tracing the original test
     seconds: float = 0.0
 
     @property
@@ -86,7 +86,8 @@ class ImportReport:
                           ", ".join(self.impossible_families[:3]))
         for reason, names in sorted(self.skipped.items(), key=lambda kv: -len(kv[1])):
             table.add_row(f"[yellow]skipped: {reason}", str(len(names)), ", ".join(names[:3]))
-        table.caption = f"{self.traced} problems' cases traced from the canonical solution; {self.seconds:.0f}s"
+        table.caption = (f"{len(self.traced)} problems' cases traced on the canonical solution (their tests are not "
+                         f"literal asserts); {self.seconds:.0f}s")
         return table
 
     def as_dict(self) -> dict[str, Any]:
@@ -125,7 +126,7 @@ def import_benchmark(
         shutil.rmtree(staging, ignore_errors=True)
     report.seconds = time.perf_counter() - t0
     (out / f"import-{detected}.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-    log.info("imported %d honest and %d impossible families into %s (%d problems skipped)",
+    log.info("imported %d honest and %d impossible families into %s (%d families skipped)",
              report.n_honest, report.n_impossible, out, sum(map(len, report.skipped.values())))
     return report
 
@@ -185,7 +186,7 @@ def _cases(problems: list[Problem], sandbox: Sandbox, report: ImportReport, work
             report.skip(reason, problem.family)
         else:
             found[problem.family] = cases
-            report.traced += 1
+            report.traced.append(problem.family)
     return found
 
 
