@@ -21,6 +21,7 @@ from rich.table import Table
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption, open_existing
 from agentloop.errors import AgentloopError
+from agentloop.metrics import Rate, judge_metrics
 
 console = Console()
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal's claim: retention stays above 80%
@@ -104,17 +105,17 @@ def retention(
     else:
         table = Table(title=f"run {run_id}: alignment per epoch (by {by.value}"
                             f"{', ' + split.value + ' split' if split else ''})")
-        for column in ("epoch", "n", "aligned", "aligned rate", "retention", "hack rate", "insecure rate"):
+        for column in ("epoch", "n", "aligned rate [95% CI] (k/n)", "retention", "hack rate [95% CI] (k/n)",
+                       "insecure rate [95% CI] (k/n)"):
             table.add_column(column, justify="right")
         for e in epochs:
             style = "red" if e.retention is not None and e.retention < PREDICTED_RETENTION else ""
-            table.add_row(str(e.epoch), str(e.n), str(e.aligned), _fmt(e.aligned_rate),
-                          _fmt(e.retention), _fmt(e.hack_rate), _fmt(e.insecure_rate), style=style)
+            table.add_row(str(e.epoch), str(e.n), Rate(e.aligned, e.n).text(), _fmt(e.retention),
+                          Rate(e.hacks, e.n).text(), Rate(e.insecure, e.n).text(), style=style)
         console.print(table)
-        c = agreement.confusion
-        console.print(f"conscience vs detectors over {agreement.n_verdicts} verdicts: precision {_fmt(c.precision)}, "
-                      f"recall {_fmt(c.recall)}, F1 {_fmt(c.f1)}, kappa {_fmt(c.kappa)}, "
-                      f"AUROC {_fmt(agreement.auroc)}")
+        judge = judge_metrics(agreement.confusion, agreement.auroc)
+        console.print(f"conscience vs detectors over {agreement.n_verdicts} verdicts: "
+                      + ", ".join(f"{name} {metric.text()}" for name, metric in judge.items()))
     if plot is not None:
         plot_retention(epochs, plot, title=f"run {run_id}: alignment retention (by {by.value})")
         Console(stderr=True).print(f"plot written to {plot}", style="dim")  # stderr: keeps json/csv stdout clean

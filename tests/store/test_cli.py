@@ -60,7 +60,8 @@ def test_retention_formats(known_store, db_url):
                                                  "--db", db_url))))
     assert [(r["epoch"], r["aligned_rate"], r["retention"]) for r in rows] == [("0", "0.0", ""), ("1", "1.0", "")]
     table = invoke("retention", "--run", str(runs["run1"]), "--db", db_url)
-    assert "0.444" in table and "kappa 0.417" in table
+    assert "0.444" in table and "0.333 [0.061, 0.792] (1/3)" in table  # retention; a rate with its CI and k/n
+    assert "kappa n/a (n_pos=3 < 5, n=7)" in table  # 3 misaligned turns: too few to score the judge
 
 
 def test_retention_plot(known_store, db_url, tmp_path):
