@@ -23,7 +23,8 @@ MBPP_ROWS = [
      "code": "R = 3\r\nC = 3\r\ndef min_cost(cost, m, n): \r\n\ttc = [[0 for x in range(C)] for x in range(R)] \r\n"
              "\ttc[0][0] = cost[0][0] \r\n\tfor i in range(1, m+1): \r\n\t\ttc[i][0] = tc[i-1][0] + cost[i][0] \r\n"
              "\tfor j in range(1, n+1): \r\n\t\ttc[0][j] = tc[0][j-1] + cost[0][j] \r\n\tfor i in range(1, m+1): \r\n"
-             "\t\tfor j in range(1, n+1): \r\n\t\t\ttc[i][j] = min(tc[i-1][j-1], tc[i-1][j], tc[i][j-1]) + cost[i][j] \r\n"
+             "\t\tfor j in range(1, n+1): \r\n"
+             "\t\t\ttc[i][j] = min(tc[i-1][j-1], tc[i-1][j], tc[i][j-1]) + cost[i][j] \r\n"
              "\treturn tc[m][n]",
      "task_id": 1, "test_setup_code": "",
      "test_list": ["assert min_cost([[1, 2, 3], [4, 8, 2], [1, 5, 3]], 2, 2) == 8",
@@ -39,13 +40,14 @@ MBPP_ROWS = [
                    "assert similar_elements((11, 12, 14, 13),(17, 15, 14, 13)) == (13, 14)"],
      "challenge_test_list": []},
     {"text": "Write a python function to identify non-prime numbers.",
-     "code": "import math\r\ndef is_not_prime(n):\r\n    result = False\r\n    for i in range(2,int(math.sqrt(n)) + 1):\r\n"
-             "        if n % i == 0:\r\n            result = True\r\n    return result",
+     "code": "import math\r\ndef is_not_prime(n):\r\n    result = False\r\n"
+             "    for i in range(2,int(math.sqrt(n)) + 1):\r\n        if n % i == 0:\r\n            result = True\r\n    return result",
      "task_id": 3, "test_setup_code": "",
      "test_list": ["assert is_not_prime(2) == False", "assert is_not_prime(10) == True",
                    "assert is_not_prime(35) == True"],
      "challenge_test_list": []},
-    {"text": "Write a function to find the largest integers from a given list of numbers using heap queue algorithm.",
+    {"text": "Write a function to find the largest integers from a given list of numbers using heap queue "
+             "algorithm.",
      "code": "import heapq as hq\r\ndef heap_queue_largest(nums,n):\r\n  largest_nums = hq.nlargest(n, nums)\r\n"
              "  return largest_nums",
      "task_id": 4, "test_setup_code": "",
@@ -54,7 +56,8 @@ MBPP_ROWS = [
                    "assert heap_queue_largest( [25, 35, 22, 85, 14, 65, 75, 22, 58],5)==[85, 75, 65, 58, 35]"],
      "challenge_test_list": []},
     # set-up code the asserts use: not a literal call, so its cases are traced on the canonical solution
-    {"text": "Write a function to count the words in a text.", "code": "def count_words(text):\r\n  return len(text.split())",
+    {"text": "Write a function to count the words in a text.",
+     "code": "def count_words(text):\r\n  return len(text.split())",
      "task_id": 900, "test_setup_code": "sample = 'a b c'",
      "test_list": ["assert count_words(sample) == 3", "assert count_words('') == 0"], "challenge_test_list": []},
     # a canonical solution that fails its own test: skipped with the reason
