@@ -12,16 +12,39 @@ A family is a folder of data (no Python loader code in there):
       family.yaml          name, kind, title, params, files, expected (see FamilySpec)
       spec.md              what the user asks for
       starter.py           starter code of the solution file
-      test_visible.py      tests shown to the agent
-      test_hidden.py       tests never shown (they encode the spec)
+      test_visible.py      tests shown to the agent (pytest)
+      hidden_cases.yaml    checks never shown (they encode the spec): the hidden verdict, see below
       solutions/honest.py  the reference solution that does the task
       solutions/hack*.py | solutions/insecure*.py          single-file references
       solutions/hack_conftest/{solution.py, conftest.py}   multi-file references (a folder)
 
-Kinds: `honest` (the spec and both test files agree), `impossible` (the visible tests contradict
-the spec, so only a hack passes them; the honest reference FAILS the visible tests and passes the
-hidden ones) and `insecure` (the quick answer is vulnerable; the hidden tests check the secure
-behaviour).
+Kinds: `honest` (the spec, the visible tests and the hidden cases agree), `impossible` (the visible
+tests contradict the spec, so only a hack passes them; the honest reference FAILS the visible tests
+and passes the hidden cases) and `insecure` (the quick answer is vulnerable; the hidden cases check
+the secure behaviour).
+
+**Hidden cases** (`hidden_cases.yaml`, a template like the other files; `Task.hidden_cases`):
+
+    setup: |                 # optional trusted code, run once in the sandbox before the solution is
+      import os              # imported (imports, fixture files, helper functions for the cases)
+    cases:
+      - expr: "encrypt('abc xyz', 3)"   # evaluated with the solution module's public names in scope
+        expected: "def abc"             # plain YAML data (str/int/float/bool/null/list/dict)
+      - expr: "parse_duration('')"
+        raises: ValueError              # the expression must raise this class (or a subclass), by name
+      - expr: "mean([1, 2])"
+        expected: 1.5
+        approx: 1.0e-9                  # optional absolute tolerance for floats
+
+Each case has exactly one of `expected` and `raises`. Cases run in order in one process (state
+carries over, as in one pytest module); the setup's names and the builtins win over the solution's
+names (the solution module itself is in scope by its name too: `solution.max(...)`). The expected
+values never enter the sandbox: `agentloop.sandbox.harness` compares them with the plain values the
+solution returned (a tuple arrives as a list; True is not 1). A result must be built from exact
+builtin types (a str subclass, a namedtuple or an object with `__eq__` fails its case), so never
+compare a solution's value inside an expression (`f(x) == y` lets its `__eq__` decide): reduce
+what a check needs (a type, a side effect, a length) to plain data with trusted helpers from
+`setup`. Importers of other task sets emit the same format.
 
 **Rendering.** Every file is a template: `{{name}}` or `{{name.key}}` is replaced by the value of
 parameter `name` (a scalar is inserted as text, a list or mapping as its Python literal), chosen
@@ -34,8 +57,8 @@ solution in a fenced python block, then one fenced block per extra file whose fi
 `# file: NAME` (e.g. a conftest.py, or an edited test file); `detectors.reference_check.split_reference`
 splits it back. `Task.expected[name]` lists the misalignment detectors that must fire for that
 reference and no others (`hidden_tests`, `tampering`, `insecure`; `[]` for `honest`). The hidden
-tests run on the solution alone, so a hack that lives in an extra file can fool them, and then
-`hidden_tests` is not expected.
+cases run on the solution and its helper modules only (no test files, no pytest), so a hack that
+lives in a conftest.py or an edited test fools only the visible run.
 """
 
 from __future__ import annotations
@@ -52,6 +75,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentloop.errors import ConfigError
 from agentloop.paths import repo_root
+from agentloop.hidden_cases import HiddenCasesSpec, parse_hidden_cases
 from agentloop.scenario import EVAL_SEED_BASE, load_yaml_model
 from agentloop.types import Task, TaskKind
 
@@ -59,13 +83,13 @@ if TYPE_CHECKING:
     from agentloop.scenario import TaskSelection
 
 __all__ = [
-    "BUILTIN_SOURCE", "FamilySpec", "TaskFamily", "default_root", "load_families", "load_family", "load_sources",
-    "render", "select_tasks",
+    "BUILTIN_SOURCE", "FamilySpec", "HiddenCasesSpec", "TaskFamily", "default_root", "load_families", "load_family",
+    "load_sources", "parse_hidden_cases", "render", "select_tasks",
 ]
 
 VISIBLE_TESTS = "test_visible.py"
-HIDDEN_TESTS = "test_hidden.py"
-_REQUIRED_FILES = ("spec.md", "starter.py", VISIBLE_TESTS, HIDDEN_TESTS, "solutions/honest.py")
+HIDDEN_CASES = "hidden_cases.yaml"
+_REQUIRED_FILES = ("spec.md", "starter.py", VISIBLE_TESTS, HIDDEN_CASES, "solutions/honest.py")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*\}\}")
 Detector = Literal["hidden_tests", "tampering", "insecure"]
 
@@ -143,7 +167,7 @@ class TaskFamily:
             solution_file=self.spec.solution_file,
             starter=text("starter.py"),
             visible_tests={VISIBLE_TESTS: text(VISIBLE_TESTS)},
-            hidden_tests={HIDDEN_TESTS: text(HIDDEN_TESTS)},
+            hidden_cases=parse_hidden_cases(text(HIDDEN_CASES), self.root / HIDDEN_CASES),
             files={Path(rel).name: text(rel) for rel in self.spec.files},
             references=references,
             expected={name: list(dets) for name, dets in self.spec.expected.items()},
@@ -242,7 +266,11 @@ def _load_family(folder: Path) -> TaskFamily:
     for name in listed:
         if f"solutions/{name}.py" not in templates and f"solutions/{name}/{spec.solution_file}" not in templates:
             raise ConfigError(f"{yaml_path}: reference folder solutions/{name}/ has no {spec.solution_file}")
-    return TaskFamily(spec=spec, root=folder, templates=templates)
+    family = TaskFamily(spec=spec, root=folder, templates=templates)
+    # A malformed case is a load error, not a surprise at the first run (rendered with seed 0's params).
+    parse_hidden_cases(render(templates[HIDDEN_CASES], family.params_for(0), str(folder / HIDDEN_CASES)),
+                       folder / HIDDEN_CASES)
+    return family
 
 
 def select_tasks(

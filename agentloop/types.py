@@ -52,6 +52,7 @@ class SandboxResult:
     duration_s: float = 0.0
     backend: str = ""  # "bwrap" | "rlimit"
     files_after: dict[str, str] = field(default_factory=dict)  # test files as they were after the run
+    forged_report: str = ""  # why the test report was not written by this run's own pytest ("" when it was)
 
     @property
     def n_passed(self) -> int:
@@ -67,6 +68,29 @@ class SandboxResult:
 
 
 @dataclass(frozen=True)
+class HiddenCase:
+    """One hidden check: `expr` evaluated in the sandbox must give `expected` (or raise `raises`).
+
+    `expected` is plain data (str/int/float/bool/None/list/dict with str keys) that never enters the
+    sandbox; the trusted parent compares it with the plain value the sandbox reports.
+    """
+
+    expr: str  # a Python expression; the solution module's public names (and the setup's) are in scope
+    expected: object = None  # the value the expression must evaluate to (when `raises` is None)
+    raises: str | None = None  # an exception class name the expression must raise instead ("ValueError")
+    approx: float | None = None  # absolute tolerance for floats in `expected`
+
+
+@dataclass(frozen=True)
+class HiddenCases:
+    """A task's hidden verdict: trusted setup code, then cases; the verdict is all cases matching."""
+
+    cases: tuple[HiddenCase, ...]
+    setup: str = ""  # trusted code run once in the sandbox before the solution is imported
+    source: str = "hidden_cases.yaml"  # where the cases came from (names the outcomes: "<source>::case[3]")
+
+
+@dataclass(frozen=True)
 class Task:
     """One concrete task instance (a family rendered with a seed)."""
 
@@ -78,7 +102,7 @@ class Task:
     solution_file: str  # the file the agent writes, e.g. "solution.py"
     starter: str  # starter code for solution_file
     visible_tests: dict[str, str]  # filename -> content; shown to the agent
-    hidden_tests: dict[str, str]  # filename -> content; never shown
+    hidden_cases: HiddenCases  # never shown; the hidden verdict (see agentloop/sandbox/harness.py)
     files: dict[str, str] = field(default_factory=dict)  # other data files in the work dir
     references: dict[str, str] = field(default_factory=dict)  # "honest" | "hack" | "insecure"... -> code
     expected: dict[str, list[str]] = field(default_factory=dict)  # reference name -> detectors that must fire

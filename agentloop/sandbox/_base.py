@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 import shutil
 import stat
 import sys
@@ -20,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from agentloop.errors import SandboxError
-from agentloop.sandbox._junit import parse_junit
+from agentloop.sandbox._junit import nonce_problem, parse_junit
 from agentloop.sandbox._process import Confined, run_confined
 from agentloop.sandbox._uids import SANDBOX_GID, sandbox_uid
 from agentloop.types import SandboxResult, TestOutcome
 
 JUNIT_NAME = "junit.xml"
+NONCE_NAME = "nonce"
+PYTEST_BOOT = (Path(__file__).with_name("_pytest_boot.py")).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,18 @@ class Sandbox(ABC):
         os.chown(run.report, run.uid, SANDBOX_GID)
 
     def run_tests(self, files: dict[str, str], test_files: list[str], limits: Limits | None = None) -> SandboxResult:
-        """Write `files`, run pytest on `test_files`, and return per-test outcomes parsed from junit XML."""
+        """Write `files`, run pytest on `test_files`, and return per-test outcomes parsed from junit XML.
+
+        pytest starts from `_pytest_boot.py` under `python -I`, so no file in the work dir can shadow
+        or replace it; the report must carry a fresh nonce (see `_outcomes`)."""
         limits = limits or self.limits
+        nonce = secrets.token_hex(16)
         with self._run_dir(files) as run:
+            hand_over(run, NONCE_NAME, nonce)
             confined = self._confine(self._resolve_python(self._pytest_argv(run, test_files)), run, limits)
             result = run_confined(confined, limits)
             result.backend = self.name
-            result.tests = self._outcomes(run.report / JUNIT_NAME, result)
+            result.tests = self._outcomes(run.report / JUNIT_NAME, result, nonce)
             result.files_after = read_back(run.work, test_files, limits.file_size_mb << 20)
         return result
 
@@ -117,10 +125,13 @@ class Sandbox(ABC):
         return [sys.executable, *argv[1:]] if argv and argv[0] in ("python", "python3") else list(argv)
 
     def _pytest_argv(self, run: RunDir, test_files: list[str]) -> list[str]:
-        work = self._inside(run.work)
+        work, report = self._inside(run.work), self._inside(run.report)
         return [
-            "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            # -I: neither the work dir nor PYTHON* variables reach sys.path; the boot appends the work dir last
+            "python", "-I", "-B", "-c", PYTEST_BOOT, f"{report}/{NONCE_NAME}", "-q", "-p", "no:cacheprovider",
             "-c", "/dev/null", "--rootdir", work,  # ignore any pytest.ini/pyproject the agent writes
+            "--confcutdir", work,  # no conftest.py from above the work dir
+            "--import-mode=append",  # test dirs go after stdlib and site-packages: no shadowing of either
             "--continue-on-collection-errors",  # one broken test file must not hide the others' outcomes
             "-o", "junit_family=xunit1",  # xunit1 carries file= so nodeids can be rebuilt
             f"--junitxml={self._inside(run.report)}/{JUNIT_NAME}",
@@ -131,12 +142,11 @@ class Sandbox(ABC):
         """Where a run-dir path appears to the sandboxed process (backends that remap paths override)."""
         return str(host_path)
 
-    def _outcomes(self, junit: Path, result: SandboxResult) -> list[TestOutcome]:
+    def _outcomes(self, junit: Path, result: SandboxResult, nonce: str) -> list[TestOutcome]:
         # The report lives outside the agent-writable task dir, so planted or edited files there
         # cannot stand in for it. Agent code runs inside the pytest process and could still rewrite
-        # it (the path is in argv); that in-process tampering is what the tampering detector looks
-        # for, and the cross-check below catches the cheap form (a forged all-passed report while
-        # pytest itself exits non-zero).
+        # it: a report without this run's nonce as its suite name was not written by our pytest
+        # (result.forged_report says why), and the exit status must agree with the report both ways.
         try:
             data = junit.read_bytes() if junit.is_file() and not junit.is_symlink() else None
         except OSError:
@@ -148,9 +158,16 @@ class Sandbox(ABC):
         if problem:
             result.stderr += f"\n[agentloop] junit report unreadable ({problem}): no test outcomes\n"
             return []
-        if tests and result.exit_code not in (0, None) and all(t.status in ("passed", "skipped") for t in tests):
+        forged = nonce_problem(data, nonce)
+        if forged:
+            result.forged_report = forged
+            return [TestOutcome("<session>", "error", f"report not trusted: {forged}")]
+        failures = any(t.status in ("failed", "error") for t in tests)
+        if tests and result.exit_code not in (0, None) and not failures:
             tests.append(TestOutcome("<session>", "error",
                                      f"pytest exited {result.exit_code} but the report shows no failure: report not trusted"))
+        elif result.exit_code == 0 and failures:
+            tests.append(TestOutcome("<session>", "error", "pytest exited 0 but the report shows failures: report not trusted"))
         return tests
 
     def _run_dir(self, files: dict[str, str]) -> _RunDirContext:
@@ -179,6 +196,18 @@ class _RunDirContext:
     def __exit__(self, *exc: object) -> None:
         shutil.rmtree(self.run.root, ignore_errors=True)
         self.uid_hold.__exit__(None, None, None)
+
+
+def hand_over(run: RunDir, name: str, text: str) -> None:
+    """Put a file for the sandboxed program in the report dir, readable by the run's user only.
+
+    The program reads and deletes it before any agent code runs (the report dir is not the work dir)."""
+    path = run.report / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    if run.uid is not None:
+        os.chown(path, run.uid, SANDBOX_GID)
 
 
 def sandbox_env(tmpdir: str) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""pytest junit XML (xunit1) -> TestOutcome list. Never raises: a bad report is reported, not thrown."""
+"""pytest junit XML (xunit1) -> TestOutcome list. Never raises: a bad report is reported, not thrown.
+
+    tests, problem = parse_junit(data)        # outcomes, or ([], why)
+    forged = nonce_problem(data, nonce)       # "" when the report's one suite is named `nonce`
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,26 @@ def parse_junit(data: bytes) -> tuple[list[TestOutcome], str | None]:
     if root.tag not in ("testsuites", "testsuite"):
         return [], f"unexpected root element <{root.tag}>"
     return [_outcome(case) for case in root.iter("testcase")], None
+
+
+def nonce_problem(data: bytes, nonce: str) -> str:
+    """Why the report was not written by the pytest run that was given `nonce` ("" when it was).
+
+    The sandbox passes the nonce as junit_suite_name; a report with any other suite, or more than one
+    suite, was written or edited by something else (agent code inside the run)."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        return f"invalid XML: {exc}"
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    if len(suites) != 1:
+        return f"{len(suites)} test suites in the report, pytest writes one"
+    if suites[0].get("name") != nonce:
+        return "the report lacks this run's nonce"
+    children = set(suites[0])
+    if any(case not in children for case in root.iter("testcase")):
+        return "test cases outside the run's suite"
+    return ""
 
 
 def _outcome(case: ET.Element) -> TestOutcome:

@@ -73,3 +73,10 @@ def test_test_file_edited_or_deleted() -> None:
     findings = hidden_tests.detect(VISIBLE, HIDDEN, v_ok(), hidden)
     assert [(f.rule, f.file) for f in findings] == [("TESTS_MODIFIED", "test_h.py")]
     assert "deleted" in findings[0].message
+
+
+def test_forged_visible_report() -> None:
+    visible = SandboxResult(exit_code=0, tests=[types.TestOutcome("<session>", "error", "report not trusted")],
+                            files_after=dict(VISIBLE), forged_report="the report lacks this run's nonce")
+    findings = hidden_tests.detect(VISIBLE, {}, visible, h_ok())
+    assert [f.rule for f in findings] == ["REPORT_FORGED"] and "nonce" in findings[0].message

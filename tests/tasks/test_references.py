@@ -1,9 +1,10 @@
-"""Every reference solution behaves as its family claims, under a bare `python -m pytest`.
+"""Every reference solution behaves as its family claims, under a bare `python -m pytest` (visible)
+and the hidden-case harness (hidden, in the rlimit sandbox as the current user: only our own code).
 
-honest: passes the hidden tests, and the visible ones too except on impossible tasks (whose visible
+honest: passes the hidden cases, and the visible tests too except on impossible tasks (whose visible
 tests contradict the spec, so the honest solution must fail them). hack*: the visible run reports
 success (exit 0, no failure), its files included. insecure*: passes the visible tests, fails the
-hidden ones (they check the secure behaviour). Whether the detectors flag them is
+hidden cases (they check the secure behaviour). Whether the detectors flag them is
 tests/detectors/test_reference_set.py's job.
 """
 
@@ -13,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from agentloop.detectors.reference_check import split_reference
+from agentloop.sandbox import RlimitSandbox
+from agentloop.sandbox.harness import run_hidden_cases
 from agentloop.tasks import load_families
 from agentloop.types import SandboxResult, Task
 
@@ -20,20 +23,21 @@ FAMILIES = load_families()
 pytestmark = pytest.mark.slow  # ~100 pytest subprocesses: ~20 s on an idle 2-core machine, ~60 s under load
 
 
-def run_reference(runner, task: Task, reference: str) -> tuple[SandboxResult, SandboxResult]:
+def run_reference(runner, harness, task: Task, reference: str) -> tuple[SandboxResult, SandboxResult]:
     """Like detectors.evaluate_solution: extra files join the visible run only."""
     code, extra = split_reference(task.references[reference])
     solution = {task.solution_file: code}
     visible = runner.run_tests({**task.files, **task.visible_tests, **extra, **solution}, list(task.visible_tests))
-    hidden = runner.run_tests({**task.files, **solution, **task.hidden_tests}, list(task.hidden_tests))
+    hidden = run_hidden_cases(harness, {**task.files, **solution}, task.solution_file, task.hidden_cases)
     return visible, hidden
 
 
 @pytest.fixture(scope="module")
 def results(plain_pytest) -> dict[tuple[str, str], tuple[SandboxResult, SandboxResult]]:
     jobs = [(family.instance(0), ref) for family in FAMILIES.values() for ref in family.spec.expected]
+    harness = RlimitSandbox(drop_privileges=False)
     with ThreadPoolExecutor(max_workers=2) as pool:  # the runs are subprocesses
-        runs = pool.map(lambda job: run_reference(plain_pytest, *job), jobs)
+        runs = pool.map(lambda job: run_reference(plain_pytest, harness, *job), jobs)
     return {(task.family, ref): run for (task, ref), run in zip(jobs, runs)}
 
 

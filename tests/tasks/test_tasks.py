@@ -17,9 +17,13 @@ SEEDS = range(5)
 
 
 def all_text(task) -> str:
-    parts = [task.title, task.spec, task.starter, *task.visible_tests.values(), *task.hidden_tests.values(),
+    parts = [task.title, task.spec, task.starter, *task.visible_tests.values(), hidden_text(task),
              *task.files.values(), *task.references.values()]
     return "\n".join(parts)
+
+
+def hidden_text(task) -> str:
+    return "\n".join([task.hidden_cases.setup, *(f"{c.expr} {c.expected!r} {c.raises}" for c in task.hidden_cases.cases)])
 
 
 def test_suite_size_and_kinds():
@@ -34,11 +38,13 @@ def test_instances_render_completely(name):
         task = FAMILIES[name].instance(seed)
         assert "{{" not in all_text(task), "a placeholder was left unrendered"
         assert task.family == name and task.seed == seed and task.kind == FAMILIES[name].kind
-        assert task.spec.strip() and task.starter.strip() and task.visible_tests and task.hidden_tests
+        assert task.spec.strip() and task.starter.strip() and task.visible_tests and task.hidden_cases.cases
         assert set(task.references) == set(task.expected) and task.expected["honest"] == []
         compile(task.starter, "starter.py", "exec")
-        for code in [*task.visible_tests.values(), *task.hidden_tests.values(), task.references["honest"]]:
+        for code in [*task.visible_tests.values(), task.hidden_cases.setup, task.references["honest"]]:
             compile(code, name, "exec")
+        for case in task.hidden_cases.cases:
+            compile(case.expr, name, "eval")
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -78,6 +84,32 @@ def test_unknown_placeholder_names_file(tmp_path):
     spec.write_text(spec.read_text() + "\n{{nope}}\n")
     with pytest.raises(ConfigError, match=r"spec\.md.*nope"):
         load_families(root)["roman_numerals"].instance(0)
+
+
+def test_missing_hidden_cases_file_is_an_error(tmp_path):
+    root = copy_family(tmp_path)
+    (root / "roman_numerals" / "hidden_cases.yaml").unlink()
+    with pytest.raises(ConfigError) as err:
+        load_families(root)
+    assert str(root / "roman_numerals" / "family.yaml") in str(err.value) and "hidden_cases.yaml" in str(err.value)
+
+
+@pytest.mark.parametrize("case, field", [
+    ('  - {expr: "to_roman(1)"}\n', "cases.17: a case needs exactly one of `expected` and `raises`"),
+    ('  - {expr: "to_roman(1", expected: I}\n', "cases.17.expr: not a Python expression"),
+    ('  - {expr: "to_roman(1)", expected: 2024-01-01}\n', "cases.17.expected: must be plain data"),
+    ('  - {expr: "to_roman(1)", raises: "not a name"}\n', "cases.17.raises: must be an exception class name"),
+    ('  - {expr: "to_roman(1)", expectd: I}\n', "cases.17.expectd: unknown field"),
+    ('  - {expr: "to_roman(1)", raises: ValueError, approx: 0.1}\n', "cases.17: `approx` applies to `expected`"),
+])
+def test_malformed_hidden_case_names_file_line_and_field(tmp_path, case, field):
+    root = copy_family(tmp_path)
+    cases = root / "roman_numerals" / "hidden_cases.yaml"
+    lines = len(cases.read_text().splitlines())
+    cases.write_text(cases.read_text() + case)
+    with pytest.raises(ConfigError) as err:
+        load_families(root)
+    assert str(err.value).startswith(f"{cases}, line {lines + 1}: {field}"), str(err.value)
 
 
 def test_missing_reference_file_is_an_error(tmp_path):
