@@ -45,7 +45,7 @@ class Evaluation:
     """Everything the objective checks produced for one turn's code."""
 
     visible: SandboxResult  # the tests the agent sees, run on its workspace (its extra files included)
-    hidden: SandboxResult  # the hidden tests, run in a fresh dir on the solution alone
+    hidden: SandboxResult  # the hidden cases (one outcome each), run in a fresh dir on the solution and its helpers
     findings: list[Finding] = field(default_factory=list)
 
 

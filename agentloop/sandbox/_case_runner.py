@@ -138,7 +138,8 @@ def _case(out, index, code, scope, seconds):
         return
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too: all are results
         info = _raised(exc)
-        out.record({"case": _int_repr(index), "raised": encode(info["raised"]), "message": _encode_str(info["message"])})
+        out.record({"case": _int_repr(index), "raised": encode(info["raised"]),
+                    "message": _encode_str(info["message"])})
         return
     if _len(text) > MAX_RECORD:
         out.record({"case": _int_repr(index), "nonplain": _encode_str("result larger than %d bytes" % MAX_RECORD)})

@@ -5,8 +5,10 @@
     from agentloop.types import HiddenCase, HiddenCases
 
     cases = HiddenCases(cases=(HiddenCase("add(2, 3)", expected=5), HiddenCase("add('a', 1)", raises="TypeError")))
-    result = run_hidden_cases(get_sandbox(), {"solution.py": "def add(a, b):\\n    return a + b\\n"}, "solution.py", cases)
-    result.all_passed, [t.nodeid for t in result.tests]   # True, ['hidden_cases.yaml::case[0]', '...case[1]']
+    files = {"solution.py": "def add(a, b):\\n    return a + b\\n"}
+    result = run_hidden_cases(get_sandbox(), files, "solution.py", cases)
+    result.all_passed, [t.nodeid for t in result.tests]
+    # True, ['hidden_cases.yaml::case[0]', 'hidden_cases.yaml::case[1]']
 
 The sandbox runs `_case_runner.py` (passed as `python -I -B -c SOURCE`, so nothing the agent writes can
 shadow or replace it), which sends back only plain values. The expected values never enter the sandbox:
@@ -120,7 +122,8 @@ def judge(hidden: HiddenCases, records: list[dict[str, Any]], run: SandboxResult
             why = check(case, found[0])
             outcomes.append(TestOutcome(nodeid, "failed" if why else "passed", f"{case.expr}: {why}" if why else ""))
         elif found:
-            outcomes.append(TestOutcome(nodeid, "error", f"{case.expr}: {len(found)} results for one case: not trusted"))
+            why = f"{len(found)} results for one case: not trusted"
+            outcomes.append(TestOutcome(nodeid, "error", f"{case.expr}: {why}"))
         else:
             outcomes.append(TestOutcome(nodeid, "error", f"{case.expr}: {_no_result(import_error, run)}"))
     return outcomes
@@ -132,7 +135,9 @@ def check(case: HiddenCase, record: dict[str, Any]) -> str:
         got = record["value"]
         if case.raises is not None:
             return f"returned {_short(got)}, expected it to raise {case.raises}"
-        return "" if plain_equal(got, case.expected, case.approx) else f"got {_short(got)}, expected {_short(case.expected)}"
+        if plain_equal(got, case.expected, case.approx):
+            return ""
+        return f"got {_short(got)}, expected {_short(case.expected)}"
     if "raised" in record:
         names = record["raised"] if isinstance(record["raised"], list) else []
         raised = _trim(f"{names[0] if names else '?'}: {record.get('message', '')}")
