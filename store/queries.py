@@ -11,7 +11,6 @@ fired on it (a `parse` or `sandbox` finding is not misbehaviour). No model is in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -252,19 +251,19 @@ def turn_records(session: Session, run_id: int) -> list[dict[str, Any]]:
 
 
 def export_dataset(session: Session, run_id: int) -> datasets.Dataset:
-    """The run's turns as a Hugging Face Dataset (one row per turn)."""
+    """The run's turns as a Hugging Face Dataset (one row per turn), credentials scrubbed (store.exports)."""
     import datasets  # lazy: heavy import, and only exports need it
 
-    return datasets.Dataset.from_list(turn_records(session, run_id))
+    from store.exports import Scrubber
+
+    return datasets.Dataset.from_list(Scrubber.from_env().clean(turn_records(session, run_id)))
 
 
 def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
-    """Write the run's turns as JSON lines to `path`; returns the number of rows."""
-    records = turn_records(session, run_id)
-    with Path(path).open("w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return len(records)
+    """Write the run's turns as JSON lines to `path`, credentials scrubbed; returns the number of rows."""
+    from store.exports import Scrubber, write_jsonl
+
+    return write_jsonl(Scrubber.from_env().clean(turn_records(session, run_id)), path)
 
 
 __all__ = [
