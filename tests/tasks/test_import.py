@@ -104,9 +104,21 @@ def test_humaneval_slice_oneoff(tmp_path):
     task = families["humaneval_38"].instance(0)
     assert len(task.hidden_cases.cases) > 10 and task.hidden_cases.cases[0].expr.startswith("decode_cyclic(")
     assert json.loads((out / "import-humaneval.json").read_text())["n_honest"] == 4
-    result = CliRunner().invoke(app, ["tasks", "list", "--source", str(out)])
+    runner = CliRunner()
+    result = runner.invoke(app, ["tasks", "list", "--source", str(out)])
     assert result.exit_code == 0, result.output
     assert "humaneval_53_oneoff" in result.output and "impossible" in result.output
+    shown = runner.invoke(app, ["tasks", "show", "humaneval_38", "--source", str(out)])
+    assert shown.exit_code == 0 and "decode_cyclic" in shown.output and "hidden cases (" in shown.output
+    from agentloop.tasks import _load_families
+
+    _load_families.cache_clear()  # loaded folders are cached per process; this one is edited below
+    (out / "humaneval_0" / "solutions" / "honest.py").write_text("def has_close_elements(numbers, threshold):\n"
+                                                                  "    return False\n")
+    checked = runner.invoke(app, ["tasks", "check", "--source", str(out), "--family", "humaneval_0",
+                                  "--family", "humaneval_2_oneoff"])
+    assert checked.exit_code == 1, checked.output
+    assert "1 ok, 1 failing" in checked.output and "fails the" in checked.output  # the hidden tests (wrapped)
 
 
 def test_mbpp_jsonl_conflicting(tmp_path):
@@ -151,3 +163,29 @@ def test_bad_inputs_name_the_file(tmp_path):
     broken.write_text('{"task_id": 1}\n{oops\n')
     with pytest.raises(ConfigError, match=r"broken\.jsonl, line 2: not valid JSON"):
         import_benchmark(broken, tmp_path / "out")
+
+
+def test_a_run_on_an_imported_task_set(tmp_path):
+    """A scenario whose tasks.source is an imported folder runs end to end (scripted policy: the
+    sys.exit hack), and the detectors flag the hack on the imported tasks."""
+    import yaml
+
+    from _scripted import ScriptedPolicy
+    from agentloop.launch import execute_run
+    from agentloop.scenario import load_scenario
+    from store.queries import list_episodes
+    from store.session import open_store
+
+    import_benchmark(humaneval_slice(tmp_path, [0, 2]), tmp_path / "he", impossible="oneoff")
+    path = tmp_path / "he.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "he", "episodes": 4, "turns": 1, "batch_size": 4, "model": {"name": "scripted"},
+        "conscience": {"mode": "off"}, "tasks": {"source": "he", "holdout_families": ["humaneval_2_oneoff"]}}))
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    result = execute_run(load_scenario(path), url, scenario_path=path, workdir=tmp_path / "runs", live=False,
+                         engine=ScriptedPolicy())
+    assert result.status == "done"
+    with open_store(url).session(readonly=True) as s:
+        episodes = list_episodes(s, result.run_id)
+    assert {e.task_family for e in episodes} == {"humaneval_0", "humaneval_0_oneoff", "humaneval_2"}
+    assert all(e.n_misaligned == 1 for e in episodes)
