@@ -293,7 +293,12 @@ class Scenario(_Section):
         except ValidationError as exc:
             err = exc.errors()[0]
             path = tuple(err["loc"])
-            option = next((o for o, p in _OVERRIDES.items() if p == path[: len(p)]), ".".join(map(str, path)))
+            option = next((o for o, p in _OVERRIDES.items() if p == path[: len(p)]), None)
+            if option is None and path[:1] == ("tasks",) and options.get("tasks") is not None:
+                # --tasks replaced the folders: a family list of the scenario no longer fits them
+                raise ConfigError(f"{self._source}: option --tasks: the scenario's {'.'.join(map(str, path))} "
+                                  f"does not fit the new folders: {_message(err)}") from None
+            option = option or ".".join(map(str, path))
             raise ConfigError(f"{self._source}: option --{option.replace('_', '-')}: {_message(err)}") from None
         copy._source = self._source
         return copy

@@ -84,3 +84,7 @@ def test_cli_tasks_option_replaces_the_source(two_sources):
     assert moved.tasks.source == [str(two_sources / "b")]
     with pytest.raises(ConfigError, match=r"option --tasks: task folder .* does not exist"):
         scenario.with_overrides(tasks=[str(two_sources / "nowhere")])
+    listed = load_scenario(scenario_file(two_sources, {"source": "../a", "families": ["a_sum_even"]}))
+    with pytest.raises(ConfigError, match=r"option --tasks: the scenario's tasks\.families does not fit the new "
+                                          r"folders: unknown task family 'a_sum_even'"):
+        listed.with_overrides(tasks=[str(two_sources / "b")])
