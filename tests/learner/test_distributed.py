@@ -49,7 +49,9 @@ def test_two_ranks_train_like_one_process_and_publish_once(embedded_model_path, 
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as src, sqlite3.connect(single_db) as dst:
         src.backup(dst)  # not a file copy: the store runs in WAL mode, so recent rows may sit in the -wal file
     # DPO only (its loss is a mean over pairs, so a mean over ranks of 1-pair means is the 2-pair mean)
-    config = replace(tiny_config, steps=2, batch_size=1, task_weight=0.0, device="cpu")
+    # fp32: in bf16 a row's numbers depend on the batch's shapes (kernel choice), so 1-pair and 2-pair
+    # batches agree only to ~1e-2, and this test is about the ranks, not the dtype
+    config = replace(tiny_config, steps=2, batch_size=1, task_weight=0.0, device="cpu", dtype="float32")
 
     proc = _launch(db_url, run_id, embedded_model_path, tmp_path / "ddp", config.to_json())
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -72,9 +74,14 @@ def test_two_ranks_train_like_one_process_and_publish_once(embedded_model_path, 
     ddp, one = _lora(result["adapter_path"]), _lora(single.adapter_path)
     assert ddp.keys() == one.keys()
     moved = max(one[k].abs().max().item() for k in one if "lora_B" in k)  # B starts at zero
-    worst = max((ddp[k] - one[k]).abs().max().item() for k in one)
     assert moved > 1e-3, moved  # it trained
-    assert worst < 0.05 * moved, (worst, moved)
+    # Relative to the update, not element by element: Adam moves a weight whose gradient is near its
+    # eps (1e-8) by a noise-sized fraction of lr, so one such element differed by 7% of the largest
+    # move (at this session's base commit too) while the update as a whole agrees to ~1e-4 of its norm.
+    b = [k for k in one if "lora_B" in k]
+    diff = sum((ddp[k] - one[k]).float().norm() ** 2 for k in b) ** 0.5
+    size = sum(one[k].float().norm() ** 2 for k in b) ** 0.5
+    assert diff < 0.01 * size, (float(diff), float(size))
 
 
 def test_a_round_rank_0_cannot_start_fails_on_every_rank(embedded_model_path, pair_store, tiny_config, tmp_path):
