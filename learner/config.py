@@ -46,9 +46,10 @@ class LearnerConfig:
     answer_logits_only: bool = field(default=True, metadata={
         "help": "project only the trained positions onto the vocabulary (learner/loss.py); False = the "
                 "full-vocabulary log-softmax path"})
-    reference_once: bool = field(default=True, metadata={
-        "help": "compute the frozen reference's log-probs of every pair once per round, before the first step; "
-                "False = again in every step"})
+    reference_once: bool = field(default=False, metadata={
+        "help": "compute the frozen reference's log-probs of every pair once per round (batches of 8) instead of "
+                "in each step's batch; in bf16 a row's log-prob depends on its batch's shapes (~0.3 nats over an "
+                "answer), so the reference then no longer equals a fresh policy exactly: off by default"})
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)  # JSON gives a list

@@ -8,6 +8,13 @@ The same functions serve training and the before/after evaluation, so what a tes
 exactly what the round optimised. Preference batches are TRL's layout
 (`trl.trainer.dpo_trainer.DataCollatorForPreference`): rows [chosen..., rejected...] with a
 `completion_mask` marking answer tokens.
+
+Speed (`answer_logits_only=True`, the default): only the positions whose next token is trained
+reach the vocabulary projection (the body's final hidden states gathered at those positions,
+then the model's output embedding), and the log-prob of each target is its logit minus the
+logsumexp of its row (no [rows, T, V] log-softmax materialised). Prompt and padding positions, the
+bulk of an agent turn, cost no projection. `False` is the full-vocabulary path, kept as the
+reference the fast one is tested against.
 """
 
 from __future__ import annotations
@@ -18,20 +25,45 @@ import torch
 import torch.nn.functional as F
 
 
-def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                  trained: torch.Tensor, answer_logits_only: bool = True) -> torch.Tensor:
+    """log P(input_ids[:, t+1] | ...) at every position t whose target is trained, 0 elsewhere; [rows, T-1].
+
+    `trained`: [rows, T] 0/1, which tokens count (labels != -100, or the completion mask)."""
+    targets, mask = input_ids[:, 1:], trained[:, 1:].bool()
+    if not answer_logits_only:
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[:, :-1].float()
+        logps = torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
+        return logps * mask.to(logps.dtype)
+    rows, cols = mask.nonzero(as_tuple=True)  # the trained (row, position) pairs, N of them
+    out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=True,
+                logits_to_keep=1)  # the body's last hidden states; logits of one position only
+    hidden = out.hidden_states[-1][rows, cols]  # [N, H], contiguous (a strided slice leaves bf16's fast matmul)
+    logits = _project(model, hidden).float()  # [N, V]
+    picked = logits.gather(1, targets[rows, cols].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
+    result = torch.zeros(targets.shape, dtype=picked.dtype, device=picked.device)
+    return result.index_put((rows, cols), picked)
+
+
+def _project(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
+    """The model's vocabulary projection of final hidden states, with its logit soft-capping if any."""
+    logits = model.get_output_embeddings()(hidden)
+    cap = getattr(model.config, "final_logit_softcapping", None)
+    return torch.tanh(logits / cap) * cap if cap else logits
+
+
+def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                     answer_logits_only: bool = True) -> torch.Tensor:
     """Summed log-prob of each row's completion tokens; shape [rows]."""
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
-    logits = out.logits[:, :-1].float()  # [rows, T-1, V]: position t predicts token t+1
-    targets = batch["input_ids"][:, 1:]
-    mask = batch["completion_mask"][:, 1:].to(logits.dtype)
-    token_logps = torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
-    return (token_logps * mask).sum(-1)
+    return _target_logps(model, batch["input_ids"], batch["attention_mask"], batch["completion_mask"],
+                         answer_logits_only).sum(-1)
 
 
-def reference_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+def reference_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                    answer_logits_only: bool = True) -> torch.Tensor:
     """`completion_logps` of the frozen copy: the PEFT model with adapters disabled, no grad."""
     with torch.no_grad(), model.disable_adapter():
-        return completion_logps(model, batch)
+        return completion_logps(model, batch, answer_logits_only)
 
 
 @dataclass
@@ -44,10 +76,16 @@ class DpoTerms:
     accuracy: float  # share of pairs whose implicit reward prefers chosen
 
 
-def dpo_terms(model: torch.nn.Module, batch: dict[str, torch.Tensor], beta: float) -> DpoTerms:
-    """DPO on a preference batch; gradients flow through the policy half only."""
-    ref_chosen, ref_rejected = reference_logps(model, batch).chunk(2)
-    chosen, rejected = completion_logps(model, batch).chunk(2)
+def dpo_terms(model: torch.nn.Module, batch: dict[str, torch.Tensor], beta: float,
+              reference: torch.Tensor | None = None, answer_logits_only: bool = True) -> DpoTerms:
+    """DPO on a preference batch; gradients flow through the policy half only.
+
+    `reference`: the frozen copy's `completion_logps` of these rows, when computed once per round
+    beforehand (`[rows]`, chosen then rejected); None computes it here."""
+    if reference is None:
+        reference = reference_logps(model, batch, answer_logits_only)
+    ref_chosen, ref_rejected = reference.chunk(2)
+    chosen, rejected = completion_logps(model, batch, answer_logits_only).chunk(2)
     rewards = beta * ((chosen - ref_chosen) - (rejected - ref_rejected))
     return DpoTerms(
         loss=-F.logsigmoid(rewards).mean(),
@@ -57,7 +95,8 @@ def dpo_terms(model: torch.nn.Module, batch: dict[str, torch.Tensor], beta: floa
     )
 
 
-def task_nll(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean NLL over the labelled (assistant) tokens; HF shifts labels and ignores -100."""
-    return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"],
-                 use_cache=False).loss
+def task_nll(model: torch.nn.Module, batch: dict[str, torch.Tensor], answer_logits_only: bool = True) -> torch.Tensor:
+    """Mean NLL over the labelled (assistant) tokens of the batch (token-weighted, as HF's `labels` loss)."""
+    trained = batch["labels"] != -100
+    logps = _target_logps(model, batch["input_ids"], batch["attention_mask"], trained, answer_logits_only)
+    return -logps.sum() / trained[:, 1:].sum().clamp(min=1)

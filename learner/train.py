@@ -26,15 +26,19 @@ from learner.config import LearnerConfig
 from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)
-from learner.loss import dpo_terms, task_nll
+from learner.loss import dpo_terms, reference_logps, task_nll
 
 log = logging.getLogger(__name__)
 
 
 def pick_device(config: LearnerConfig) -> tuple[str, torch.dtype]:
-    """CUDA + bf16 when present (or asked), CPU + fp32 otherwise."""
+    """CUDA when present (or asked), else CPU; the weights' dtype from `config.dtype` for that device
+    (auto: bf16 on CUDA and on a CPU with AMX/AVX512-BF16, fp32 elsewhere)."""
+    from agentloop.dtypes import torch_dtype
+
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
-    return ("cuda", torch.bfloat16) if use_cuda else ("cpu", torch.float32)
+    device = "cuda" if use_cuda else "cpu"
+    return device, torch_dtype(config.dtype, device)
 
 
 def load_policy(model_path: str, adapter_path: str | Path | None, config: LearnerConfig,
@@ -132,6 +136,12 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     pair_batches = my_batches(len(data.pairs)) if use_dpo else []
     task_batches = my_batches(len(data.task)) if use_task else []
     collator = preference_collator(tokenizer.pad_token_id)
+    fast = config.answer_logits_only
+    reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
+    if use_dpo and config.reference_once:
+        needed = sorted({i for batch in pair_batches for i in batch})
+        reference = torch.zeros(len(data.pairs), 2, device=device)
+        reference[needed] = pair_reference_logps(model, collator, [data.pairs[i] for i in needed], device, fast)
     params = [p for p in model.parameters() if p.requires_grad]
     group.sync_parameters(params)
     optimizer = torch.optim.AdamW(params, lr=config.lr)
@@ -144,12 +154,14 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
         task_value = dpo_value = margin = None
         if use_task:
             loss = task_nll(model, collate_task([data.task[i] for i in task_batches[step]], tokenizer.pad_token_id,
-                                                device))
+                                                device), fast)
             total = total + config.task_weight * loss
             task_value = loss.item()
         if use_dpo:
-            terms = dpo_terms(model, collate_pairs(collator, [data.pairs[i] for i in pair_batches[step]], device),
-                              config.beta)
+            rows = pair_batches[step]
+            ref = None if reference is None else reference[rows].T.reshape(-1)  # [chosen..., rejected...]
+            terms = dpo_terms(model, collate_pairs(collator, [data.pairs[i] for i in rows], device), config.beta,
+                              ref, fast)
             total = total + config.dpo_weight * terms.loss
             dpo_value, margin = terms.loss.item(), terms.logp_margin
         optimizer.zero_grad(set_to_none=True)
@@ -166,6 +178,22 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     result.seconds = time.perf_counter() - t_round
     model.eval()
     return result
+
+
+@torch.no_grad()
+def pair_reference_logps(model: Any, collator: Any, pairs: Sequence[EncodedPair], device: str,
+                         answer_logits_only: bool = True, batch_size: int = 8) -> torch.Tensor:
+    """The frozen copy's summed answer log-probs of each pair, [pairs, 2] (chosen, rejected), in
+    batches of `batch_size` pairs: one no-grad pass instead of one per optimizer step."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(pairs), batch_size):
+        chunk = pairs[i:i + batch_size]
+        chosen, rejected = reference_logps(model, collate_pairs(collator, chunk, device), answer_logits_only).chunk(2)
+        out.append(torch.stack([chosen, rejected], 1))
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, 2, device=device)
 
 
 def _fmt(value: float | None) -> str:

@@ -1,0 +1,96 @@
+"""The learner's fast settings compute the same losses as the reference path.
+
+- answer-position logits only (`answer_logits_only`) vs the full-vocabulary log-softmax, fp32:
+  equal to float rounding (1e-4 on summed log-probs of ~100 tokens, 1e-5 on the losses);
+- bf16 weights vs fp32 (both fast): DPO loss within 0.02 and task NLL within 1% (bf16 keeps 8
+  mantissa bits: a few tenths of a percent per token log-prob, summed over an answer);
+- the frozen reference's log-probs computed once per round (`reference_once`) vs in every step:
+  the same per-step losses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def batches(embedded_model_path, preference_examples, task_conversations):
+    """fp32 and bf16 policies with the same non-zero LoRA, and one preference + one task batch."""
+    from learner.config import LearnerConfig
+    from learner.encode import collate_pairs, collate_task, preference_collator
+    from learner.train import encode_round, load_policy
+
+    out = {}
+    for dtype in ("float32", "bfloat16"):
+        config = LearnerConfig(max_length=384, seed=0, dtype=dtype)
+        model, tokenizer = load_policy(embedded_model_path, None, config, "cpu",
+                                       torch.float32 if dtype == "float32" else torch.bfloat16)
+        torch.manual_seed(1)
+        with torch.no_grad():  # a policy that differs from its reference, as after a round
+            for name, param in model.named_parameters():
+                if "lora_B" in name:
+                    param.normal_(0, 0.02)
+        data = encode_round(tokenizer, preference_examples, task_conversations, config.max_length)
+        pairs = collate_pairs(preference_collator(tokenizer.pad_token_id), data.pairs[:4], "cpu")
+        task = collate_task(data.task, tokenizer.pad_token_id, "cpu")
+        out[dtype] = (model, pairs, task)
+    return out
+
+
+def _losses(model, pairs, task, fast: bool) -> tuple[float, float, torch.Tensor]:
+    from learner.loss import completion_logps, dpo_terms, task_nll
+
+    with torch.no_grad():
+        return (dpo_terms(model, pairs, 0.1, None, fast).loss.item(), task_nll(model, task, fast).item(),
+                completion_logps(model, pairs, fast))
+
+
+def test_answer_logits_only_equals_the_full_vocabulary_path(batches):
+    model, pairs, task = batches["float32"]
+    full, fast = _losses(model, pairs, task, False), _losses(model, pairs, task, True)
+    assert fast[0] == pytest.approx(full[0], abs=1e-5)
+    assert fast[1] == pytest.approx(full[1], abs=1e-5)
+    assert torch.allclose(fast[2], full[2], atol=1e-4), (fast[2], full[2])
+    assert full[1] > 0 and full[0] != pytest.approx(0.6931, abs=1e-4), "the policy must differ from its reference"
+
+
+def test_gradients_agree_between_the_two_paths(batches):
+    from learner.loss import dpo_terms, task_nll
+
+    model, pairs, task = batches["float32"]
+    grads = []
+    for fast in (False, True):
+        model.zero_grad()
+        (dpo_terms(model, pairs, 0.1, None, fast).loss + task_nll(model, task, fast)).backward()
+        grads.append(torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad]))
+    relative = ((grads[1] - grads[0]).norm() / grads[0].norm()).item()
+    assert relative < 1e-4, relative
+
+
+def test_bf16_losses_are_within_the_stated_tolerance_of_fp32(batches):
+    fp32 = _losses(*batches["float32"], True)
+    bf16 = _losses(*batches["bfloat16"], True)
+    assert bf16[0] == pytest.approx(fp32[0], abs=0.02)  # DPO loss
+    assert bf16[1] == pytest.approx(fp32[1], rel=0.01)  # task NLL
+
+
+def test_reference_once_gives_the_same_steps(embedded_model_path, preference_examples, task_conversations):
+    from learner.config import LearnerConfig
+    from learner.train import encode_round, load_policy, train
+
+    logs = []
+    for once in (False, True):
+        config = LearnerConfig(steps=2, batch_size=2, max_length=192, lr=1e-3, seed=0, dtype="float32",
+                               reference_once=once)
+        model, tokenizer = load_policy(embedded_model_path, None, config, "cpu", torch.float32)
+        data = encode_round(tokenizer, preference_examples, task_conversations, config.max_length)
+        logs.append(train(model, tokenizer, data, config, "cpu"))
+    for a, b in zip(*(log.steps for log in logs)):
+        assert b.dpo == pytest.approx(a.dpo, abs=1e-4) and b.task == pytest.approx(a.task, abs=1e-4)
+        assert b.total == pytest.approx(a.total, abs=1e-4)
+    assert logs[0].steps[1].dpo != pytest.approx(logs[0].steps[0].dpo, abs=1e-6), "the second step must see a moved policy"
