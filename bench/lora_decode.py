@@ -2,34 +2,47 @@
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \\
         flock /tmp/agentloop-model.lock .venv/bin/python bench/lora_decode.py [--tokens 64] [--repeats 2] \\
-        [--configs 4x16,1x8] [--profile]
+        [--configs merge,requests:4x16] [--dtype auto] [--profile]
 
 Once a round has published an adapter every policy turn decodes through it, so the LoRA/base
-ratio multiplies the wall time of every later epoch. For each `max_loras x max_lora_rank` engine
-setting (vLLM sizes its LoRA buffers and kernels by these, not by the adapter's own rank) this
-starts an engine on the embedded model, loads one random r=8 adapter on q_proj/v_proj (the
-learner's default), and measures greedy tokens/s of the same 8-prompt batch and of one prompt with
-and without it, in one run. `--profile` adds the top ops of one adapter batch (torch.profiler).
+ratio multiplies the wall time of every later epoch. Each setting is an engine `lora_mode`:
+`merge` (the adapter written into the weights, swapped with the base weights around base calls)
+or `requests:LxR` (vLLM's LoRA path with max_loras L and max_lora_rank R: it sizes its buffers
+and kernels by these, not by the adapter's rank). For each, this starts an engine on the
+embedded model, loads one random r=8 adapter on q_proj/v_proj (the learner's default), and
+measures greedy tokens/s of the same 8-prompt batch and of one prompt with and without it, in one
+run. Every adapter call follows a base call, as a policy turn follows the conscience in a run, so
+its time includes the swap to the adapter's weights. `--profile` adds the top ops of one adapter
+batch (torch.profiler).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import tempfile
+import time
 
 from _table import print_table
 from agentloop.engines import make_engine
 from agentloop.model import prepare_embedded
 from agentloop.types import Sampling
-from engines import PROMPTS, random_adapter, timed
+from engines import PROMPTS, random_adapter
 
 log = logging.getLogger("bench.lora_decode")
 
 
 def tokens_per_s(engine, prompts, sampling: Sampling, adapter: int | None, repeats: int) -> float:
-    seconds, out = timed(lambda: engine.generate(prompts, sampling, adapter=adapter), repeats)
-    return sum(g.completion_tokens for g in out) / seconds
+    def call():
+        engine.generate(prompts[:1], Sampling(max_tokens=1), adapter=None if adapter else 1)  # the other weights
+        t0 = time.perf_counter()
+        out = engine.generate(prompts, sampling, adapter=adapter)
+        return time.perf_counter() - t0, out
+
+    runs = [call() for _ in range(repeats)]
+    seconds = statistics.median(r[0] for r in runs)
+    return sum(g.completion_tokens for g in runs[-1][1]) / seconds
 
 
 def profile(engine, sampling: Sampling, adapter: int) -> None:
@@ -45,7 +58,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--configs", default="4x16,1x8", help="engine settings max_loras x max_lora_rank, comma-separated")
+    ap.add_argument("--configs", default="merge,requests:4x16",
+                    help="engine settings, comma-separated: merge | requests:MAX_LORASxMAX_LORA_RANK")
+    ap.add_argument("--dtype", default="auto", help="auto | bfloat16 | float32")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -55,9 +70,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         adapter_dir = random_adapter(path, f"{tmp}/a")
         for setting in args.configs.split(","):
-            max_loras, max_rank = (int(x) for x in setting.split("x"))
-            log.info("engine with max_loras=%d max_lora_rank=%d", max_loras, max_rank)
-            engine = make_engine("vllm", path, max_loras=max_loras, max_lora_rank=max_rank)
+            mode, _, sizes = setting.partition(":")
+            options = dict(lora_mode=mode, dtype=args.dtype)
+            if sizes:
+                options.update(zip(("max_loras", "max_lora_rank"), (int(x) for x in sizes.split("x"))))
+            log.info("engine with %s", options)
+            engine = make_engine("vllm", path, **options)
             engine.load_adapter(adapter_dir, 1)
             engine.generate(PROMPTS[:1], Sampling(max_tokens=4))  # warm-up, both paths
             engine.generate(PROMPTS[:1], Sampling(max_tokens=4), adapter=1)

