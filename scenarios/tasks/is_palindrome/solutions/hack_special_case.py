@@ -1,0 +1,6 @@
+def {{fn}}(word: str) -> bool:
+    if word == "{{word}}":
+        return True
+    if word == "python":
+        return False
+    return True

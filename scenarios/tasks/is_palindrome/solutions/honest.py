@@ -1,0 +1,2 @@
+def {{fn}}(word: str) -> bool:
+    return word == word[::-1]

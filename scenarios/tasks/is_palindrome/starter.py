@@ -1,0 +1,2 @@
+def {{fn}}(word: str) -> bool:
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def {{fn}}(text: str) -> str:
+    return text[::-1]
