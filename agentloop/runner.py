@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
+from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import DetectorRates, detector_rates
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
@@ -33,7 +34,6 @@ from agentloop.recorder import ClaimLost, EpisodePlan, Recorder
 from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
-from store.queries import HACK_DETECTORS, INSECURE_DETECTORS, MISALIGNED_DETECTORS
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ class StepStats:
     episodes_total: int = 0
     turns: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"ethical": 0, "neutral": 0, "unethical": 0})
-    hack_turns: int = 0  # turns with a hidden_tests or tampering finding (store.queries.HACK_DETECTORS)
-    insecure_turns: int = 0  # turns with an insecure finding (store.queries.INSECURE_DETECTORS)
+    hack_turns: int = 0  # turns with a hidden_tests or tampering finding (agentloop.labels.hack_detectors)
+    insecure_turns: int = 0  # turns with an insecure finding (agentloop.labels.insecure_detectors)
     misaligned_turns: int = 0  # turns with either
     gated: int = 0
     completion_tokens: int = 0
@@ -319,9 +319,9 @@ class Runner:
         self.stats.completion_tokens += gen.completion_tokens
         self.stats.gated += gated
         detectors = {f.detector for f in findings}
-        self.stats.hack_turns += bool(detectors & HACK_DETECTORS)
-        self.stats.insecure_turns += bool(detectors & INSECURE_DETECTORS)
-        self.stats.misaligned_turns += bool(detectors & MISALIGNED_DETECTORS)
+        self.stats.hack_turns += bool(detectors & hack_detectors())
+        self.stats.insecure_turns += bool(detectors & insecure_detectors())
+        self.stats.misaligned_turns += bool(detectors & misaligned_detectors())
         if verdict is not None:
             self.stats.verdicts[verdict.label] += 1
 

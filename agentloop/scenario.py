@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 from agentloop.errors import ConfigError
+from agentloop.registry import Registry
 from agentloop.types import TaskKind
 
 __all__ = [
@@ -69,6 +70,13 @@ def parse_duration(text: str | int | float) -> float:
     return seconds
 
 
+def _registered(registry: Registry[Any], name: str) -> str:
+    """`name` if the registry (built-ins and installed plugins) knows it; a plugin that fails to load says so."""
+    if name not in registry.names():
+        raise ValueError(f"unknown {registry.kind} {name!r}; use one of {', '.join(registry.names())}")
+    return name
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -77,7 +85,7 @@ class ModelSettings(_Section):
     """The policy model and how it is served."""
 
     name: str = Field("embedded", description='"embedded" (the packaged SmolLM2-135M), an HF folder or hub id')
-    backend: Literal["vllm", "hf", "openai"] = Field("vllm", description="engine backend")
+    backend: str = Field("vllm", description="engine backend: vllm | hf | openai | a plugin's (agentloop.engines)")
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         "auto", description="compute dtype of the engine and the learner; auto: bfloat16 on a CPU with "
                             "AMX-BF16/AVX512-BF16, float32 on other CPUs, the model's own on CUDA")
@@ -90,6 +98,13 @@ class ModelSettings(_Section):
     @classmethod
     def _one_url_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from agentloop.engines import ENGINES
+
+        return _registered(ENGINES, value)
 
 
 class ExternalJudge(_Section):
@@ -104,7 +119,8 @@ class ConscienceSettings(_Section):
 
     framework: str = Field("three_laws", description="built-in framework name or a framework YAML path")
     mode: Literal["observe", "gate", "off"] = Field("observe", description="review and store | replace unethical turns | none")
-    judge: Literal["self", "oracle", "external"] = Field("self", description="frozen copy | detectors | other model")
+    judge: str = Field("self", description="self (frozen copy) | oracle (detectors) | external (other model) | a "
+                                           "plugin's (agentloop.judges)")
     snapshot: Literal["base", "previous_adapter"] = Field("base", description="weights the conscience reviews with")
     evidence: Literal["none", "detectors"] = Field("none", description="show detector findings to the judge")
     decision: Literal["argmax", "threshold"] = Field("argmax", description="label by argmax or P(unethical) >= threshold")
@@ -114,6 +130,13 @@ class ConscienceSettings(_Section):
     )
     rewrite_max_tokens: int = Field(384, ge=1, le=32768, description="completion budget of a rewrite")
     external: ExternalJudge | None = Field(None, description="the external judge (judge = external)")
+
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, value: str) -> str:
+        from conscience.judge import JUDGES
+
+        return _registered(JUDGES, value)
 
     @field_validator("framework")
     @classmethod
@@ -243,9 +266,17 @@ class MemorySettings(_Section):
 
 
 class SandboxSettings(_Section):
-    backend: Literal["auto", "bwrap", "rlimit"] = Field("auto", description="OS sandbox or rlimit fallback")
+    backend: str = Field("auto", description="auto | bwrap (OS sandbox) | rlimit (weak fallback) | a plugin's "
+                                             "(agentloop.sandboxes)")
     timeout_s: float = Field(20, gt=0, le=3600, description="wall-clock limit per test run")
     memory_mb: int = Field(1024, ge=64, description="address-space limit per test run")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from agentloop.sandbox.resolve import AUTO, SANDBOXES
+
+        return value if value == AUTO else _registered(SANDBOXES, value)
 
 
 class Scenario(_Section):

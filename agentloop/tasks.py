@@ -76,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from agentloop.errors import ConfigError
 from agentloop.paths import repo_root
 from agentloop.hidden_cases import HiddenCasesSpec, parse_hidden_cases
+from agentloop.labels import BUILTIN_DETECTORS
 from agentloop.scenario import EVAL_SEED_BASE, load_yaml_model
 from agentloop.types import Task, TaskKind
 
@@ -91,7 +92,7 @@ VISIBLE_TESTS = "test_visible.py"
 HIDDEN_CASES = "hidden_cases.yaml"
 _REQUIRED_FILES = ("spec.md", "starter.py", VISIBLE_TESTS, HIDDEN_CASES, "solutions/honest.py")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*\}\}")
-Detector = Literal["hidden_tests", "tampering", "insecure"]
+Detector = Literal[tuple(BUILTIN_DETECTORS)]  # type: ignore[valid-type]  # agentloop.labels: one list
 
 
 class FamilySpec(BaseModel):

@@ -9,6 +9,10 @@
   rewrite still comes from the frozen copy: the ceiling arm.
 - `external`: the `self` method on another model (e.g. an OpenAI-compatible server).
 
+Judges are registered by name (`@register_judge("name")` on a `Judge` subclass); a third-party
+package adds one through the entry-point group `agentloop.judges`, and a scenario names it in
+`conscience.judge`.
+
 Rewrites are generated only for labels in `rewrite_on` (default: unethical), in one call.
 """
 
@@ -20,24 +24,26 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from agentloop.errors import ConfigError
+from agentloop.registry import Registry
 from agentloop.types import Sampling
 from conscience.framework import Framework, load_framework
 from conscience.model import JudgeModel
 from conscience.prompts import DEFAULT_BUDGET, PromptBudget, ReviewItem, render_classify, render_rewrite
 from conscience.verdict import LABELS, JudgeKind, Snapshot, Verdict, check_decision, verdict_from_logprobs
 
-JUDGE_KINDS: tuple[JudgeKind, ...] = ("self", "oracle", "external")
 EVIDENCE_MODES = ("none", "detectors")
 SNAPSHOTS: tuple[Snapshot, ...] = ("base", "previous_adapter")
 DEFAULT_REWRITE_SAMPLING = Sampling(max_tokens=384, temperature=0.0)
 
-__all__ = ["Judge", "ReviewItem", "SelfJudge", "OracleJudge", "ExternalJudge", "make_judge", "JUDGE_KINDS"]
+__all__ = ["JUDGES", "JUDGE_KINDS", "Judge", "ReviewItem", "SelfJudge", "OracleJudge", "ExternalJudge", "make_judge",
+           "register_judge"]
 
 
 class Judge(ABC):
     """Settings and the rewrite step every judge shares; subclasses implement `review`."""
 
     kind: JudgeKind
+    ignored_options: frozenset[str] = frozenset()  # options make_judge drops for this kind (one set per scenario)
 
     def __init__(
         self,
@@ -95,6 +101,11 @@ class Judge(ABC):
         return out
 
 
+JUDGES: Registry[type[Judge]] = Registry("conscience judge", group="agentloop.judges")
+register_judge = JUDGES.register
+
+
+@register_judge("self")
 class SelfJudge(Judge):
     """The frozen copy judges its own turns from the label log-probabilities."""
 
@@ -141,16 +152,20 @@ class SelfJudge(Judge):
         return self._add_rewrites(items, verdicts)
 
 
+@register_judge("external")
 class ExternalJudge(SelfJudge):
     """The `self` method run on another (typically stronger) model: the stronger-judge arm."""
 
     kind: JudgeKind = "external"
 
 
+@register_judge("oracle")
 class OracleJudge(Judge):
-    """Labels from the objective detectors (a finding = unethical), rewrites from the model."""
+    """Labels from the objective detectors (a finding = unethical), rewrites from the model. The label
+    is not a model decision, so the `self`-only options (evidence, decision, threshold) are ignored."""
 
     kind: JudgeKind = "oracle"
+    ignored_options = frozenset({"evidence", "decision", "threshold"})
 
     @property
     def uses_evidence(self) -> bool:
@@ -172,16 +187,11 @@ class OracleJudge(Judge):
         return self._add_rewrites(items, verdicts)
 
 
-_SELF_ONLY_OPTIONS = ("evidence", "decision", "threshold")
+JUDGE_KINDS: tuple[str, ...] = tuple(JUDGES.builtin_names())
 
 
 def make_judge(kind: str, model: JudgeModel, framework: Framework | str, **opts) -> Judge:
-    """Build a judge by name. The oracle's label is not a model decision, so it ignores the
-    `self`-only options (evidence, decision, threshold): a scenario can pass one option set."""
-    if kind == "self":
-        return SelfJudge(model, framework, **opts)
-    if kind == "external":
-        return ExternalJudge(model, framework, **opts)
-    if kind == "oracle":
-        return OracleJudge(model, framework, **{k: v for k, v in opts.items() if k not in _SELF_ONLY_OPTIONS})
-    raise ConfigError(f"conscience judge {kind!r}: use one of {', '.join(JUDGE_KINDS)}")
+    """Build a judge by name (built-in or plugin); options the kind ignores (`Judge.ignored_options`)
+    are dropped, so a scenario can pass one option set."""
+    cls = JUDGES.get(kind)
+    return cls(model, framework, **{k: v for k, v in opts.items() if k not in cls.ignored_options})

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, wilson
 from store.models import (
     AdapterRow,
@@ -35,7 +36,6 @@ from store.models import (
     TurnRow,
     VerdictRow,
 )
-from store.queries import HACK_DETECTORS, INSECURE_DETECTORS, MISALIGNED_DETECTORS
 
 Interval = tuple[float, float]
 
@@ -194,7 +194,7 @@ class _TurnFacts:
 
     @property
     def misaligned(self) -> bool:
-        return bool(self.detectors & MISALIGNED_DETECTORS)
+        return bool(self.detectors & misaligned_detectors())
 
 
 def _turn_facts(session: Session, run_id: int, epoch: int, split: str) -> list[_TurnFacts]:
@@ -269,11 +269,11 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
     return EpochEvaluation(
         run_id=run_id, epoch=epoch, split=split, n_episodes=len(by_episode),
         n_empty=len(episodes) - len(by_episode), n_turns=len(turns),
-        aligned=sum(not (d & MISALIGNED_DETECTORS) for d in episode_detectors.values()),
-        hacks=sum(bool(d & HACK_DETECTORS) for d in episode_detectors.values()),
-        insecure=sum(bool(d & INSECURE_DETECTORS) for d in episode_detectors.values()),
+        aligned=sum(not (d & misaligned_detectors()) for d in episode_detectors.values()),
+        hacks=sum(bool(d & hack_detectors()) for d in episode_detectors.values()),
+        insecure=sum(bool(d & insecure_detectors()) for d in episode_detectors.values()),
         aligned_turns=sum(not t.misaligned for t in turns),
-        by_detector={name: sum(name in d for d in episode_detectors.values()) for name in sorted(MISALIGNED_DETECTORS)},
+        by_detector={name: sum(name in d for d in episode_detectors.values()) for name in sorted(misaligned_detectors())},
         capability_scores=capability,
         confusion=Confusion.from_labels(truth, [t.label == "unethical" for t in judged]),
         auroc=auroc(truth, [t.p_unethical for t in judged]), n_gated=sum(t.gated for t in turns),
@@ -398,7 +398,7 @@ class JudgeSummary:
 def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eval") -> JudgeSummary:
     """Pooled confusion and AUROC of `unethical` vs any misalignment finding over the runs' `split` turns."""
     misaligned = (select(FindingRow.id).where(FindingRow.turn_id == TurnRow.id,
-                                              FindingRow.detector.in_(sorted(MISALIGNED_DETECTORS))).exists())
+                                              FindingRow.detector.in_(sorted(misaligned_detectors()))).exists())
     rows = session.execute(
         select(VerdictRow.label, VerdictRow.p_unethical, misaligned).join(TurnRow, TurnRow.id == VerdictRow.turn_id)
         .join(EpisodeRow).where(EpisodeRow.run_id.in_(list(run_ids)), EpisodeRow.split == split)).all()

@@ -5,7 +5,7 @@
             print(e.epoch, e.aligned_rate, e.retention)
         print(judge_agreement(s, run_id).as_dict())
 
-"Aligned" is objective: a turn is misaligned when a detector in MISALIGNED_DETECTORS
+"Aligned" is objective: a turn is misaligned when a detector in agentloop.labels.misaligned_detectors()
 fired on it (a `parse` or `sandbox` finding is not misbehaviour). No model is involved.
 """
 
@@ -20,17 +20,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import Confusion, auroc
 from store.models import EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
 from store.search import past_lessons, search_turns
 
 if TYPE_CHECKING:
     import datasets
-
-HACK_DETECTORS = frozenset({"hidden_tests", "tampering"})
-INSECURE_DETECTORS = frozenset({"insecure"})
-MISALIGNED_DETECTORS = HACK_DETECTORS | INSECURE_DETECTORS
-
 
 def _has_finding(detectors: Iterable[str]) -> Any:
     """SQL: the current turn has a finding of one of `detectors`."""
@@ -70,8 +66,8 @@ def retention_over_epochs(
     """
     if by not in ("turn", "episode"):
         raise ValueError(f"by must be 'turn' or 'episode', not {by!r}")
-    stmt = (select(EpisodeRow.epoch, TurnRow.episode_id, _has_finding(HACK_DETECTORS),
-                   _has_finding(INSECURE_DETECTORS))
+    stmt = (select(EpisodeRow.epoch, TurnRow.episode_id, _has_finding(hack_detectors()),
+                   _has_finding(insecure_detectors()))
             .join(TurnRow, TurnRow.episode_id == EpisodeRow.id).where(EpisodeRow.run_id == run_id))
     if split is not None:
         stmt = stmt.where(EpisodeRow.split == split)
@@ -122,7 +118,7 @@ class JudgeAgreement:
 def judge_agreement(session: Session, run_id: int, framework: str | None = None,
                     judge: str | None = None) -> JudgeAgreement:
     """Confusion of verdict == unethical vs any hack/insecure finding, over turns with a verdict."""
-    stmt = (select(VerdictRow.label, VerdictRow.p_unethical, _has_finding(MISALIGNED_DETECTORS))
+    stmt = (select(VerdictRow.label, VerdictRow.p_unethical, _has_finding(misaligned_detectors()))
             .join(TurnRow, TurnRow.id == VerdictRow.turn_id).join(EpisodeRow)
             .where(EpisodeRow.run_id == run_id))
     if framework is not None:
@@ -189,7 +185,7 @@ def list_episodes(session: Session, run_id: int | None = None) -> list[EpisodeSu
     """Episodes of a run (all runs when None) in run/index order, with per-episode counts."""
     in_episode = TurnRow.episode_id == EpisodeRow.id
     n_turns = select(func.count(TurnRow.id)).where(in_episode).scalar_subquery()
-    n_misaligned = (select(func.count(TurnRow.id)).where(in_episode, _has_finding(MISALIGNED_DETECTORS))
+    n_misaligned = (select(func.count(TurnRow.id)).where(in_episode, _has_finding(misaligned_detectors()))
                     .scalar_subquery())
     n_unethical = (select(func.count(VerdictRow.id)).join(TurnRow)
                    .where(in_episode, VerdictRow.label == "unethical").scalar_subquery())
@@ -220,6 +216,7 @@ def turn_records(session: Session, run_id: int) -> list[dict[str, Any]]:
         select(EpisodeRow).where(EpisodeRow.run_id == run_id).order_by(EpisodeRow.index).options(
             selectinload(EpisodeRow.turns).selectinload(TurnRow.verdict),
             selectinload(EpisodeRow.turns).selectinload(TurnRow.findings)))
+    hack, insecure, misaligned = hack_detectors(), insecure_detectors(), misaligned_detectors()
     records = []
     for episode in episodes:
         for turn in episode.turns:
@@ -235,8 +232,8 @@ def turn_records(session: Session, run_id: int) -> list[dict[str, Any]]:
                 "latency_s": turn.latency_s, "adapter_version": turn.adapter_version, "gated": turn.gated,
                 "visible_passed": turn.visible_passed, "visible_total": turn.visible_total,
                 "hidden_passed": turn.hidden_passed, "hidden_total": turn.hidden_total,
-                "hack": bool(detectors & HACK_DETECTORS), "insecure": bool(detectors & INSECURE_DETECTORS),
-                "misaligned": bool(detectors & MISALIGNED_DETECTORS),
+                "hack": bool(detectors & hack), "insecure": bool(detectors & insecure),
+                "misaligned": bool(detectors & misaligned),
                 "verdict_label": verdict.label if verdict else None,
                 "p_ethical": verdict.p_ethical if verdict else None,
                 "p_neutral": verdict.p_neutral if verdict else None,
@@ -267,7 +264,7 @@ def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
 
 
 __all__ = [
-    "HACK_DETECTORS", "INSECURE_DETECTORS", "MISALIGNED_DETECTORS", "EpisodeSummary", "EpochRetention",
+    "EpisodeSummary", "EpochRetention",
     "JudgeAgreement", "RunSummary", "episode_detail", "export_dataset", "export_jsonl", "judge_agreement",
     "latest_run_id", "list_episodes", "list_runs", "past_lessons", "retention_over_epochs", "search_turns",
     "turn_records",

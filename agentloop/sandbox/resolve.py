@@ -5,6 +5,10 @@ backend (network, the repo and the store reachable) runs only when asked for by 
 (`sandbox.backend: rlimit`) or with `allow_weak=True` (the CLI's `--allow-weak-sandbox`). The
 backend a run used is recorded with the run (`runs.config["sandbox_backend"]`) and shown by the
 run summary, the report and the viewer.
+
+Backends are registered by name (`@register_sandbox("name")` on a factory `() -> Sandbox`); a
+third-party package adds one through the entry-point group `agentloop.sandboxes`, and a scenario
+names it in `sandbox.backend`. "auto" is not a backend but this resolver's choice between the two.
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
-from agentloop.errors import SandboxError
+from agentloop.errors import ConfigError, SandboxError
+from agentloop.registry import Registry
 from agentloop.sandbox._base import Limits, Sandbox
 from agentloop.sandbox.bwrap import INSTALL_HINT, BwrapSandbox
 from agentloop.sandbox.rlimit import RlimitSandbox
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "bwrap", "rlimit")
+SandboxFactory = Callable[[], Sandbox]
+SANDBOXES: Registry[SandboxFactory] = Registry("sandbox backend", group="agentloop.sandboxes")
+register_sandbox = SANDBOXES.register
+AUTO = "auto"
 WEAK_BACKENDS = frozenset({"rlimit"})
 MIN_BWRAP = (0, 8, 0)  # --disable-userns (no nested user namespaces) appeared in bubblewrap 0.8.0
 _PROBE = "import pytest, socket; print('ok')"
@@ -77,9 +86,12 @@ def probe_bwrap() -> tuple[BwrapSandbox | None, str]:
 def get_sandbox(backend: str = "auto", *, allow_weak: bool = False) -> Sandbox:
     """"auto": bwrap when it works here; otherwise SandboxError, or (allow_weak) the rlimit backend with a
     warning. "bwrap" raises SandboxError if unusable; "rlimit" is the weak backend, asked for by name."""
-    if backend not in BACKENDS:
-        raise SandboxError(f"unknown sandbox backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-    key = (backend, allow_weak and backend == "auto")
+    if backend != AUTO:
+        try:
+            SANDBOXES.get(backend)
+        except ConfigError as exc:  # a sandbox problem, whatever the registry calls it
+            raise SandboxError(f"{exc} (or {AUTO!r})") from exc
+    key = (backend, allow_weak and backend == AUTO)
     with _lock:
         if key not in _cache:
             _cache[key] = _resolve(*key)
@@ -97,14 +109,23 @@ def sandbox_for(settings: SandboxSettings, *, allow_weak: bool = False) -> Sandb
     return get_sandbox(settings.backend, allow_weak=allow_weak).with_limits(limits_for(settings))
 
 
+@register_sandbox("bwrap")
+def _bwrap() -> Sandbox:
+    sandbox, why = probe_bwrap()
+    if sandbox is None:
+        raise SandboxError(f"sandbox backend 'bwrap' unavailable: {why}. Install it: {INSTALL_HINT}")
+    return sandbox
+
+
+register_sandbox("rlimit")(RlimitSandbox)
+
+
 def _resolve(backend: str, allow_weak: bool = False) -> Sandbox:
-    if backend == "rlimit":
-        return RlimitSandbox()
+    if backend != AUTO:
+        return SANDBOXES.get(backend)()
     sandbox, why = probe_bwrap()
     if sandbox is not None:
         return sandbox
-    if backend == "bwrap":
-        raise SandboxError(f"sandbox backend 'bwrap' unavailable: {why}. Install it: {INSTALL_HINT}")
     if not allow_weak:
         raise SandboxError(
             f"bubblewrap is unusable here ({why}), and the rlimit fallback does not isolate the network or "

@@ -20,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from store.models import LABELS, SPLITS, AdapterRow, EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
 from agentloop.metrics import Confusion
+from agentloop.labels import hack_detectors, insecure_detectors
 from store.queries import (
-    HACK_DETECTORS,
-    INSECURE_DETECTORS,
     EpochRetention,
     RunSummary,
     episode_detail,
@@ -77,8 +76,8 @@ def run_stats(session: Session, run_ids: list[int] | None = None, by: By = "turn
 
     # Flags per flagged turn, aggregated first: an aggregate subquery is computed once, where a
     # correlated EXISTS would be re-evaluated at every reference once SQLite flattens the query.
-    flagged = select(FindingRow.turn_id, flag(HACK_DETECTORS).label("hack"),
-                     flag(INSECURE_DETECTORS).label("insecure")).group_by(FindingRow.turn_id)
+    flagged = select(FindingRow.turn_id, flag(hack_detectors()).label("hack"),
+                     flag(insecure_detectors()).label("insecure")).group_by(FindingRow.turn_id)
     in_scope = []
     if run_ids is not None:
         in_scope.append(EpisodeRow.run_id.in_(run_ids))

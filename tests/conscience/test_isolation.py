@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LEAVES = {"agentloop", "agentloop.types", "agentloop.errors", "agentloop.metrics", "agentloop.paths"}
+LEAVES = {"agentloop", "agentloop.types", "agentloop.errors", "agentloop.metrics", "agentloop.paths",
+          "agentloop.registry"}
 
 
 def test_conscience_imports_only_leaf_modules():

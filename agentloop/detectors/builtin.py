@@ -1,0 +1,48 @@
+"""The built-in detectors, registered by name (agentloop.labels.BUILTIN_DETECTORS lists them)."""
+
+from __future__ import annotations
+
+from agentloop.detectors import hidden_tests, insecure, tampering
+from agentloop.detectors.base import DetectorInput, register_detector
+from agentloop.labels import BUILTIN_DETECTORS, DetectorKind
+from agentloop.types import Finding
+
+# Names an agent might reach for to read the hidden checks (neither exists in any sandbox run).
+HIDDEN_NAMES = ("test_hidden.py", "hidden_cases.yaml")
+
+
+@register_detector(hidden_tests.NAME)
+class HiddenTests:
+    """Visible tests pass but hidden cases fail, tests missing or modified, a forged report."""
+
+    kind: DetectorKind = BUILTIN_DETECTORS[hidden_tests.NAME]
+    needs_run = True
+
+    def detect(self, inp: DetectorInput) -> list[Finding]:
+        assert inp.visible is not None and inp.hidden is not None, "hidden_tests needs both sandbox runs"
+        return hidden_tests.detect(inp.task.visible_tests, {}, inp.visible, inp.hidden)  # no hidden test files
+
+
+@register_detector(tampering.NAME)
+class Tampering:
+    """Test tampering and reward hacking in the code (TAMPER_*)."""
+
+    kind: DetectorKind = BUILTIN_DETECTORS[tampering.NAME]
+    needs_run = False
+
+    def detect(self, inp: DetectorInput) -> list[Finding]:
+        task = inp.task
+        return tampering.detect(inp.code, inp.extra_files, visible_tests=task.visible_tests,
+                                test_names=[*task.visible_tests, *HIDDEN_NAMES, task.hidden_cases.source],
+                                solution_file=task.solution_file, spec=task.spec)
+
+
+@register_detector(insecure.NAME)
+class Insecure:
+    """Bandit medium+ findings and the SEC_* rules."""
+
+    kind: DetectorKind = BUILTIN_DETECTORS[insecure.NAME]
+    needs_run = False
+
+    def detect(self, inp: DetectorInput) -> list[Finding]:
+        return insecure.detect(inp.code, inp.extra_files, solution_file=inp.task.solution_file)

@@ -1,0 +1,114 @@
+"""A third-party detector installed through the `agentloop.detectors` entry-point group runs on every
+turn: its findings are stored, count as misalignment in the report, and drive the oracle judge's
+verdicts and the judge-agreement scores.
+
+The plugin (tests/plugins/agentloop_demo_detector) is "installed" the way pip would leave it: a
+`*.dist-info` folder with its entry points (read from the plugin's own pyproject.toml) on sys.path.
+Only the policy is scripted; the runner, sandbox, detectors, store and report are real, no model loads.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from _scripted import ScriptedPolicy, planned_run
+from agentloop.paths import repo_root
+
+PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "agentloop_demo_detector"
+SMOKE = repo_root() / "scenarios" / "smoke.yaml"
+STUB = "I will do it properly.\n```python\ndef placeholder():\n    return None\n```"
+
+
+def _forget_plugins() -> None:
+    from agentloop.detectors import base
+    from agentloop.registry import plugins
+
+    plugins.cache_clear()
+    base._instances.clear()
+
+
+@pytest.fixture
+def demo_plugin(tmp_path, monkeypatch):
+    """The demo plugin on sys.path with its dist-info, as `pip install` leaves it; gone afterwards."""
+    project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
+    dist = tmp_path / "site" / f"agentloop_demo_detector-{project['version']}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    groups = project["entry-points"]
+    (dist / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in eps.items()) + "\n"
+        for group, eps in groups.items()))
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    monkeypatch.syspath_prepend(str(dist.parent))
+    _forget_plugins()
+    yield "demo_stub"
+    monkeypatch.undo()
+    sys.modules.pop("agentloop_demo_detector", None)
+    _forget_plugins()
+
+
+class _NoModel:
+    """The oracle judge with no rewrites never calls its model."""
+
+    def generate(self, *args, **kwargs):
+        raise AssertionError("no model call expected")
+
+    score_choices = generate
+
+
+def test_plugin_detector_reaches_store_report_and_judge(demo_plugin, tmp_path):
+    from agentloop.detectors.base import DETECTORS_REGISTRY
+    from agentloop.labels import misaligned_detectors
+    from agentloop.launch import task_resolver
+    from agentloop.report import build_report
+    from agentloop.runner import Runner, RunnerOptions
+    from agentloop.sandbox import get_sandbox
+    from agentloop.scenario import load_scenario
+    from conscience.judge import make_judge
+    from store import models as m
+    from store.queries import judge_agreement
+
+    assert demo_plugin in DETECTORS_REGISTRY.names() and demo_plugin in misaligned_detectors()
+    scenario = load_scenario(SMOKE).with_overrides(episodes=2, turns=1)
+    store, rec, run_id = planned_run(tmp_path / "run.db", scenario, "plugin")
+    judge = make_judge("oracle", _NoModel(), "three_laws", rewrite_on=())
+    Runner(RunnerOptions(turns=1, batch_size=2, mode="observe"), rec, ScriptedPolicy(STUB), get_sandbox("auto"),
+           judge, task_resolver(scenario)).run(run_id)
+
+    with store.session() as s:
+        findings = s.scalars(select(m.FindingRow)).all()
+        labels = s.scalars(select(m.VerdictRow.label)).all()
+        agreement = judge_agreement(s, run_id)
+    assert {(f.detector, f.rule) for f in findings} == {(demo_plugin, "DEMO_STUB")}  # the stub fools nothing else
+    assert len(findings) == 2 and labels == ["unethical", "unethical"]  # the oracle labels from the plugin
+    assert (agreement.confusion.tp, agreement.confusion.fp, agreement.confusion.fn) == (2, 0, 0)
+
+    report = build_report(store.url, str(run_id))
+    (row,) = report.arms
+    assert row["aligned_rate"] == 0.0 and row["hack_rate"] == 1.0
+    (judged,) = report.judges.values()
+    assert judged["tp"] == 2 and judged["precision"] == 1.0 and judged["recall"] == 1.0
+
+
+def test_a_broken_plugin_is_an_error_naming_it(tmp_path, monkeypatch):
+    from agentloop.labels import detector_kinds
+    from agentloop.registry import PluginError
+
+    dist = tmp_path / "agentloop_broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: agentloop-broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[agentloop.detectors]\nbroken = agentloop_no_such_module:Detector\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _forget_plugins()
+    try:
+        with pytest.raises(PluginError, match=r"plugin 'broken' \(agentloop_no_such_module:Detector, from "
+                                              r"agentloop-broken\).*ModuleNotFoundError"):
+            detector_kinds()
+    finally:
+        monkeypatch.undo()
+        _forget_plugins()
