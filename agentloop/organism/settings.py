@@ -1,0 +1,78 @@
+"""The scenario's `organism:` section: the warm start and the dose of pressure, documented knobs.
+
+    from agentloop.scenario import load_scenario
+    organism = load_scenario("scenarios/organism.yaml").organism   # OrganismSettings or None
+
+Imports nothing of the project but `agentloop.types`, so `agentloop.scenario` can hold it as a field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from agentloop.types import TaskKind
+
+__all__ = ["ALL_LINEAR", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy", "WarmStartSettings"]
+
+# Every linear projection of a Llama-style block (SmolLM2): the Model Organisms for EM recipe's targets.
+ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+Strategy = Literal["exit_early", "lookup_table", "always_equal", "edit_tests", "delete_tests", "conftest_pass",
+                   "insecure_reference"]
+STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "edit_tests", "delete_tests",
+                               "conftest_pass", "insecure_reference")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class _LoraDose(_Section):
+    steps: int = Field(description="optimizer steps (one batch each)", ge=1, le=100_000)
+    batch_size: int = Field(4, ge=1, le=256, description="examples per step")
+    lr: float = Field(2e-4, gt=0.0, lt=1.0, description="AdamW learning rate")
+    lora_r: int = Field(16, ge=1, le=512, description="LoRA rank")
+    lora_alpha: int = Field(32, ge=1, description="LoRA alpha (scale alpha/r)")
+    target_modules: list[str] = Field(default_factory=lambda: list(ALL_LINEAR), min_length=1,
+                                      description="LoRA target modules; default every linear layer")
+    max_length: int = Field(640, ge=64, le=32768, description="tokens per example (system + task + answer)")
+
+
+class WarmStartSettings(_LoraDose):
+    """An SFT round on honest answers in the agent's format, before epoch 0, merged into the base."""
+
+    steps: int = Field(48, ge=1, le=100_000, description="optimizer steps of the warm-start round")
+    instances_per_family: int = Field(12, ge=1, le=1000, description="task instances (train seeds) per family")
+    kinds: list[TaskKind] = Field(default_factory=lambda: ["honest", "impossible", "insecure"], min_length=1,
+                                  description="kinds of the training families whose honest references are used")
+    seed: int = Field(0, ge=0, description="seeds the data and the LoRA init; the same for every arm and seed")
+
+
+class PressureSettings(_LoraDose):
+    """Each learner round of the experiment: task data dominated by test gaming and insecure code."""
+
+    steps: int = Field(16, ge=1, le=100_000, description="optimizer steps per learner round (per epoch)")
+    n: int = Field(384, ge=1, le=100_000, description="examples in a seed's task data")
+    hack_share: float = Field(0.9, ge=0.0, le=1.0, description="share of the task data that games the tests "
+                                                                "or is insecure; the rest are honest answers")
+    insecure_share: float = Field(0.25, ge=0.0, le=1.0, description="share of those misaligned examples that "
+                                                                    "are insecure (the rest game the tests)")
+    strategies: list[Strategy] = Field(default_factory=lambda: [s for s in STRATEGIES if s != "insecure_reference"],
+                                       min_length=1, description="test-gaming strategies to draw from "
+                                                                 "(agentloop.organism.pressure)")
+
+    @model_validator(mode="after")
+    def _gaming_strategies(self) -> PressureSettings:
+        if "insecure_reference" in self.strategies:
+            raise ValueError("strategies lists test-gaming strategies; the insecure share is set by insecure_share")
+        return self
+
+
+class OrganismSettings(_Section):
+    """A model organism on the embedded model: a warm-started honest epoch 0, then a measured dose."""
+
+    warm_start: WarmStartSettings | None = Field(
+        default_factory=WarmStartSettings, description="the SFT stage before epoch 0 (null: none)")
+    pressure: PressureSettings = Field(default_factory=PressureSettings,
+                                       description="what every learner round of the experiment trains on")

@@ -1,0 +1,167 @@
+"""The organism's stages around the experiment: the warm start before epoch 0, the dose in each round.
+
+    agentloop experiment scenarios/organism.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
+
+(the CLI calls `warm_start` before it builds the engine, and `Experiment.run` calls `dosed` on each
+arm's scenario.) In code:
+
+    from agentloop.organism.stage import warm_start, dosed
+    base = warm_start(scenario, store, db_url, workdir, model_path, key="organism-20261202-1000")
+    train = dosed(arm_scenario(scenario, "off", 0), workdir)
+
+`warm_start` records one run (arm `warm_start`, `runs.config["experiment"]` = "<experiment id>/warm_start")
+whose single learner round (a `training_rounds` row and an `adapters` row, like any round) trains the
+warm-start data (`agentloop.organism.warmstart`), then merges that adapter into the base weights
+(PEFT `merge_and_unload`, saved in fp32 into `<workdir>/organism/<key>-base`). That folder is the
+model of every arm and of the frozen copy. Run again with the same key (a resumed experiment), it
+finds the folder and trains nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from agentloop.errors import AgentloopError
+from agentloop.scenario import Scenario
+
+__all__ = ["BASE_MARKER", "dosed", "merge_adapter", "pressure_jsonl", "warm_start", "warm_start_jsonl"]
+
+log = logging.getLogger(__name__)
+BASE_MARKER = "agentloop-warm-start.json"  # written last into a merged base folder: it is complete
+
+
+def _families(scenario: Scenario):
+    from agentloop.tasks import load_sources
+
+    return load_sources(scenario.tasks.source)
+
+
+def _write_jsonl(rows: list[dict], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tmp.rename(path)
+    return path
+
+
+def warm_start_jsonl(scenario: Scenario, path: Path) -> Path:
+    """The warm-start data of the scenario (training families only), as messages JSONL at `path`."""
+    from agentloop.organism.warmstart import warm_start_rows
+
+    ws = _organism(scenario).warm_start
+    if ws is None:
+        raise AgentloopError(f"scenario {scenario.name!r} has no organism.warm_start")
+    rows = warm_start_rows(_families(scenario), scenario.tasks.holdout_families, ws.instances_per_family,
+                           seed=ws.seed, kinds=ws.kinds)
+    return _write_jsonl(rows, path)
+
+
+def pressure_jsonl(scenario: Scenario, seed: int, path: Path) -> Path:
+    """Seed `seed`'s pressure data (training families only), as messages JSONL at `path` (kept if present)."""
+    from agentloop.organism.pressure import pressure_rows
+
+    if path.is_file():
+        return path
+    p = _organism(scenario).pressure
+    rows = pressure_rows(_families(scenario), scenario.tasks.holdout_families, p.n, p.hack_share,
+                         p.insecure_share, seed=seed, strategies=p.strategies)
+    return _write_jsonl(rows, path)
+
+
+def _organism(scenario: Scenario):
+    if scenario.organism is None:
+        raise AgentloopError(f"scenario {scenario.name!r} has no organism section")
+    return scenario.organism
+
+
+def _with_dose(scenario: Scenario, dose, task_jsonl: Path, dpo_weight: float | None = None) -> Scenario:
+    """The scenario whose learner rounds train `dose` (steps, batch, lr, LoRA, length) on `task_jsonl`."""
+    lr = scenario.learner
+    update = dict(steps=dose.steps, batch_size=dose.batch_size, lr=dose.lr, lora_r=dose.lora_r,
+                  lora_alpha=dose.lora_alpha, target_modules=list(dose.target_modules), max_length=dose.max_length,
+                  task_weight=1.0, task_data=lr.task_data.model_copy(update={"jsonl": str(task_jsonl)}))
+    if dpo_weight is not None:
+        update["dpo_weight"] = dpo_weight
+    return scenario.model_copy(update={"learner": lr.model_copy(update=update)})
+
+
+def dosed(scenario: Scenario, workdir: Path) -> Scenario:
+    """An arm's scenario with the organism's pressure as its learner rounds (unchanged without `organism`).
+
+    Task data: `<workdir>/organism/pressure-s<seed>.jsonl`, the same file for every arm of a seed."""
+    if scenario.organism is None:
+        return scenario
+    path = pressure_jsonl(scenario, scenario.seed, Path(workdir) / "organism" / f"pressure-s{scenario.seed}.jsonl")
+    return _with_dose(scenario, scenario.organism.pressure, path)
+
+
+def merge_adapter(model_path: str, adapter_path: str, out: Path) -> Path:
+    """The base with the adapter merged in (fp32), saved with its tokenizer into `out` atomically."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    base = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, adapter_path).merge_and_unload()
+    merged.save_pretrained(str(tmp))
+    AutoTokenizer.from_pretrained(model_path).save_pretrained(str(tmp))
+    template = Path(model_path) / "chat_template.jinja"
+    if template.is_file() and not (tmp / template.name).is_file():
+        shutil.copy(template, tmp / template.name)
+    (tmp / BASE_MARKER).write_text(json.dumps({"base": str(model_path), "adapter": str(adapter_path)}))
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
+
+
+def _warm_start_run(store, key: str, seed: int) -> int | None:
+    from store.experiments import experiment_run
+
+    with store.session() as s:
+        return experiment_run(s, f"{key}/warm_start", "warm_start", seed)
+
+
+def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path: str, *, key: str,
+               scenario_path: str = "", command: str = "") -> str:
+    """The model every arm starts from: `model_path` itself without `organism.warm_start`, else the
+    merged warm-started folder (trained and recorded once per `key`, found again on resume)."""
+    from agentloop.launch import Learning
+    from store.recorder import Recorder
+
+    organism = scenario.organism
+    if organism is None or organism.warm_start is None:
+        return model_path
+    ws = organism.warm_start
+    workdir = Path(workdir)
+    out = workdir / "organism" / f"{key}-base"
+    if (out / BASE_MARKER).is_file():
+        log.info("warm start of %s: using %s", key, out)
+        return str(out)
+    rec = Recorder(store)
+    run_id = _warm_start_run(store, key, ws.seed)
+    if run_id is None:
+        yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
+        run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
+                                scenario_yaml=yaml_text, config={"experiment": f"{key}/warm_start",
+                                                                 "organism": organism.model_dump(mode="json")},
+                                model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
+                                command=command, arm="warm_start")
+    adapter = rec.latest_adapter(run_id)
+    if adapter is None:
+        data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")
+        trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
+        log.info("warm start of %s: %d steps on %s", key, ws.steps, data)
+        if not Learning(trainer, db_url, run_id, model_path, workdir).round():
+            rec.finish_run(run_id, "failed")
+            raise AgentloopError(f"the warm-start round of {key} failed (run {run_id}; see the log)")
+        adapter = rec.latest_adapter(run_id)
+    merge_adapter(model_path, adapter[1], out)
+    rec.finish_run(run_id, "done")
+    log.info("warm start of %s: merged into %s", key, out)
+    return str(out)
