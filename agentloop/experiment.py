@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from agentloop.errors import AgentloopError, ConfigError
 from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
+from agentloop.organism.stage import dosed
 from agentloop.recorder import Recorder
 from agentloop.runner import Runner
 from agentloop.scenario import Scenario
@@ -120,7 +121,7 @@ class Experiment:
         units = self.units(experiment_id, arms, seeds)
         for unit in units:
             done = self._done_epochs(unit.run_id)
-            train = arm_scenario(self.scenario, unit.arm, unit.seed)
+            train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
             evaluate = eval_scenario(self.scenario, unit.seed)
             learning = Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir)
             for epoch in range(epochs + 1):

@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 from agentloop.errors import ConfigError
+from agentloop.organism.settings import OrganismSettings
 from agentloop.registry import Registry
 from agentloop.types import TaskKind
 
@@ -297,6 +298,8 @@ class Scenario(_Section):
     learner: LearnerSettings = Field(default_factory=LearnerSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    organism: OrganismSettings | None = Field(
+        None, description="model organism: warm start before epoch 0 and the pressure dose (agentloop.organism)")
 
     _source: str = PrivateAttr("<scenario>")
 

@@ -48,6 +48,7 @@ def experiment(
     from agentloop.experiment import Experiment, new_experiment_id
     from agentloop.launch import make_engine_for
     from agentloop.model import resolve_model
+    from agentloop.organism.stage import warm_start
     from agentloop.paths import command_line, db_url
     from agentloop.sandbox import sandbox_for
     from agentloop.scenario import load_scenario
@@ -63,8 +64,11 @@ def experiment(
     store.upgrade()
     experiment_id = resume or new_experiment_id(scenario)
     model_path = resolve_model(scenario.model.name)
-    engine = make_engine_for(scenario, model_path)
     command = command_line(sys.argv[1:])  # any --db password redacted
+    # organism.warm_start: one recorded SFT round merged into the base of every arm and the frozen copy
+    model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
+                            scenario_path=str(scenario_path), command=command)
+    engine = make_engine_for(scenario, model_path)
     with console.status(f"experiment {experiment_id}") as status:
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
                          scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
