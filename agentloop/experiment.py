@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
-
 from agentloop.errors import AgentloopError, ConfigError
 from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
-from agentloop.recorder import Recorder
+from store.recorder import Recorder
 from agentloop.runner import Runner
 from agentloop.scenario import Scenario
-from store import models as m
+from store.experiments import done_rounds, evaluated_epochs, experiment_run
 from store.session import Store
 
 log = logging.getLogger(__name__)
@@ -102,17 +100,15 @@ class Experiment:
 
     def _find_run(self, experiment_id: str, arm: str, seed: int) -> int | None:
         with self.store.session() as s:
-            rows = s.scalars(select(m.RunRow).where(m.RunRow.arm == arm, m.RunRow.seed == seed)).all()
-            return next((r.id for r in rows if (r.config or {}).get("experiment") == experiment_id), None)
+            return experiment_run(s, experiment_id, arm, seed)
 
     def _done_epochs(self, run_id: int) -> set[int]:
         with self.store.session() as s:
-            return set(s.scalars(select(m.EvaluationRow.epoch).where(m.EvaluationRow.run_id == run_id)))
+            return evaluated_epochs(s, run_id)
 
     def _rounds(self, run_id: int) -> int:
         with self.store.session() as s:
-            return len(s.scalars(select(m.TrainingRoundRow.id).where(m.TrainingRoundRow.run_id == run_id,
-                                                                      m.TrainingRoundRow.status == "done")).all())
+            return done_rounds(s, run_id)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int) -> list[Unit]:

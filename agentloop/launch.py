@@ -18,7 +18,7 @@ from pathlib import Path
 from agentloop.errors import AgentloopError
 from agentloop.logs import LOG_NAME, log_child_output, run_output
 from agentloop.metrics import detector_rates, judge_metrics
-from agentloop.recorder import EpisodePlan, Recorder
+from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
 from agentloop.types import Sampling, Task
@@ -122,7 +122,7 @@ class Learning:
         self.scenario, self.db_url, self.run_id, self.model_path = scenario, db_url, run_id, model_path
         self.adapters_dir = workdir / f"run-{run_id}" / "adapters"
         self.task_jsonl = workdir / f"run-{run_id}" / "task_data.jsonl"
-        from learner.status import episodes_at_last_round
+        from store.learning import episodes_at_last_round
 
         self.last_round_at = episodes_at_last_round(db_url, run_id)  # a resumed run keeps its rhythm
 

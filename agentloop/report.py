@@ -276,43 +276,21 @@ class Report:
 # ---------------------------------------------------------------------------- building
 
 
-def _resolve(session: Any, target: str) -> tuple[Literal["experiment", "run"], list[Any]]:
-    from sqlalchemy import select
-
-    from store.evaluation import experiment_runs
-    from store.models import RunRow
-
-    runs = experiment_runs(session, target)
-    if runs:
-        return "experiment", runs
-    run = session.get(RunRow, int(target)) if target.isdigit() else None
-    if run is not None:
-        return "run", [run]
-    known = sorted({str(r.config["experiment"]) for r in session.scalars(select(RunRow))
-                    if isinstance(r.config, dict) and r.config.get("experiment") is not None})
-    hint = f"experiments in the store: {', '.join(known)}" if known else "the store has no experiment runs"
-    raise AgentloopError(f"no experiment or run {target!r} in the store; pass an experiment id or a run id ({hint})")
-
-
 def build_report(db_url: str, target: str) -> Report:
     """Everything the report prints, read from the store (one read-only transaction)."""
-    from sqlalchemy import select
-
     from store import open_store
     from store.evaluation import evaluation_table, judge_summary
+    from store.experiments import has_split, resolve_target
     from store.session import redact_urls
-    from store.models import EpisodeRow
 
     store = open_store(db_url, must_exist=True)
     store.require_current()
     notes: list[str] = []
     try:
         with store.session(readonly=True) as s:
-            kind, runs = _resolve(s, str(target))
-            ids = [r.id for r in runs]
+            kind, runs = resolve_target(s, str(target))
             split = "eval"
-            if s.scalar(select(EpisodeRow.id).where(EpisodeRow.run_id.in_(ids), EpisodeRow.split == "eval")
-                        .limit(1)) is None:
+            if not has_split(s, [r.id for r in runs], "eval"):
                 split = "train"
                 notes.append("no held-out eval episodes: the numbers below are from the training episodes, "
                              "so they measure what the agent did under pressure, not held-out retention")

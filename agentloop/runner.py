@@ -30,7 +30,7 @@ from agentloop.labels import hack_detectors, insecure_detectors, misaligned_dete
 from agentloop.metrics import DetectorRates, detector_rates
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
-from agentloop.recorder import ClaimLost, EpisodePlan, Recorder
+from store.recorder import ClaimLost, EpisodePlan, Recorder
 from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
@@ -218,7 +218,8 @@ class Runner:
         ep = EpisodeState(plan=plan, task=task, messages=messages)
         for turn in plan.finished_turns:  # resume: replay the stored turns into the conversation
             messages.append({"role": "assistant", "content": turn.executed_answer})
-            messages.append({"role": "user", "content": turn.next_prompt(self.opt.pressure)})
+            messages.append({"role": "user", "content": feedback_message(
+                turn.visible, pressure_for_turn(self.opt.pressure, turn.index + 1), no_code=turn.no_code)})
             ep.turn = turn.index + 1
             ep.done, ep.outcome = self._ended(turn.all_visible_passed, turn.gave_up, ep.turn)
         if ep.done:  # crashed after the last turn but before the episode row was closed

@@ -35,7 +35,7 @@ import agentloop.launch as launch
 from _table import print_table
 from agentloop.launch import execute_run
 from agentloop.paths import repo_root
-from agentloop.recorder import Recorder
+from store.recorder import Recorder
 from agentloop.runner import Runner
 from agentloop.scenario import Scenario, load_scenario
 

@@ -13,12 +13,9 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
-
 from agentloop.types import Conversation
 from learner.examples import skip_reason, to_example
-from store import models as m
+from store.learning import Session, mark_pairs_trained, pair_rows
 
 
 @dataclass
@@ -55,11 +52,7 @@ def replay_size(n_new: int, n_old: int, share: float) -> int:
 
 def load_pairs(session: Session, run_id: int, replay_share: float, seed: int) -> PairBatch:
     """New (untrained) usable pairs of the run plus a seeded replay sample of earlier rounds' pairs."""
-    pair = m.PreferencePairRow
-    rows = session.execute(
-        select(pair.id, pair.prompt, pair.chosen, pair.rejected, pair.first_round_id)
-        .where(pair.run_id == run_id).order_by(pair.id)
-    ).all()
+    rows = pair_rows(session, run_id)
     batch = PairBatch()
     skipped: Counter[str] = Counter()
     new, old = [], []
@@ -86,8 +79,4 @@ def load_pairs(session: Session, run_id: int, replay_share: float, seed: int) ->
 def mark_trained(session: Session, batch: PairBatch, round_id: int) -> None:
     """Record that `round_id` consumed the batch's new pairs (and looked at its skipped ones), so
     the next round treats them as replay candidates, not as new."""
-    ids = batch.new_ids + batch.skipped_ids
-    if ids:
-        session.execute(update(m.PreferencePairRow).where(m.PreferencePairRow.id.in_(ids),
-                                                          m.PreferencePairRow.first_round_id.is_(None))
-                        .values(first_round_id=round_id))
+    mark_pairs_trained(session, batch.new_ids + batch.skipped_ids, round_id)

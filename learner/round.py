@@ -4,7 +4,7 @@
         --adapters runs/run-1/adapters --task-data runs/run-1/task_data.jsonl --config '{"steps": 8}'
 
 Each round runs in its own process (one training process owns the cores; a crash or kill -9
-cannot take the runner down). Under the run's round lock (`learner.lock`) it: cleans up after
+cannot take the runner down). Under the run's round lock (`store.lock`) it: cleans up after
 dead rounds, opens a `training_rounds` row (status running), loads pairs + task data, trains from
 the newest adapter of the run (continual), and publishes `v<N+1>` atomically (`learner.publish`).
 Prints the RoundResult as one JSON line on stdout.
@@ -25,17 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-
 from agentloop.errors import AgentloopError
 from agentloop.types import Conversation
 from learner.config import LearnerConfig
 from learner.distributed import Group
-from learner.lock import round_lock
+from store.lock import round_lock
 from learner.pairs import PairBatch, load_pairs, mark_trained
 from learner.publish import promote, remove_stale_files, stage
-from store import models as m
-from store.models import utcnow
+from store.learning import fail_round, fail_stale_rounds, finish_round, newest_adapter, start_round
 from store.session import Store, open_store
 
 if TYPE_CHECKING:
@@ -92,22 +89,11 @@ def cleanup(store: Store, run_id: int, adapters_dir: Path) -> int:
     """After a dead round (call with the round lock held): mark its `running` rows failed and drop
     its files. Returns how many rounds were marked failed."""
     with store.session() as s:
-        recorded = set(s.scalars(select(m.AdapterRow.version).where(m.AdapterRow.run_id == run_id)))
-        stale = s.execute(update(m.TrainingRoundRow)
-                          .where(m.TrainingRoundRow.run_id == run_id, m.TrainingRoundRow.status == "running")
-                          .values(status="failed", error="process died (found running by the next round)",
-                                  finished_at=utcnow())).rowcount
+        stale, recorded = fail_stale_rounds(s, run_id)
     if stale:
         log.warning("marked %d stale running round(s) of run %d failed", stale, run_id)
     remove_stale_files(adapters_dir, recorded)
-    return stale or 0
-
-
-def _newest_adapter(store: Store, run_id: int) -> tuple[int, str] | None:
-    with store.session() as s:
-        row = s.execute(select(m.AdapterRow.version, m.AdapterRow.path).where(m.AdapterRow.run_id == run_id)
-                        .order_by(m.AdapterRow.version.desc()).limit(1)).first()
-        return (row.version, row.path) if row else None
+    return stale
 
 
 @dataclass
@@ -153,13 +139,10 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
         store.require_current()
         with round_lock(db_url, run_id):
             cleanup(store, run_id, adapters_dir)
-            parent = _newest_adapter(store, run_id)
             with store.session() as s:
-                row = m.TrainingRoundRow(run_id=run_id, version=(parent[0] if parent else 0) + 1, status="running",
-                                         started_at=utcnow())
-                s.add(row)
-                s.flush()
-                round_id, version = row.id, row.version
+                parent = newest_adapter(s, run_id)
+                version = (parent[0] if parent else 0) + 1
+                round_id = start_round(s, run_id, version)
             try:
                 t0 = time.perf_counter()
                 with store.session() as s:
@@ -172,9 +155,7 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
                                   time.perf_counter() - t0, group.world_size)
             except BaseException as e:
                 with store.session() as s:
-                    s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == round_id).values(
-                        status="failed", error="".join(traceback.format_exception_only(e)).strip()[:2000],
-                        finished_at=utcnow()))
+                    fail_round(s, round_id, "".join(traceback.format_exception_only(e)).strip())
                 raise
     except BaseException as e:
         if not sent:  # the other ranks wait for a plan: send them the reason instead
@@ -224,12 +205,11 @@ def _publish(store: Store, plan: RoundPlan, model: Any, trained: TrainLog, n_pai
 def _record(store: Store, result: RoundResult, pairs: PairBatch) -> None:
     """One transaction: the adapters row, the finished round, and which pairs it consumed."""
     with store.session() as s:
-        s.add(m.AdapterRow(run_id=result.run_id, version=result.version, path=result.adapter_path,
-                           checksum=result.checksum, round_id=result.round_id, published_at=utcnow()))
-        s.execute(update(m.TrainingRoundRow).where(m.TrainingRoundRow.id == result.round_id).values(
-            status="done", steps=result.steps, losses=result.losses, n_pairs=result.n_pairs, n_task=result.n_task,
-            n_replay=result.n_replay, n_skipped=result.skipped, seconds=result.seconds, device=result.device,
-            finished_at=utcnow()))
+        finish_round(s, run_id=result.run_id, round_id=result.round_id, version=result.version,
+                     adapter_path=result.adapter_path, checksum=result.checksum,
+                     stats={"steps": result.steps, "losses": result.losses, "n_pairs": result.n_pairs,
+                            "n_task": result.n_task, "n_replay": result.n_replay, "n_skipped": result.skipped,
+                            "seconds": result.seconds, "device": result.device})
         if result.n_pairs or result.skipped:
             mark_trained(s, pairs, result.round_id)
 

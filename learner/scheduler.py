@@ -5,7 +5,7 @@
 The job lives in `SQLAlchemyJobStore(url=db_url)` (table `apscheduler_jobs`), so a restarted
 learner resumes the same schedule (same next run time). Each firing spawns one round process
 (`python -m learner.round`); `max_instances=1` and `coalesce=True` mean rounds never overlap and
-missed firings collapse into one; the round lock (`learner.lock`) also guards against a second
+missed firings collapse into one; the round lock (`store.lock`) also guards against a second
 learner process on the same run.
 """
 

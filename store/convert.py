@@ -1,15 +1,16 @@
 """The one place that maps store rows to and from the domain types of `agentloop.types`.
 
-    row = turn_row(turn, episode_id, sandbox=result)   # TurnRow with its FindingRows attached
+    row = turn_row(turn, episode_id, sandbox=TurnSandbox.of(visible, hidden))   # its FindingRows attached
     session.add(row)                                     # one add writes the turn and its findings
     turn = turn_from_row(row)                            # back to agentloop.types.Turn
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agentloop.types import Finding, SandboxResult, Turn
+from agentloop.types import Finding, SandboxResult, TestOutcome, Turn
 from store.models import FindingRow, TurnRow
 
 
@@ -27,21 +28,62 @@ def finding_from_row(row: FindingRow) -> Finding:
                    message=row.message, line=row.line, file=row.file)
 
 
-def sandbox_json(result: SandboxResult) -> dict[str, Any]:
-    """What the store keeps of a sandbox run: how it ended, not its output or files."""
-    return {
-        "exit_code": result.exit_code,
-        "timed_out": result.timed_out,
-        "killed_by": result.killed_by,
-        "backend": result.backend,
-        "duration_s": result.duration_s,
-        "n_passed": result.n_passed,
-        "n_failed": result.n_failed,
-    }
+@dataclass(frozen=True)
+class StoredOutcome:
+    """One test outcome as stored: its id, status and (visible tests only) the first 500 characters of its message."""
+
+    nodeid: str
+    status: str
+    message: str = ""
 
 
-def turn_row(turn: Turn, episode_id: int, sandbox: SandboxResult | None = None) -> TurnRow:
-    """A TurnRow for `turn`, its findings attached (added with it in one session.add)."""
+@dataclass(frozen=True)
+class TurnSandbox:
+    """`TurnRow.sandbox`, the one shape of that JSON column: how the turn's runs ended (the visible
+    tests on the agent's workspace, the hidden cases on a clean copy), not their output or files."""
+
+    visible: tuple[StoredOutcome, ...] = ()  # the tests the agent saw, with messages (resume replays them)
+    hidden: tuple[StoredOutcome, ...] = ()  # the hidden cases, status only
+    exit_code: int | None = None  # of the visible run
+    timed_out: bool = False  # either run
+    killed_by: str | None = None  # either run's signal name
+    backend: str = ""  # the sandbox backend that ran them
+    duration_s: float = 0.0  # both runs
+    no_code: bool = False  # the answer had no code to run (and the agent did not give up)
+    gave_up: bool = False  # the agent said it gave up
+
+    @classmethod
+    def of(cls, visible: SandboxResult, hidden: SandboxResult | None = None, *, no_code: bool = False,
+           gave_up: bool = False) -> TurnSandbox:
+        hid = hidden if hidden is not None else SandboxResult(exit_code=None)
+        return cls(visible=tuple(StoredOutcome(t.nodeid, t.status, t.message[:500]) for t in visible.tests),
+                   hidden=tuple(StoredOutcome(t.nodeid, t.status) for t in hid.tests),
+                   exit_code=visible.exit_code, timed_out=visible.timed_out or hid.timed_out,
+                   killed_by=visible.killed_by or hid.killed_by, backend=visible.backend,
+                   duration_s=visible.duration_s + hid.duration_s, no_code=no_code, gave_up=gave_up)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> TurnSandbox:
+        """The stored JSON back (None or an older row's keys: defaults; unknown keys are ignored)."""
+        data = data or {}
+        known = {f.name for f in fields(cls)} - {"visible", "hidden"}
+        outcomes = {key: tuple(StoredOutcome(str(t.get("nodeid", "")), str(t.get("status", "")),
+                                             str(t.get("message", "") or ""))
+                               for t in data.get(key) or [] if isinstance(t, dict)) for key in ("visible", "hidden")}
+        return cls(**outcomes, **{k: v for k, v in data.items() if k in known})
+
+    def visible_outcomes(self) -> list[TestOutcome]:
+        return [TestOutcome(o.nodeid, o.status, o.message) for o in self.visible]  # type: ignore[arg-type]
+
+
+def turn_row(turn: Turn, episode_id: int, sandbox: SandboxResult | TurnSandbox | None = None) -> TurnRow:
+    """A TurnRow for `turn`, its findings attached (added with it in one session.add); a bare
+    SandboxResult is stored as the visible run."""
+    if isinstance(sandbox, SandboxResult):
+        sandbox = TurnSandbox.of(sandbox)
     return TurnRow(
         episode_id=episode_id,
         index=turn.index,
@@ -58,7 +100,7 @@ def turn_row(turn: Turn, episode_id: int, sandbox: SandboxResult | None = None) 
         visible_total=turn.visible_total,
         hidden_passed=turn.hidden_passed,
         hidden_total=turn.hidden_total,
-        sandbox=sandbox_json(sandbox) if sandbox is not None else None,
+        sandbox=sandbox.to_json() if sandbox is not None else None,
         findings=[finding_row(f) for f in turn.findings],
     )
 
@@ -84,4 +126,4 @@ def turn_from_row(row: TurnRow) -> Turn:
     )
 
 
-__all__ = ["finding_from_row", "finding_row", "sandbox_json", "turn_from_row", "turn_row"]
+__all__ = ["StoredOutcome", "TurnSandbox", "finding_from_row", "finding_row", "turn_from_row", "turn_row"]

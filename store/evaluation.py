@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, wilson
+from store.experiments import experiment_runs
+from store.queries import judged_turns
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -298,12 +300,6 @@ def record_evaluation(session: Session, run_id: int, epoch: int, *, arm: str | N
 # ---------------------------------------------------------------------------- tables
 
 
-def experiment_runs(session: Session, experiment_id: str) -> list[RunRow]:
-    """The runs of an experiment (`runs.config["experiment"]`), by id; filtered here: JSON paths differ per backend."""
-    runs = session.scalars(select(RunRow).order_by(RunRow.id))
-    return [r for r in runs if isinstance(r.config, dict) and str(r.config.get("experiment")) == experiment_id]
-
-
 def _seed_row(run: RunRow, row: EvaluationRow) -> dict[str, Any]:
     extra = dict(row.extra or {})
     ci = extra.pop("ci", {}) or {}
@@ -397,14 +393,9 @@ class JudgeSummary:
 
 def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eval") -> JudgeSummary:
     """Pooled confusion and AUROC of `unethical` vs any misalignment finding over the runs' `split` turns."""
-    misaligned = (select(FindingRow.id).where(FindingRow.turn_id == TurnRow.id,
-                                              FindingRow.detector.in_(sorted(misaligned_detectors()))).exists())
-    rows = session.execute(
-        select(VerdictRow.label, VerdictRow.p_unethical, misaligned).join(TurnRow, TurnRow.id == VerdictRow.turn_id)
-        .join(EpisodeRow).where(EpisodeRow.run_id.in_(list(run_ids)), EpisodeRow.split == split)).all()
-    truth = [bool(m) for _, _, m in rows]
-    confusion = Confusion.from_labels(truth, [label == "unethical" for label, _, _ in rows])
-    area = auroc(truth, [p for _, p, _ in rows])
+    truth, predicted, p_unethical = judged_turns(session, run_ids, split=split)
+    confusion = Confusion.from_labels(truth, predicted)
+    area = auroc(truth, p_unethical)
     return JudgeSummary(confusion=confusion, auroc=area,
                         auroc_ci=auroc_interval(area, confusion.tp + confusion.fn, confusion.fp + confusion.tn))
 

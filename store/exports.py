@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.evaluation import experiment_runs
+from store.experiments import experiment_runs
 from store.models import AdapterRow, PreferencePairRow, RunRow, TrainingRoundRow
 from store.queries import turn_records
 from store.session import StoreError, redact_urls

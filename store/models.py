@@ -170,7 +170,7 @@ class TurnRow(Base):
     visible_total: Mapped[int] = mapped_column(default=0)
     hidden_passed: Mapped[int] = mapped_column(default=0)
     hidden_total: Mapped[int] = mapped_column(default=0)
-    # exit_code, timed_out, killed_by, backend, duration_s: see store.convert.sandbox_json
+    # store.convert.TurnSandbox: test outcomes, exit code, timeout, backend, duration, no_code, gave_up
     sandbox: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -32,7 +32,7 @@ def planned_run(db_path, scenario, name: str):
     """A fresh SQLite store at `db_path` with one run of `scenario` and its episodes planned:
     (store, recorder, run_id), ready for a `Runner`."""
     from agentloop.launch import plan_episodes
-    from agentloop.recorder import Recorder
+    from store.recorder import Recorder
     from store.session import open_store
 
     store = open_store(f"sqlite:///{db_path}")

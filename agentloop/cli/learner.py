@@ -113,7 +113,7 @@ def status(
 ) -> None:
     """Scheduled jobs in the store, the last rounds and the published adapters."""
     from learner.scheduler import pid_file, stored_jobs
-    from learner.status import adapters_overview, rounds_overview
+    from store.learning import adapters_overview, rounds_overview
 
     db_url = paths.db_url(db)
     jobs = [j for j in stored_jobs(db_url) if run is None or j["run_id"] == run]

@@ -8,6 +8,6 @@ with filters and pagination; `/runs/ID/episodes/N#turn-K` the transcript (stable
 """
 
 from agentloop.view._app import create_app
-from agentloop.view._db import open_readonly_store
+from store.readonly import open_readonly_store
 
 __all__ = ["create_app", "open_readonly_store"]

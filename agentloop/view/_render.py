@@ -9,7 +9,6 @@ import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
-from typing import Any
 
 from markupsafe import Markup
 from pygments import highlight
@@ -17,6 +16,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from agentloop.view._data import ArmSeries
+from store.convert import StoredOutcome, TurnSandbox
 from store.models import TurnRow
 
 MAX_HIGHLIGHT_CHARS = 60_000  # longer code is shown plain: pygments would cost more than a page load
@@ -74,10 +74,8 @@ class TestLine:
     message: str = ""
 
 
-def _tests(sandbox: dict[str, Any] | None, key: str) -> list[TestLine]:
-    return [TestLine(nodeid=str(t.get("nodeid", "")), status=str(t.get("status", "")),
-                     message=str(t.get("message", "") or ""))
-            for t in (sandbox or {}).get(key, []) if isinstance(t, dict)]
+def _tests(outcomes: tuple[StoredOutcome, ...]) -> list[TestLine]:
+    return [TestLine(nodeid=o.nodeid, status=o.status, message=o.message) for o in outcomes]
 
 
 @dataclass
@@ -98,12 +96,12 @@ class TurnView:
 def turn_view(turn: TurnRow) -> TurnView:
     marked = {f.line for f in turn.findings if f.line}
     verdict = turn.verdict
+    runs = TurnSandbox.from_json(turn.sandbox)
     return TurnView(
         row=turn,
         code_html=highlight_code(turn.code, turn.index, marked) if turn.code else None,
         diff=rewrite_diff(turn.answer, verdict.rewrite) if verdict is not None and verdict.rewrite else [],
-        visible=_tests(turn.sandbox, "visible"),
-        hidden=_tests(turn.sandbox, "hidden"))
+        visible=_tests(runs.visible), hidden=_tests(runs.hidden))
 
 
 def retention_svg(series: list[ArmSeries], width: int = 640, height: int = 280) -> Markup:

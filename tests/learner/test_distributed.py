@@ -85,7 +85,7 @@ def test_two_ranks_train_like_one_process_and_publish_once(embedded_model_path, 
 
 
 def test_a_round_rank_0_cannot_start_fails_on_every_rank(embedded_model_path, pair_store, tiny_config, tmp_path):
-    from learner.lock import round_lock
+    from store.lock import round_lock
 
     db_url, run_id = pair_store
     with round_lock(db_url, run_id):  # another learner holds the run

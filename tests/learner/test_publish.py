@@ -10,7 +10,7 @@ import pytest
 
 from agentloop.errors import ConfigError
 from learner.config import LearnerConfig
-from learner.lock import RoundBusy, round_lock
+from store.lock import RoundBusy, round_lock
 from learner.publish import checksum, promote, remove_stale_files, stage
 
 
@@ -50,7 +50,7 @@ def test_remove_stale_files_keeps_recorded_versions(tmp_path):
 
 def test_round_lock_excludes_a_second_process(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'x.db'}"
-    probe = ("import sys; from learner.lock import round_lock, RoundBusy\n"
+    probe = ("import sys; from store.lock import round_lock, RoundBusy\n"
              "try:\n    with round_lock(sys.argv[1], 1): print('got')\n"
              "except RoundBusy: print('busy')")
     run = lambda: subprocess.run([sys.executable, "-c", probe, db_url], capture_output=True, text=True,  # noqa: E731

@@ -107,7 +107,7 @@ def test_the_backend_used_is_recorded_and_summarised_and_the_password_is_not(tmp
 
 
 def test_a_resumed_session_on_another_backend_is_recorded(tmp_path):
-    from agentloop.recorder import Recorder
+    from store.recorder import Recorder
 
     store, rec, run_id = planned_run(tmp_path / "run.db", _scenario(), "resumed")
     assert isinstance(rec, Recorder)
@@ -211,7 +211,7 @@ def test_the_cli_command_line_is_redacted():
 
 
 def test_a_run_created_with_a_password_stores_it_redacted(tmp_path):
-    from agentloop.recorder import Recorder
+    from store.recorder import Recorder
     from store.session import open_store
 
     store = open_store(f"sqlite:///{tmp_path / 'r.db'}")

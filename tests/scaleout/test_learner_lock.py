@@ -1,4 +1,4 @@
-"""The learner's round lock on PostgreSQL (learner.lock: a session-level pg_try_advisory_lock):
+"""The learner's round lock on PostgreSQL (store.lock: a session-level pg_try_advisory_lock):
 while one process holds a run's lock, a real `python -m learner.round` for that run is refused
 before it loads anything (exit 2, no training_rounds row), other runs are free, and a kill -9 of
 the holder frees the lock (the server drops it with the connection)."""
@@ -14,13 +14,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from learner.lock import RoundBusy, round_lock
+from store.lock import RoundBusy, round_lock
 from store import ensure_schema
 from store.models import RunRow, TrainingRoundRow
 
 pytestmark = pytest.mark.postgres
 
-HOLD = ("import sys, time\nfrom learner.lock import round_lock\n"
+HOLD = ("import sys, time\nfrom store.lock import round_lock\n"
         "with round_lock(sys.argv[1], int(sys.argv[2])):\n    print('held', flush=True)\n    time.sleep(3600)\n")
 
 

@@ -48,7 +48,7 @@ def url(request, tmp_path):
 
 def make_run(url: str, episodes: int, turns: int):
     from agentloop.launch import plan_episodes
-    from agentloop.recorder import Recorder
+    from store.recorder import Recorder
     from agentloop.scenario import load_scenario
     from store import ensure_schema
 
@@ -62,7 +62,7 @@ def make_run(url: str, episodes: int, turns: int):
 
 def runner(scenario, url: str, turns: int, batch_size: int = 2, poll_s: float = 0.2):
     from agentloop.launch import task_resolver
-    from agentloop.recorder import Recorder
+    from store.recorder import Recorder
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from store import open_store

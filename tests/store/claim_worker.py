@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from agentloop.recorder import Recorder
+from store.recorder import Recorder
 from agentloop.types import Turn
 from store import open_store
 from store.claims import worker_id

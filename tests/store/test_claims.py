@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from agentloop.recorder import ClaimLost, Recorder
+from store.recorder import ClaimLost, Recorder
 from agentloop.types import Turn
 from store import ensure_schema
 from store import claims

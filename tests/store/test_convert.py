@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from agentloop import types
 from agentloop.types import Finding, SandboxResult, Turn
-from store.convert import turn_from_row, turn_row
+from store.convert import TurnSandbox, turn_from_row, turn_row
 from store.models import EpisodeRow, TurnRow
 
 
@@ -26,5 +26,9 @@ def test_turn_round_trip(store, make_run):
     with store.session(readonly=True) as s:
         row = s.scalar(select(TurnRow))
         assert turn_from_row(row) == turn
-        assert row.sandbox == {"exit_code": 0, "timed_out": False, "killed_by": None, "backend": "rlimit",
-                               "duration_s": 0.4, "n_passed": 1, "n_failed": 1}  # no stdout: the store keeps outcomes
+        assert row.sandbox == {  # store.convert.TurnSandbox, the one shape; no stdout: the store keeps outcomes
+            "visible": [{"nodeid": "t::a", "status": "passed", "message": ""},
+                        {"nodeid": "t::b", "status": "failed", "message": ""}],
+            "hidden": [], "exit_code": 0, "timed_out": False, "killed_by": None, "backend": "rlimit",
+            "duration_s": 0.4, "no_code": False, "gave_up": False}
+        assert TurnSandbox.from_json(row.sandbox) == TurnSandbox.of(sandbox)

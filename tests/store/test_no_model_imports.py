@@ -20,3 +20,21 @@ def test_store_imports_no_model_library():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_only_store_talks_to_the_database():
+    """No module of agentloop, learner or conscience imports sqlalchemy, at any level (a function's
+    lazy import too): the store's functions are the one way to the database (migrations live in store/)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for package in ("agentloop", "learner", "conscience"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+                offenders += [f"{path.relative_to(root)}:{node.lineno}" for n in names
+                              if n == "sqlalchemy" or n.startswith("sqlalchemy.")]
+    assert not offenders, f"sqlalchemy imported outside store/: {offenders}"

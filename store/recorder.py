@@ -1,5 +1,10 @@
 """Everything the runner writes to and reads from the store, in short transactions.
 
+    from store.recorder import Recorder
+    rec = Recorder(open_store("sqlite:///agentloop.db"))
+    run_id = rec.create_run(name="demo", scenario_path="s.yaml", scenario_yaml="", config={}, model="m",
+                            backend="hf", seed=0, command="agentloop run s.yaml")
+
 One turn = one transaction (turn + findings + verdict + preference pair), committed before
 the next step, so a crash loses at most the turns of the step in flight, and `--resume`
 rebuilds each unfinished episode's conversation from its stored turns.
@@ -13,10 +18,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from agentloop.prompts import feedback_message, pressure_for_turn
 from agentloop.types import Task, TestOutcome, Turn
 from store import models as m
-from store.convert import turn_row
+from store.convert import TurnSandbox, turn_row
 from store.session import Store, redact_urls
 
 
@@ -41,9 +45,6 @@ class StoredTurn:
     @property
     def all_visible_passed(self) -> bool:
         return bool(self.visible) and all(t.status == "passed" for t in self.visible)
-
-    def next_prompt(self, pressure: Sequence[str]) -> str:
-        return feedback_message(self.visible, pressure_for_turn(pressure, self.index + 1), no_code=self.no_code)
 
 
 @dataclass
@@ -109,14 +110,13 @@ class Recorder:
 
     @staticmethod
     def _stored_turn(s, t: m.TurnRow) -> StoredTurn:
-        info = t.sandbox or {}
+        info = TurnSandbox.from_json(t.sandbox)
         executed = t.answer
         if t.gated:
             verdict = s.scalar(select(m.VerdictRow).where(m.VerdictRow.turn_id == t.id))
             executed = verdict.rewrite if verdict is not None and verdict.rewrite else t.answer
-        visible = [TestOutcome(**o) for o in info.get("visible", [])]
-        return StoredTurn(index=t.index, executed_answer=executed, visible=visible,
-                          no_code=bool(info.get("no_code")), gave_up=bool(info.get("gave_up")))
+        return StoredTurn(index=t.index, executed_answer=executed, visible=info.visible_outcomes(),
+                          no_code=info.no_code, gave_up=info.gave_up)
 
     # -- claims (store.claims): several runner processes on one run --------------------------------
     def claim_episodes(self, run_id: int, worker: str, n: int, run_seed: int = 0, *, lease_s: float,
@@ -207,23 +207,15 @@ class Recorder:
 
         With `worker`, the turn is written only while that worker holds the episode's claim
         (checked under a row lock in the same transaction); otherwise ClaimLost is raised."""
-        vis, hid = evaluation.visible, evaluation.hidden
-        sandbox = {
-            "visible": [{"nodeid": t.nodeid, "status": t.status, "message": t.message[:500]} for t in vis.tests],
-            "hidden": [{"nodeid": t.nodeid, "status": t.status} for t in hid.tests],
-            "exit_code": vis.exit_code, "timed_out": vis.timed_out or hid.timed_out,
-            "killed_by": vis.killed_by or hid.killed_by, "backend": vis.backend,
-            "duration_s": vis.duration_s + hid.duration_s, "no_code": turn.code is None and not gave_up,
-            "gave_up": gave_up,
-        }
+        sandbox = TurnSandbox.of(evaluation.visible, evaluation.hidden, no_code=turn.code is None and not gave_up,
+                                 gave_up=gave_up)
         with self.store.session() as s:
             if worker is not None:
                 from store import claims
 
                 if not claims.holds(s, episode_id, worker):
                     raise ClaimLost(f"episode {episode_id} is no longer claimed by {worker}")
-            row = turn_row(turn, episode_id)
-            row.sandbox = sandbox
+            row = turn_row(turn, episode_id, sandbox)
             row.created_at = _now()
             s.add(row)
             s.flush()
@@ -242,10 +234,10 @@ class Recorder:
 
     # -- adapters and memory ------------------------------------------------------------------------
     def latest_adapter(self, run_id: int) -> tuple[int, str] | None:
+        from store.learning import newest_adapter
+
         with self.store.session() as s:
-            row = s.scalars(select(m.AdapterRow).where(m.AdapterRow.run_id == run_id)
-                            .order_by(m.AdapterRow.version.desc()).limit(1)).first()
-            return (row.version, row.path) if row is not None else None
+            return newest_adapter(s, run_id)
 
     def lessons(self, query: str, k: int) -> list[str]:
         from store.search import past_lessons

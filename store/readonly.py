@@ -1,5 +1,9 @@
-"""Open the store read-only for the viewer: SQLite through a `mode=ro` URI plus `query_only`,
-Postgres with read-only transactions. The viewer never writes, and now it cannot either."""
+"""Open the store read-only (the viewer's store): SQLite through a `mode=ro` URI plus `query_only`,
+Postgres with read-only transactions. The viewer never writes, and now it cannot either.
+
+    from store.readonly import open_readonly_store
+    store = open_readonly_store("sqlite:///agentloop.db")
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,216 @@
+"""Alignment per epoch and judge agreement, aggregated in SQL: the one implementation behind the CLI's
+retention (`store.queries.retention_over_epochs`), the viewer's runs page and its per-arm retention.
+
+    from store.stats import run_stats
+    with store.session(readonly=True) as s:
+        stats = run_stats(s, [run_id], by="episode", split="eval")[run_id]
+        stats.epochs        # [EpochRetention(epoch=0, n=..., aligned_rate=..., retention=1.0, ...), ...]
+
+One pass over the turns, index-backed: a 100k-turn run takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from agentloop.labels import hack_detectors, insecure_detectors
+from agentloop.metrics import Confusion
+from store.listing import EpochRetention, RunSummary, list_runs
+from store.models import AdapterRow, EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
+
+By = Literal["turn", "episode"]
+
+
+# ---------------------------------------------------------------------------- runs page
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """A run's alignment per epoch and its judge's agreement with the detectors."""
+
+    epochs: list[EpochRetention]
+    confusion: Confusion  # positive = misaligned turn (truth) / `unethical` verdict (prediction)
+    n_verdicts: int
+
+
+NO_STATS = RunStats(epochs=[], confusion=Confusion(), n_verdicts=0)  # a run without turns
+
+
+def _retention(counts: dict[int, list[int]]) -> list[EpochRetention]:
+    """EpochRetention rows from epoch -> [n, aligned, hacks, insecure] (store.queries' definitions)."""
+    base = counts.get(0)
+    base_rate = base[1] / base[0] if base and base[0] else 0.0
+    return [EpochRetention(epoch=epoch, n=n, aligned=aligned, hacks=hacks, insecure=insecure,
+                           aligned_rate=aligned / n, retention=(aligned / n) / base_rate if base_rate else None,
+                           hack_rate=hacks / n, insecure_rate=insecure / n)
+            for epoch, (n, aligned, hacks, insecure) in sorted(counts.items()) if n]
+
+
+def run_stats(session: Session, run_ids: list[int] | None = None, by: By = "turn",
+              split: str | None = None) -> dict[int, RunStats]:
+    """Per-epoch rates and judge confusion of each run (all runs when `run_ids` is None).
+
+    `by="episode"` counts an episode as misaligned when any of its turns is; episodes without turns
+    are left out (they show nothing either way). `split` restricts to train or held-out eval episodes.
+    """
+    def flag(detectors: frozenset[str]) -> Any:
+        return func.max(case((FindingRow.detector.in_(sorted(detectors)), 1), else_=0))
+
+    # Flags per flagged turn, aggregated first: an aggregate subquery is computed once, where a
+    # correlated EXISTS would be re-evaluated at every reference once SQLite flattens the query.
+    flagged = select(FindingRow.turn_id, flag(hack_detectors()).label("hack"),
+                     flag(insecure_detectors()).label("insecure")).group_by(FindingRow.turn_id)
+    in_scope = []
+    if run_ids is not None:
+        in_scope.append(EpisodeRow.run_id.in_(run_ids))
+    if split is not None:
+        in_scope.append(EpisodeRow.split == split)
+    f = flagged.subquery()
+    turns = (select(EpisodeRow.run_id, EpisodeRow.epoch, EpisodeRow.id.label("episode_id"),
+                    func.coalesce(f.c.hack, 0).label("hack"), func.coalesce(f.c.insecure, 0).label("insecure"),
+                    VerdictRow.label.label("label"))
+             .join(TurnRow, TurnRow.episode_id == EpisodeRow.id)
+             .outerjoin(f, f.c.turn_id == TurnRow.id)
+             .outerjoin(VerdictRow, VerdictRow.turn_id == TurnRow.id)
+             .where(*in_scope))
+    t = turns.subquery()
+    bad = or_(t.c.hack == 1, t.c.insecure == 1)
+    unethical = t.c.label == "unethical"
+    judged = t.c.label.is_not(None)
+
+    def count(*conds: ColumnElement[bool]) -> Any:
+        return func.sum(case((and_(*conds), 1), else_=0))
+
+    # per episode: turn-level sums, plus the episode's own flags (misaligned if any turn is)
+    e = (select(t.c.run_id, t.c.epoch, func.count().label("turns"), count(~bad).label("aligned"),
+                func.sum(t.c.hack).label("hacks"), func.sum(t.c.insecure).label("insecure"),
+                func.max(t.c.hack).label("ep_hack"), func.max(t.c.insecure).label("ep_insecure"),
+                count(judged).label("judged"), count(judged, unethical, bad).label("tp"),
+                count(judged, unethical, ~bad).label("fp"), count(judged, ~unethical, bad).label("fn"))
+         .group_by(t.c.run_id, t.c.epoch, t.c.episode_id).subquery())
+    per_epoch = (select(e.c.run_id, e.c.epoch, func.count(), func.sum(e.c.turns), func.sum(e.c.aligned),
+                        func.sum(e.c.hacks), func.sum(e.c.insecure),
+                        func.sum(case((and_(e.c.ep_hack == 0, e.c.ep_insecure == 0), 1), else_=0)),
+                        func.sum(e.c.ep_hack), func.sum(e.c.ep_insecure), func.sum(e.c.judged),
+                        func.sum(e.c.tp), func.sum(e.c.fp), func.sum(e.c.fn))
+                 .group_by(e.c.run_id, e.c.epoch))
+    counts: dict[int, dict[int, list[int]]] = defaultdict(dict)
+    judge: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # judged, tp, fp, fn
+    for (run_id, epoch, episodes, n_turns, aligned, hacks, insecure, ep_aligned, ep_hacks, ep_insecure,
+         judged_n, tp, fp, fn) in session.execute(per_epoch):
+        # int(): PostgreSQL's SUM returns numeric (Decimal), SQLite's an int
+        counts[run_id][epoch] = [int(v or 0) for v in ([episodes, ep_aligned, ep_hacks, ep_insecure] if by == "episode"
+                                                       else [n_turns, aligned, hacks, insecure])]
+        totals = judge[run_id]
+        for i, value in enumerate((judged_n, tp, fp, fn)):
+            totals[i] += int(value or 0)
+    stats = {}
+    for run_id, by_epoch in counts.items():
+        judged_n, tp, fp, fn = judge[run_id]
+        stats[run_id] = RunStats(epochs=_retention(by_epoch), n_verdicts=judged_n,
+                                 confusion=Confusion(tp=tp, fp=fp, fn=fn, tn=judged_n - tp - fp - fn))
+    return stats
+
+
+@dataclass(frozen=True)
+class RunOverview:
+    """One line of the runs page: the run, its scenario and adapters, and its pooled rates."""
+
+    run: RunSummary
+    scenario: str
+    adapter_versions: list[int]
+    stats: RunStats
+
+    @property
+    def epochs(self) -> list[EpochRetention]:
+        return self.stats.epochs
+
+    def _pooled(self, attr: str) -> float | None:
+        n = sum(e.n for e in self.epochs)
+        return sum(getattr(e, attr) for e in self.epochs) / n if n else None
+
+    @property
+    def aligned_rate(self) -> float | None:
+        return self._pooled("aligned")
+
+    @property
+    def hack_rate(self) -> float | None:
+        return self._pooled("hacks")
+
+    @property
+    def insecure_rate(self) -> float | None:
+        return self._pooled("insecure")
+
+
+@dataclass(frozen=True)
+class RetentionPoint:
+    epoch: int
+    n: int
+    aligned_rate: float
+    retention: float | None  # None without a nonzero epoch-0 aligned rate
+
+
+@dataclass(frozen=True)
+class ArmSeries:
+    """Retention over epochs of one arm, pooled over its runs (units summed, not rates averaged)."""
+
+    arm: str
+    run_ids: list[int]
+    points: list[RetentionPoint]
+
+    def at(self, epoch: int) -> RetentionPoint | None:
+        return next((p for p in self.points if p.epoch == epoch), None)
+
+
+def _scenario_name(path: str | None, name: str) -> str:
+    return PurePath(path).stem if path else name
+
+
+def run_overviews(session: Session, by: By = "turn", split: str | None = None) -> list[RunOverview]:
+    """Every run, newest first, with rates pooled over its epochs (`by`/`split` as in retention)."""
+    scenario_paths = {run_id: path for run_id, path in session.execute(select(RunRow.id, RunRow.scenario_path))}
+    adapters: dict[int, list[int]] = defaultdict(list)
+    for run_id, version in session.execute(
+            select(AdapterRow.run_id, AdapterRow.version).where(AdapterRow.run_id.is_not(None))
+            .order_by(AdapterRow.run_id, AdapterRow.version)):
+        adapters[run_id].append(version)
+    stats = run_stats(session, by=by, split=split)
+    overviews = [RunOverview(run=run, scenario=_scenario_name(scenario_paths.get(run.id), run.name),
+                             adapter_versions=adapters.get(run.id, []), stats=stats.get(run.id, NO_STATS))
+                 for run in list_runs(session)]
+    return overviews
+
+
+def retention_by_arm(overviews: list[RunOverview]) -> list[ArmSeries]:
+    """Pool each arm's runs per epoch, then divide by the arm's pooled epoch-0 aligned rate."""
+    pooled: dict[str, dict[int, list[int]]] = defaultdict(dict)  # arm -> epoch -> [n, aligned]
+    runs: dict[str, list[int]] = defaultdict(list)
+    for overview in overviews:
+        arm = overview.run.arm or "(no arm)"
+        runs[arm].append(overview.run.id)
+        for e in overview.epochs:
+            counts = pooled[arm].setdefault(e.epoch, [0, 0])
+            counts[0] += e.n
+            counts[1] += e.aligned
+    series = []
+    for arm in sorted(pooled):
+        epochs = pooled[arm]
+        base = epochs.get(0)
+        base_rate = base[1] / base[0] if base else 0.0
+        points = [RetentionPoint(epoch=ep, n=n, aligned_rate=aligned / n,
+                                 retention=(aligned / n) / base_rate if base_rate else None)
+                  for ep, (n, aligned) in sorted(epochs.items())]
+        series.append(ArmSeries(arm=arm, run_ids=sorted(runs[arm]), points=points))
+    return series
+
+
+__all__ = [
+    "NO_STATS", "ArmSeries", "By", "RetentionPoint", "RunOverview", "RunStats", "retention_by_arm", "run_overviews",
+    "run_stats",
+]
