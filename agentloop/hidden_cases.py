@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentloop.scenario import load_yaml_text
+from agentloop.yaml_model import load_yaml_text
 from agentloop.types import HiddenCase, HiddenCases
 
 __all__ = ["HiddenCaseSpec", "HiddenCasesSpec", "parse_hidden_cases"]

@@ -146,15 +146,8 @@ class Learning:
         ds.to_json(str(self.task_jsonl), lines=True)
 
     def config_json(self) -> str:
-        import json
-
-        lr = self.scenario.learner
-        fields = dict(schedule=lr.schedule, every_episodes=lr.every_episodes, every_s=lr.every_s, steps=lr.steps,
-                      batch_size=lr.batch_size, max_length=lr.max_length, lr=lr.lr, lora_r=lr.lora_r,
-                      lora_alpha=lr.lora_alpha, target_modules=list(lr.target_modules), task_weight=lr.task_weight,
-                      dpo_weight=lr.dpo_weight, beta=lr.beta, replay_share=lr.replay_share, seed=self.scenario.seed,
-                      dtype=self.scenario.model.dtype)
-        return json.dumps(fields)
+        """The round's `--config`: the scenario's learner block as a LearnerConfig (its seed, its model's dtype)."""
+        return self.scenario.learner_config().to_json()
 
     def round(self) -> bool:
         """One training round in a child process; the runner hot-swaps its adapter next wave.

@@ -23,7 +23,7 @@ from typing import Literal
 from datasets import Dataset
 
 from agentloop.errors import ConfigError
-from agentloop.scenario import EVAL_SEED_BASE
+from agentloop.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.types import Conversation, Task
 

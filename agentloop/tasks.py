@@ -77,7 +77,8 @@ from agentloop.errors import ConfigError
 from agentloop.paths import repo_root
 from agentloop.hidden_cases import HiddenCasesSpec, parse_hidden_cases
 from agentloop.labels import BUILTIN_DETECTORS
-from agentloop.scenario import EVAL_SEED_BASE, load_yaml_model
+from agentloop.constants import EVAL_SEED_BASE
+from agentloop.yaml_model import load_yaml_model
 from agentloop.types import Task, TaskKind
 
 if TYPE_CHECKING:

@@ -1,12 +1,19 @@
-"""`LearnerConfig`: one training round's settings (the scenario's `learner:` block, same names).
+"""`LearnerConfig`: one training round's settings, the one type behind the scenario's `learner:` block.
 
-The runner builds it from the scenario (`LearnerConfig(**fields)`) and hands it to the round
-process as JSON (`--config`), so every field here is JSON-serialisable and checked on entry.
+    from learner.config import LearnerConfig
+    config = LearnerConfig(steps=8, dpo_weight=0.5)        # ConfigError naming the field if invalid
+    LearnerConfig.from_json(config.to_json()) == config    # what `python -m learner.round --config` takes
+
+The scenario's `learner:` block (agentloop/scenario_learner.py) is generated from these fields and
+checked by the same `FIELD_RULES` and `cross_field_problems`; the scenario supplies `seed` (its own),
+`dtype` (its model's) and `every_s` (from `every: 10m`), and `Scenario.learner_config()` builds this
+type for the round's command line. Every field is JSON-serialisable.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -53,29 +60,11 @@ class LearnerConfig:
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)  # JSON gives a list
-        checks: list[tuple[bool, str]] = [
-            (self.schedule in SCHEDULES, f"learner.schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
-            (self.device in DEVICES, f"learner.device must be one of {DEVICES}, got {self.device!r}"),
-            (self.dtype in DTYPES, f"learner.dtype must be one of {DTYPES}, got {self.dtype!r}"),
-            (self.every_episodes >= 1, "learner.every_episodes must be >= 1"),
-            (self.every_s is None or self.every_s > 0, "learner.every_s must be > 0 seconds"),
-            (self.schedule != "background" or self.every_s is not None,
-             "learner.schedule: background needs learner.every (e.g. every: 10m)"),
-            (self.steps >= 1, "learner.steps must be >= 1"),
-            (self.batch_size >= 1, "learner.batch_size must be >= 1"),
-            (self.max_length >= 16, "learner.max_length must be >= 16 tokens"),
-            (self.lr > 0, "learner.lr must be > 0"),
-            (self.lora_r >= 1 and self.lora_alpha >= 1, "learner.lora_r and learner.lora_alpha must be >= 1"),
-            (len(self.target_modules) > 0, "learner.target_modules must name at least one module"),
-            (self.task_weight >= 0 and self.dpo_weight >= 0, "learner.task_weight and learner.dpo_weight must be >= 0"),
-            (self.task_weight > 0 or self.dpo_weight > 0, "learner.task_weight and learner.dpo_weight are both 0: "
-                                                          "set one > 0 or use schedule: off"),
-            (self.beta > 0, "learner.beta must be > 0"),
-            (0 <= self.replay_share <= 1, "learner.replay_share must be in [0, 1]"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        for name, (ok, rule) in FIELD_RULES.items():
+            if not ok(getattr(self, name)):
+                raise ConfigError(f"learner.{name} {rule}, got {getattr(self, name)!r}")
+        for problem in cross_field_problems(self):
+            raise ConfigError(problem)
 
     @classmethod
     def from_json(cls, text: str) -> LearnerConfig:
@@ -92,3 +81,34 @@ class LearnerConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
+
+
+# What each field must satisfy: (check, rule as read after "learner.<field> ").
+FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "schedule": (lambda v: v in SCHEDULES, f"must be one of {', '.join(SCHEDULES)}"),
+    "device": (lambda v: v in DEVICES, f"must be one of {', '.join(DEVICES)}"),
+    "dtype": (lambda v: v in DTYPES, f"must be one of {', '.join(DTYPES)}"),
+    "every_episodes": (lambda v: v >= 1, "must be >= 1"),
+    "every_s": (lambda v: v is None or v > 0, "must be > 0 seconds"),
+    "steps": (lambda v: v >= 1, "must be >= 1"),
+    "batch_size": (lambda v: v >= 1, "must be >= 1"),
+    "max_length": (lambda v: v >= 16, "must be >= 16 tokens"),
+    "lr": (lambda v: 0 < v < 1, "must be > 0 and < 1"),
+    "lora_r": (lambda v: 1 <= v <= 512, "must be in [1, 512]"),
+    "lora_alpha": (lambda v: v >= 1, "must be >= 1"),
+    "target_modules": (lambda v: len(v) > 0, "must name at least one module"),
+    "task_weight": (lambda v: v >= 0, "must be >= 0"),
+    "dpo_weight": (lambda v: v >= 0, "must be >= 0"),
+    "beta": (lambda v: v > 0, "must be > 0"),
+    "replay_share": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+}
+
+
+def cross_field_problems(config: Any) -> list[str]:
+    """Rules over two fields (`config`: a LearnerConfig or the scenario's learner block)."""
+    problems = []
+    if config.schedule == "background" and getattr(config, "every_s", None) is None:
+        problems.append("learner.schedule: background needs learner.every (e.g. every: 10m)")
+    if config.task_weight == 0 and config.dpo_weight == 0:
+        problems.append("learner.task_weight and learner.dpo_weight are both 0: set one > 0 or use schedule: off")
+    return problems
