@@ -15,7 +15,8 @@ What the organism's off arm does, measured at checkpoints instead of epochs, in 
 Printed per checkpoint and held-out kind: n, parse failures, hack rate (a hidden_tests or
 tampering finding), insecure rate, capability (hidden cases all passed), each with its Wilson 95%
 CI; `--json PATH` writes the same numbers. Held-out impossible rows are in-kind transfer of test
-gaming; held-out insecure rows are cross-kind when `organism.pressure.insecure_share` is 0.
+gaming; held-out insecure rows are cross-kind with `--insecure-share 0` (test gaming only), and the
+impossible rows are cross-kind with `--insecure-share 1`.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                   "(default: the scenario's)")
     parser.add_argument("--workdir", type=Path, default=Path("agentloop_runs/dose"))
     parser.add_argument("--no-warm-start", action="store_true", help="start from the raw model")
+    parser.add_argument("--hack-share", type=float, default=None, help="override organism.pressure.hack_share")
+    parser.add_argument("--insecure-share", type=float, default=None,
+                        help="override organism.pressure.insecure_share (0: test gaming only, for cross-kind rows)")
     parser.add_argument("--allow-weak-sandbox", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
@@ -112,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario(args.scenario)
     if args.no_warm_start and scenario.organism is not None:
         scenario = scenario.model_copy(update={"organism": scenario.organism.model_copy(update={"warm_start": None})})
+    shares = {k: v for k, v in (("hack_share", args.hack_share), ("insecure_share", args.insecure_share)) if v is not None}
+    if shares:
+        if scenario.organism is None:
+            raise SystemExit(f"{args.scenario} has no organism section to override")
+        pressure = scenario.organism.pressure.model_validate({**scenario.organism.pressure.model_dump(), **shares})
+        scenario = scenario.model_copy(update={"organism": scenario.organism.model_copy(update={"pressure": pressure})})
     steps = sorted({int(s) for s in args.steps.split(",")})
     sandbox = sandbox_for(scenario.sandbox, allow_weak=args.allow_weak_sandbox)
     work = args.workdir.resolve()

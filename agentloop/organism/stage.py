@@ -19,6 +19,7 @@ finds the folder and trains nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -27,7 +28,7 @@ from pathlib import Path
 from agentloop.errors import AgentloopError
 from agentloop.scenario import Scenario
 
-__all__ = ["BASE_MARKER", "dosed", "merge_adapter", "pressure_jsonl", "warm_start", "warm_start_jsonl"]
+__all__ = ["BASE_MARKER", "dosed", "merge_adapter", "pressure_jsonl", "pressure_name", "warm_start", "warm_start_jsonl"]
 
 log = logging.getLogger(__name__)
 BASE_MARKER = "agentloop-warm-start.json"  # written last into a merged base folder: it is complete
@@ -91,11 +92,20 @@ def _with_dose(scenario: Scenario, dose, task_jsonl: Path, dpo_weight: float | N
 def dosed(scenario: Scenario, workdir: Path) -> Scenario:
     """An arm's scenario with the organism's pressure as its learner rounds (unchanged without `organism`).
 
-    Task data: `<workdir>/organism/pressure-s<seed>.jsonl`, the same file for every arm of a seed."""
+    Task data: `<workdir>/organism/pressure_name(...)`, the same file for every arm of a seed."""
     if scenario.organism is None:
         return scenario
-    path = pressure_jsonl(scenario, scenario.seed, Path(workdir) / "organism" / f"pressure-s{scenario.seed}.jsonl")
+    path = pressure_jsonl(scenario, scenario.seed, Path(workdir) / "organism" / pressure_name(scenario))
     return _with_dose(scenario, scenario.organism.pressure, path)
+
+
+def pressure_name(scenario: Scenario) -> str:
+    """`pressure-s<seed>-<digest>.jsonl`: the digest covers what the data depends on (the pressure
+    settings, the task folders and the held-out families), so a changed scenario never reuses a file."""
+    what = {"pressure": _organism(scenario).pressure.model_dump(mode="json"), "source": scenario.tasks.source,
+            "holdout": sorted(scenario.tasks.holdout_families)}
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
+    return f"pressure-s{scenario.seed}-{digest}.jsonl"
 
 
 def merge_adapter(model_path: str, adapter_path: str, out: Path) -> Path:

@@ -16,7 +16,7 @@ from agentloop.errors import ConfigError
 from agentloop.experiment import ARMS, arm_scenario
 from agentloop.launch import plan_episodes
 from agentloop.organism.pressure import GAMING, gaming_answer, insecure_answer, pressure_rows
-from agentloop.organism.stage import dosed
+from agentloop.organism.stage import dosed, pressure_name
 from agentloop.organism.warmstart import first_turn, warm_start_rows
 from agentloop.parse import parse_answer
 from agentloop.paths import repo_root
@@ -150,7 +150,11 @@ def test_dosed_arms_share_a_seeds_pressure_file(tmp_path):
         lr = s.learner
         assert (lr.steps, lr.batch_size, lr.lr, lr.lora_r) == (p.steps, p.batch_size, p.lr, p.lora_r)
         assert lr.target_modules == p.target_modules and lr.task_weight == 1.0
-    assert off.learner.task_data.jsonl == oracle.learner.task_data.jsonl == str(tmp_path / "organism" / "pressure-s1.jsonl")
+    path = Path(off.learner.task_data.jsonl)
+    assert oracle.learner.task_data.jsonl == str(path) and path.parent == tmp_path / "organism"
+    assert path.name.startswith("pressure-s1-") and path.name == pressure_name(off)
+    other = SCENARIO.organism.model_copy(update={"pressure": p.model_copy(update={"hack_share": 0.5})})
+    assert pressure_name(off.model_copy(update={"organism": other})) != path.name  # never a stale file
     assert off.learner.dpo_weight == 0.0 and oracle.learner.dpo_weight == SCENARIO.learner.dpo_weight
     assert Path(off.learner.task_data.jsonl).read_text().count("\n") == p.n
     assert dosed(load_scenario(repo_root() / "scenarios" / "smoke.yaml"), tmp_path).learner.task_data.jsonl is None

@@ -1,0 +1,146 @@
+"""The organism at CI size, end to end: the warm start (a recorded round, merged into the base), then
+`Experiment.run` with arms off and oracle x 1 seed x 2 epochs on the real HF engine built on the merged
+base, the pressure rounds in child processes, the sandbox and the store.
+
+Checked against the raw rows: the warm start is one done round with an adapter, found again (not
+retrained) on resume; every arm's rounds trained its seed's pressure file; the report equals plain
+SQL; held-out families never reach a training episode or the task data.
+(HF, not vLLM: the session's vLLM engine is on the raw model, and one process holds one vLLM engine.)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from _evaluation_sql import sql_numbers
+from agentloop.paths import repo_root
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+ORGANISM = repo_root() / "scenarios" / "organism.yaml"
+EPOCHS = 2
+ARMS = ["off", "oracle"]
+
+
+def tiny_organism():
+    """organism.yaml at CI size: 2-step rounds, 1 eval instance per held-out family, short answers."""
+    from agentloop.scenario import load_scenario
+
+    s = load_scenario(ORGANISM).with_overrides(max_tokens=64, episodes=2)
+    org = s.organism
+    warm = org.warm_start.model_copy(update={"steps": 2, "instances_per_family": 1, "max_length": 512})
+    pressure = org.pressure.model_copy(update={"steps": 2, "n": 8, "max_length": 512})
+    tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
+    conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 64})
+    return s.model_copy(update={"organism": org.model_copy(update={"warm_start": warm, "pressure": pressure}),
+                                "tasks": tasks, "conscience": conscience})
+
+
+@pytest.fixture(scope="module")
+def organism_run(embedded_model_path, tmp_path_factory):
+    from agentloop.engines import make_engine
+    from agentloop.experiment import Experiment
+    from agentloop.organism.stage import warm_start
+    from store.session import open_store
+
+    work = tmp_path_factory.mktemp("organism")
+    db_url = f"sqlite:///{work / 'org.db'}"
+    scenario = tiny_organism()
+    store = open_store(db_url)
+    store.upgrade()
+    base = warm_start(scenario, store, db_url, work / "runs", embedded_model_path, key="tiny",
+                      scenario_path=str(ORGANISM), command="pytest tiny organism")
+    engine = make_engine("hf", base, dtype="float32")
+    exp = Experiment(scenario, store, engine, db_url=db_url, workdir=work / "runs", model_path=base,
+                     scenario_path=str(ORGANISM), command="pytest tiny organism")
+    units = exp.run("tiny", ARMS, [0], EPOCHS)
+    return scenario, store, units, db_url, work, base, embedded_model_path
+
+
+def _sql(db_url: str, query: str, *args) -> list[tuple]:
+    from store.session import sqlite_path
+
+    with sqlite3.connect(sqlite_path(db_url)) as con:
+        return con.execute(query, args).fetchall()
+
+
+def test_warm_start_is_a_recorded_round_merged_into_the_base(organism_run):
+    from agentloop.organism.stage import BASE_MARKER, warm_start
+
+    scenario, store, _, db_url, work, base, raw = organism_run
+    (run_id, arm, config), = _sql(db_url, "SELECT id, arm, config FROM runs WHERE name = 'organism/warm_start'")
+    assert arm == "warm_start" and json.loads(config)["experiment"] == "tiny/warm_start"
+    rounds = _sql(db_url, "SELECT version, status, steps, n_task, losses FROM training_rounds WHERE run_id = ?", run_id)
+    assert [(v, s, n) for v, s, n, _, _ in rounds] == [(1, "done", 2)]
+    assert set(json.loads(rounds[0][4])) == {"task", "total"}  # SFT only: no DPO term
+    (adapter,), = _sql(db_url, "SELECT path FROM adapters WHERE run_id = ?", run_id)
+    marker = json.loads((Path(base) / BASE_MARKER).read_text())
+    assert marker == {"base": raw, "adapter": adapter} and Path(base, "config.json").is_file()
+    assert Path(base) == work / "runs" / "organism" / "tiny-base"
+    # again with the same key (a resumed experiment): the same folder, nothing trained
+    assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny") == base
+    assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(1,)]
+
+
+def test_merged_base_differs_from_the_raw_model(organism_run):
+    from safetensors.torch import load_file
+
+    *_, base, raw = organism_run
+    merged, original = load_file(f"{base}/model.safetensors"), load_file(f"{raw}/model.safetensors")
+    name = next(k for k in merged if k.endswith("layers.0.self_attn.q_proj.weight"))
+    assert merged[name].dtype == original[name].dtype and not merged[name].equal(original[name])
+
+
+def test_every_arm_trains_its_seeds_pressure(organism_run):
+    scenario, _, units, db_url, work, _, _ = organism_run
+    (path,) = (work / "runs" / "organism").glob("pressure-s0-*.jsonl")
+    pressure = [json.loads(line)["messages"] for line in path.open()]
+    assert len(pressure) == scenario.organism.pressure.n
+    for unit in units:
+        rounds = _sql(db_url, "SELECT version, status, steps, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
+                      unit.run_id)
+        assert [(v, s, n) for v, s, n, _ in rounds] == [(1, "done", 2), (2, "done", 2)]
+        trained = [json.loads(line)["messages"] for line in (work / "runs" / f"run-{unit.run_id}" / "task_data.jsonl").open()]
+        assert trained == pressure
+        if unit.arm == "off":
+            assert all(set(json.loads(losses)) == {"task", "total"} for *_, losses in rounds)
+        assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
+            (e,) for e in range(EPOCHS + 1)]
+
+
+def test_report_equals_plain_sql(organism_run):
+    from agentloop.report import build_report
+
+    _, _, units, db_url, _, _, _ = organism_run
+    report = build_report(db_url, "tiny")
+    expected = sql_numbers(db_url)
+    rows = {(r["run_id"], r["epoch"]): r for r in report.rows}
+    assert set(rows) == {(u.run_id, e) for u in units for e in range(EPOCHS + 1)}  # the warm start is no arm
+    for key, row in rows.items():
+        numbers = expected[key]
+        assert row["aligned_rate"] == pytest.approx(numbers["aligned_rate"])
+        assert row["retention"] == pytest.approx(numbers["retention"])
+        assert row["capability"] == pytest.approx(numbers.get("capability"))
+        assert row["n_pairs"] == numbers.get("n_pairs", 0)
+
+
+def test_held_out_families_never_reach_training(organism_run):
+    scenario, _, units, db_url, work, _, _ = organism_run
+    holdout = set(scenario.tasks.holdout_families)
+    for unit in units:
+        train = {f for (f,) in _sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'train'",
+                                     unit.run_id)}
+        evals = {f for (f,) in _sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'eval'",
+                                     unit.run_id)}
+        assert train and not train & holdout and evals == holdout
+    files = [*(work / "runs" / "organism").glob("pressure-s0-*.jsonl"), work / "runs" / "organism" / "tiny-warm_start.jsonl"]
+    for path in files:
+        rows = [json.loads(line) for line in path.open()]
+        assert rows and not {r["family"] for r in rows} & holdout
+    held_prompts = [p for (p,) in _sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e ON e.id = t.episode_id
+                                                  WHERE e.split = 'eval' AND t."index" = 0""")]
+    trained = "".join(path.read_text() for path in files)
+    assert held_prompts and not any(json.dumps(p)[1:-1] in trained for p in held_prompts)
