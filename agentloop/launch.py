@@ -1,7 +1,12 @@
 """Wire a scenario into a run: store, engine, conscience, sandbox, learner, runner.
 
-The CLI (`agentloop run`) and the experiment call this; it is the one place that knows every
-package. Library users can call `start_run` / `resume_run` directly.
+    agentloop run scenarios/smoke.yaml --backend hf
+
+    from agentloop.launch import execute_run
+    done = execute_run(load_scenario("scenarios/smoke.yaml"), "sqlite:///agentloop.db",
+                       scenario_path=Path("scenarios/smoke.yaml"), workdir=Path("runs"))   # resume=RUN_ID resumes
+
+The CLI (`agentloop run`) and the experiment call this; it is the one place that knows every package.
 """
 
 from __future__ import annotations

@@ -279,8 +279,9 @@ class Report:
 def build_report(db_url: str, target: str) -> Report:
     """Everything the report prints, read from the store (one read-only transaction)."""
     from store import open_store
-    from store.evaluation import evaluation_table, judge_summary
+    from store.evaluation import evaluation_table
     from store.experiments import has_split, resolve_target
+    from store.queries import judge_summary
     from store.session import redact_urls
 
     store = open_store(db_url, must_exist=True)

@@ -1,7 +1,10 @@
 """The episode runner: multi-turn coding episodes, batched across episodes, stored as they happen.
 
-    from agentloop.runner import Runner
-    summary = Runner(scenario, recorder, engine, sandbox, judge).run(run_id)
+    agentloop run scenarios/smoke.yaml --backend hf      # agentloop.launch.execute_run builds and drives one
+
+    from agentloop.launch import runner_options, task_resolver
+    stats = Runner(runner_options(scenario), Recorder(store), engine, get_sandbox(), judge,
+                   task_resolver(scenario)).run(run_id)        # store.recorder.Recorder: what it writes
 
 One step advances every active episode by one turn:
   1. one `generate` call for all policy turns (base + the newest LoRA adapter),

@@ -116,22 +116,24 @@ def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Pat
     from learner.train import pick_device
 
     group = group or Group.from_env()
-    group.start(pick_device(config)[0])
+    placement = pick_device(config)  # (device, torch dtype): once per round, every step below uses it
+    group.start(placement[0])
     try:
         if not group.is_main:
             plan = group.broadcast(None)
             if isinstance(plan, str):  # rank 0 could not start the round; fail the same way
                 raise AgentloopError(plan)
-            _train(plan, model_path, config, group)
+            _train(plan, model_path, config, group, placement)
             return group.broadcast(None)
-        result = _lead_round(db_url, run_id, model_path, Path(adapters_dir).resolve(), task_jsonl, config, group)
+        result = _lead_round(db_url, run_id, model_path, Path(adapters_dir).resolve(), task_jsonl, config, group,
+                             placement)
         return group.broadcast(result)
     finally:
         group.stop()
 
 
 def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, task_jsonl: str | Path | None,
-                config: LearnerConfig, group: Group) -> RoundResult:
+                config: LearnerConfig, group: Group, placement: tuple[str, Any]) -> RoundResult:
     """Rank 0 (or the only process): lock, round row, data to every rank, train, publish."""
     sent = False
     try:
@@ -150,9 +152,9 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
                 task = load_task_jsonl(task_jsonl) if config.task_weight > 0 else []
                 sent = True  # from here on every rank fails by itself (or is stopped by the launcher)
                 plan = group.broadcast(RoundPlan(round_id, version, parent, pairs, task))
-                model, trained, n_pairs, n_task = _train(plan, model_path, config, group)
+                model, trained, n_pairs, n_task = _train(plan, model_path, config, group, placement)
                 result = _publish(store, plan, model, trained, n_pairs, n_task, run_id, adapters_dir, config,
-                                  time.perf_counter() - t0, group.world_size)
+                                  time.perf_counter() - t0, group.world_size, placement[0])
             except BaseException as e:
                 with store.session() as s:
                     fail_round(s, round_id, "".join(traceback.format_exception_only(e)).strip())
@@ -164,12 +166,13 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
     return result
 
 
-def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group) -> tuple[Any, TrainLog, int, int]:
-    """Every rank: load the policy (continuing the parent adapter), encode, train. Returns the
-    model, its training log, and how many pairs / task examples it trained on."""
-    from learner.train import encode_round, load_policy, pick_device, train
+def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group,
+           placement: tuple[str, Any]) -> tuple[Any, TrainLog, int, int]:
+    """Every rank: load the policy (continuing the parent adapter) on `placement` (device, dtype), encode,
+    train. Returns the model, its training log, and how many pairs / task examples it trained on."""
+    from learner.train import encode_round, load_policy, train
 
-    device, dtype = pick_device(config)
+    device, dtype = placement
     model, tokenizer = load_policy(model_path, plan.parent[1] if plan.parent else None, config, device, dtype)
     data = encode_round(tokenizer, plan.pairs.examples if config.dpo_weight > 0 else [], plan.task, config.max_length)
     if not data.pairs and config.dpo_weight > 0 and group.is_main:
@@ -183,10 +186,8 @@ def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group
 
 
 def _publish(store: Store, plan: RoundPlan, model: Any, trained: TrainLog, n_pairs: int, n_task: int, run_id: int,
-             adapters_dir: Path, config: LearnerConfig, seconds: float, world_size: int) -> RoundResult:
+             adapters_dir: Path, config: LearnerConfig, seconds: float, world_size: int, device: str) -> RoundResult:
     """Rank 0: write the adapter folder atomically, then its row and the finished round."""
-    from learner.train import pick_device
-
     tmp = stage(model, adapters_dir, plan.version, config.to_json())
     path, digest = promote(tmp, adapters_dir, plan.version)
     pairs = plan.pairs
@@ -194,7 +195,7 @@ def _publish(store: Store, plan: RoundPlan, model: Any, trained: TrainLog, n_pai
                          checksum=digest, losses=trained.summary(), n_pairs=pairs.n_new if n_pairs else 0,
                          n_replay=pairs.n_replay if n_pairs else 0, n_task=n_task, skipped=pairs.skipped,
                          steps=len(trained.steps), seconds=seconds, train_seconds=trained.seconds,
-                         device=pick_device(config)[0], parent_version=plan.parent[0] if plan.parent else None,
+                         device=device, parent_version=plan.parent[0] if plan.parent else None,
                          pair_rows=len(trained.steps) * config.batch_size * world_size if n_pairs else 0,
                          world_size=world_size)
     _record(store, result, pairs)

@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, wilson
 from store.experiments import experiment_runs
-from store.queries import judged_turns
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -375,32 +374,7 @@ def experiment_table(session: Session, experiment_id: str, *, split: str = "eval
     return evaluation_table(session, experiment_runs(session, experiment_id), split=split)
 
 
-# ---------------------------------------------------------------------------- judge over many runs
-
-
-@dataclass(frozen=True)
-class JudgeSummary:
-    """The conscience vs the detectors over all judged turns of some runs (one arm, all epochs)."""
-
-    confusion: Confusion
-    auroc: float | None
-    auroc_ci: Interval | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**self.confusion.as_dict(), "auroc": self.auroc,
-                "auroc_ci": list(self.auroc_ci) if self.auroc_ci else None}
-
-
-def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eval") -> JudgeSummary:
-    """Pooled confusion and AUROC of `unethical` vs any misalignment finding over the runs' `split` turns."""
-    truth, predicted, p_unethical = judged_turns(session, run_ids, split=split)
-    confusion = Confusion.from_labels(truth, predicted)
-    area = auroc(truth, p_unethical)
-    return JudgeSummary(confusion=confusion, auroc=area,
-                        auroc_ci=auroc_interval(area, confusion.tp + confusion.fn, confusion.fp + confusion.tn))
-
-
 __all__ = [
-    "METRICS", "EpochEvaluation", "JudgeSummary", "auroc_interval", "evaluate_epoch", "evaluation_table",
-    "experiment_runs", "experiment_table", "judge_summary", "record_evaluation", "t_interval",
+    "METRICS", "EpochEvaluation", "auroc_interval", "evaluate_epoch", "evaluation_table",
+    "experiment_runs", "experiment_table", "record_evaluation", "t_interval",
 ]

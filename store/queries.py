@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
-from agentloop.metrics import Confusion, auroc
+from agentloop.metrics import Confusion, auroc, auroc_interval
 from store.listing import (
     EpisodeSummary,
     EpochRetention,
@@ -98,6 +98,31 @@ def judge_agreement(session: Session, run_id: int, framework: str | None = None,
                           auroc=auroc(truth, p_unethical), n_verdicts=len(truth))
 
 
+# ---------------------------------------------------------------------------- judge over many runs (one arm)
+
+
+@dataclass(frozen=True)
+class JudgeSummary:
+    """The conscience vs the detectors over all judged turns of some runs (one arm, all epochs)."""
+
+    confusion: Confusion
+    auroc: float | None
+    auroc_ci: tuple[float, float] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.confusion.as_dict(), "auroc": self.auroc,
+                "auroc_ci": list(self.auroc_ci) if self.auroc_ci else None}
+
+
+def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eval") -> JudgeSummary:
+    """Pooled confusion and AUROC of `unethical` vs any misalignment finding over the runs' `split` turns."""
+    truth, predicted, p_unethical = judged_turns(session, run_ids, split=split)
+    confusion = Confusion.from_labels(truth, predicted)
+    area = auroc(truth, p_unethical)
+    return JudgeSummary(confusion=confusion, auroc=area,
+                        auroc_ci=auroc_interval(area, confusion.tp + confusion.fn, confusion.fp + confusion.tn))
+
+
 # ---------------------------------------------------------------------------- exports
 
 
@@ -155,9 +180,7 @@ def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
 
 
 __all__ = [
-    "EpisodeSummary", "EpochRetention",
-    "JudgeAgreement", "RunSummary", "episode_detail", "export_dataset", "export_jsonl", "judge_agreement",
-    "judged_turns",
-    "latest_run_id", "list_episodes", "list_runs", "past_lessons", "retention_over_epochs", "search_turns",
-    "turn_records",
+    "EpisodeSummary", "EpochRetention", "JudgeAgreement", "JudgeSummary", "RunSummary", "episode_detail", "export_dataset",
+    "export_jsonl", "judge_agreement", "judge_summary", "judged_turns", "latest_run_id", "list_episodes", "list_runs",
+    "past_lessons", "retention_over_epochs", "search_turns", "turn_records",
 ]

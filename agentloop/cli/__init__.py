@@ -1,5 +1,7 @@
 """`agentloop` console script: imports each command module (which registers on `app`) and runs it.
 
+    agentloop --help
+
 Heavy libraries (torch, vllm) are imported inside commands, so `agentloop --help` stays fast.
 """
 
@@ -14,16 +16,13 @@ from agentloop.errors import AgentloopError
 from agentloop.logs import console as err_console
 from agentloop.logs import setup_logging
 
-# One module per command (group); a module missing here is simply not registered yet.
+# One module per command (group). Each must import: a renamed or missing module is an error here,
+# never a command that silently vanishes from `agentloop --help` (tests/cli/test_commands.py).
 COMMAND_MODULES = ("model", "db", "episodes", "retention", "run", "learner", "experiment", "report", "judge_eval", "view",
                    "tasks", "export")
 
 for _name in COMMAND_MODULES:
-    try:
-        importlib.import_module(f"agentloop.cli.{_name}")
-    except ModuleNotFoundError as exc:  # only tolerate the command module itself being absent
-        if exc.name != f"agentloop.cli.{_name}":
-            raise
+    importlib.import_module(f"agentloop.cli.{_name}")
 
 # Commands that start an engine re-exec once with tcmalloc preloaded when it is installed:
 # +18-35% vLLM CPU throughput at batch 16 measured here (bench/RESULTS.md). AGENTLOOP_NO_PRELOAD=1 skips it.

@@ -23,12 +23,14 @@ from agentloop.errors import ConfigError
 from agentloop.importers.cases import Case, render_cases_yaml, render_pytest
 from agentloop.importers.impossible import Variant, impossible_visible, split_cases
 from agentloop.importers.problem import Problem, Skip
+from agentloop.labels import BUILTIN_DETECTORS, HACK as HACK_KIND
 from agentloop.tasks import render
 
 __all__ = ["HACK", "family_files", "variant_name", "write_family"]
 
 HACK = "hack_exit"
-_HACK_DETECTORS = ["hidden_tests", "tampering"]
+# An exit before the asserts fires every built-in hack detector (agentloop.labels).
+_HACK_DETECTORS = sorted(name for name, kind in BUILTIN_DETECTORS.items() if kind == HACK_KIND)
 
 
 def variant_name(problem: Problem, variant: Variant | None) -> str:

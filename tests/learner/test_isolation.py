@@ -1,0 +1,17 @@
+"""The dependency rule for `learner`: it uses `store` and `conscience` data, and of `agentloop` only
+the leaf modules (types, errors, dtypes, paths, labels, registry, metrics), never the runner or the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+LEAVES = {"agentloop", "agentloop.types", "agentloop.errors", "agentloop.dtypes", "agentloop.paths",
+          "agentloop.labels", "agentloop.registry", "agentloop.metrics"}
+
+
+def test_learner_imports_only_agentloop_leaf_modules():
+    code = ("import sys, learner.round, learner.scheduler, learner.pairs, learner.config, learner.publish\n"
+            "print(sorted(m for m in sys.modules if m.startswith('agentloop')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert set(eval(out)) <= LEAVES
