@@ -11,7 +11,7 @@ learner uses; learner/round.py and learner/pairs.py call these with plain values
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
@@ -83,28 +83,31 @@ def mark_pairs_trained(session: Session, ids: Sequence[int], round_id: int) -> N
                         .values(first_round_id=round_id))
 
 
+def _newest_rows(db_url: str, row_type: Any, run_id: int | None, limit: int,
+                 as_dict: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest `limit` rows of a run-scoped table (all runs when `run_id` is None), as dicts."""
+    store = open_store(db_url, must_exist=True)
+    query = select(row_type).order_by(row_type.id.desc()).limit(limit)
+    if run_id is not None:
+        query = query.where(row_type.run_id == run_id)
+    with store.session(readonly=True) as s:
+        return [as_dict(r) for r in s.scalars(query)]
+
+
 def rounds_overview(db_url: str, run_id: int | None = None, limit: int = 5) -> list[dict[str, Any]]:
     """Newest rounds first: status, version, data counts, last loss per component, seconds."""
-    store = open_store(db_url, must_exist=True)
-    query = select(m.TrainingRoundRow).order_by(m.TrainingRoundRow.id.desc()).limit(limit)
-    if run_id is not None:
-        query = query.where(m.TrainingRoundRow.run_id == run_id)
-    with store.session(readonly=True) as s:
-        return [{"round": r.id, "run": r.run_id, "version": r.version, "status": r.status, "steps": r.steps,
-                 "pairs": r.n_pairs, "replay": r.n_replay, "task": r.n_task, "skipped": r.n_skipped,
-                 "last_loss": {k: round(v["last"], 4) for k, v in (r.losses or {}).items() if "last" in v},
-                 "seconds": r.seconds, "device": r.device, "started_at": r.started_at, "error": r.error}
-                for r in s.scalars(query)]
+    return _newest_rows(db_url, m.TrainingRoundRow, run_id, limit, lambda r: {
+        "round": r.id, "run": r.run_id, "version": r.version, "status": r.status, "steps": r.steps,
+        "pairs": r.n_pairs, "replay": r.n_replay, "task": r.n_task, "skipped": r.n_skipped,
+        "last_loss": {k: round(v["last"], 4) for k, v in (r.losses or {}).items() if "last" in v},
+        "seconds": r.seconds, "device": r.device, "started_at": r.started_at, "error": r.error})
 
 
 def adapters_overview(db_url: str, run_id: int | None = None, limit: int = 5) -> list[dict[str, Any]]:
-    store = open_store(db_url, must_exist=True)
-    query = select(m.AdapterRow).order_by(m.AdapterRow.id.desc()).limit(limit)
-    if run_id is not None:
-        query = query.where(m.AdapterRow.run_id == run_id)
-    with store.session(readonly=True) as s:
-        return [{"run": a.run_id, "version": a.version, "path": a.path, "checksum": a.checksum[:12],
-                 "round": a.round_id, "published_at": a.published_at} for a in s.scalars(query)]
+    """Newest published adapters first: run, version, path, checksum prefix, round, time."""
+    return _newest_rows(db_url, m.AdapterRow, run_id, limit, lambda a: {
+        "run": a.run_id, "version": a.version, "path": a.path, "checksum": a.checksum[:12],
+        "round": a.round_id, "published_at": a.published_at})
 
 
 def episodes_at_last_round(db_url: str, run_id: int) -> int:
