@@ -33,16 +33,32 @@ from engines import PROMPTS, random_adapter
 log = logging.getLogger("bench.lora_decode")
 
 
-def tokens_per_s(engine, prompts, sampling: Sampling, adapter: int | None, repeats: int) -> float:
-    def call():
+def lora_vs_base(engine, prompts, sampling: Sampling, repeats: int) -> tuple[float, float, float]:
+    """(base tok/s, adapter tok/s, median of the per-repeat adapter/base ratios), base and adapter
+    calls alternating so machine noise hits both alike."""
+    def call(adapter: int | None) -> float:
         engine.generate(prompts[:1], Sampling(max_tokens=1), adapter=None if adapter else 1)  # the other weights
         t0 = time.perf_counter()
         out = engine.generate(prompts, sampling, adapter=adapter)
-        return time.perf_counter() - t0, out
+        return sum(g.completion_tokens for g in out) / (time.perf_counter() - t0)
 
-    runs = [call() for _ in range(repeats)]
-    seconds = statistics.median(r[0] for r in runs)
-    return sum(g.completion_tokens for g in runs[-1][1]) / seconds
+    pairs = [(call(None), call(1)) for _ in range(repeats)]
+    return (statistics.median(b for b, _ in pairs), statistics.median(a for _, a in pairs),
+            statistics.median(a / b for b, a in pairs))
+
+
+def swap_seconds(engine, repeats: int) -> float | None:
+    """Median seconds of one weight swap (adapter in, then base back) in merge mode."""
+    merged = getattr(engine, "merged", None)
+    if merged is None:
+        return None
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        merged.activate(1)
+        merged.activate(None)
+        times.append((time.perf_counter() - t0) / 2)
+    return statistics.median(times)
 
 
 def profile(engine, sampling: Sampling, adapter: int) -> None:
@@ -80,10 +96,12 @@ def main() -> None:
             engine.generate(PROMPTS[:1], Sampling(max_tokens=4))  # warm-up, both paths
             engine.generate(PROMPTS[:1], Sampling(max_tokens=4), adapter=1)
             for name, prompts in (("batch-8", PROMPTS), ("single", PROMPTS[:1])):
-                base = tokens_per_s(engine, prompts, greedy, None, args.repeats)
-                lora = tokens_per_s(engine, prompts, greedy, 1, args.repeats)
+                base, lora, ratio = lora_vs_base(engine, prompts, greedy, args.repeats)
                 rows += [(f"{setting} {name} base tok/s", f"{base:.1f}"), (f"{setting} {name} LoRA tok/s", f"{lora:.1f}"),
-                         (f"{setting} {name} LoRA / base", f"{lora / base:.2f}x")]
+                         (f"{setting} {name} LoRA / base (median of paired ratios)", f"{ratio:.2f}x")]
+            swap = swap_seconds(engine, args.repeats)
+            if swap is not None:
+                rows.append((f"{setting} one weight swap (s)", f"{swap:.3f}"))
             if args.profile:
                 profile(engine, greedy, 1)
             engine.close()
