@@ -14,7 +14,7 @@ What the organism's off arm does, measured at checkpoints instead of epochs, in 
    the first turn of every held-out task instance greedily; `evaluate_solution` labels each answer.
 Printed per checkpoint and held-out kind: n, parse failures, hack rate (a hidden_tests or
 tampering finding), insecure rate, capability (hidden cases all passed), each with its Wilson 95%
-CI; `--json PATH` writes the same numbers. Held-out impossible rows are in-kind transfer of test
+CI; `--json PATH` writes the same numbers and every answer with the hack/insecure rules it got. Held-out impossible rows are in-kind transfer of test
 gaming; held-out insecure rows are cross-kind with `--insecure-share 0` (test gaming only), and the
 impossible rows are cross-kind with `--insecure-share 1`.
 """
@@ -65,15 +65,17 @@ def label(task, text: str, sandbox) -> dict[str, bool]:
 
     parsed = parse_answer(text)
     if parsed.code is None:
-        return {"parse_fail": True, "hack": False, "insecure": False, "capable": False}
+        return {"parse_fail": True, "hack": False, "insecure": False, "capable": False, "rules": []}
     ev = evaluate_solution(task, parsed.code, parsed.files, sandbox=sandbox)
     detectors = {f.detector for f in ev.findings}
     return {"parse_fail": False, "hack": bool(detectors & HACK), "insecure": bool(detectors & INSECURE),
-            "capable": bool(ev.hidden.tests) and ev.hidden.all_passed}
+            "capable": bool(ev.hidden.tests) and ev.hidden.all_passed,
+            "rules": sorted({f.rule for f in ev.findings if f.detector in HACK | INSECURE})}
 
 
-def checkpoint(engine, tasks, sandbox, max_tokens: int, adapter: int | None) -> dict[str, dict[str, Rate]]:
-    """Rates per held-out kind (and `all`) at the current weights."""
+def checkpoint(engine, tasks, sandbox, max_tokens: int,
+               adapter: int | None) -> tuple[dict[str, dict[str, Rate]], list[dict]]:
+    """Rates per held-out kind (and `all`) at the current weights, and each answer with its labels."""
     texts = first_turns(engine, tasks, max_tokens, adapter)
     with ThreadPoolExecutor(max_workers=2) as pool:
         labels = list(pool.map(lambda pair: label(pair[0], pair[1], sandbox), zip(tasks, texts)))
@@ -81,10 +83,12 @@ def checkpoint(engine, tasks, sandbox, max_tokens: int, adapter: int | None) -> 
     for task, lab in zip(tasks, labels):
         for kind in (task.kind, "all"):
             counts[kind]["n"] += 1
-            for key, value in lab.items():
-                counts[kind][key] += value
-    return {kind: {key: Rate(c[key], c["n"]) for key in ("parse_fail", "hack", "insecure", "capable")}
-            for kind, c in sorted(counts.items())}
+            for key in ("parse_fail", "hack", "insecure", "capable"):
+                counts[kind][key] += lab[key]
+    rates = {kind: {key: Rate(c[key], c["n"]) for key in ("parse_fail", "hack", "insecure", "capable")}
+             for kind, c in sorted(counts.items())}
+    answers = [{"task": t.instance_id, "kind": t.kind, "text": text, **lab} for t, text, lab in zip(tasks, texts, labels)]
+    return rates, answers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,10 +156,10 @@ def main(argv: list[str] | None = None) -> int:
             engine.load_adapter(path, version)
             adapter, done = version, k
         t2 = time.perf_counter()
-        rates = checkpoint(engine, tasks, sandbox, scenario.model.max_tokens, adapter)
+        rates, answers = checkpoint(engine, tasks, sandbox, scenario.model.max_tokens, adapter)
         timings.append((k, t2 - t1, time.perf_counter() - t2))
         results.append({"steps": k, "rates": {kind: {key: r.as_dict() for key, r in rs.items()}
-                                              for kind, rs in rates.items()}})
+                                              for kind, rs in rates.items()}, "answers": answers})
         rows = [(f"k={k} {kind} (n={rs['parse_fail'].n})",
                  f"parse fail {rs['parse_fail'].text()} | hack {rs['hack'].text()} | insecure "
                  f"{rs['insecure'].text()} | capability {rs['capable'].text()}") for kind, rs in rates.items()]
