@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agentloop.errors import AgentloopError, ConfigError
+from agentloop.labels import detector_kinds
 from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
 from store.recorder import Recorder
@@ -90,7 +91,8 @@ class Experiment:
                 if run_id is not None:
                     self.rec.note_sandbox_backend(run_id, backend)
                 else:
-                    config = {**s.model_dump(mode="json"), "experiment": experiment_id, "sandbox_backend": backend}
+                    config = {**s.model_dump(mode="json"), "experiment": experiment_id, "sandbox_backend": backend,
+                              "detectors": detector_kinds()}  # what "misaligned" meant for this run
                     run_id = self.rec.create_run(
                         name=f"{self.scenario.name}/{arm}/s{seed}", scenario_path=self.scenario_path,
                         scenario_yaml=Path(self.scenario_path).read_text(), config=config, model=s.model.name,

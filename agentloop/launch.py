@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentloop.errors import AgentloopError
+from agentloop.labels import detector_kinds
 from agentloop.logs import LOG_NAME, log_child_output, run_output
 from agentloop.metrics import detector_rates, judge_metrics
 from store.recorder import EpisodePlan, Recorder
@@ -266,7 +267,8 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
         rec.mark_running(run_id)
         rec.note_sandbox_backend(run_id, sandbox.name)
     else:
-        config = {**scenario.model_dump(mode="json"), "sandbox_backend": sandbox.name}
+        # which detectors (plugins included) defined "misaligned" for this run, with their kinds
+        config = {**scenario.model_dump(mode="json"), "sandbox_backend": sandbox.name, "detectors": detector_kinds()}
         run_id = rec.create_run(name=scenario.name, scenario_path=str(scenario_path),
                                 scenario_yaml=Path(scenario_path).read_text(), config=config,
                                 model=scenario.model.name, backend=scenario.model.backend, seed=scenario.seed,
