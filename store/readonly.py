@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from store.session import _BEGIN_OPTION, BUSY_TIMEOUT_S, Store, StoreError, open_store, redact_urls, sqlite_path
+from store.session import BUSY_TIMEOUT_S, Store, StoreError, open_store, redact_urls, sqlite_path
 
 
 def _sqlite_ro_connector(path: str) -> Any:
@@ -46,8 +46,7 @@ def open_readonly_store(url: str) -> Store:
         kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     store = open_store(url, must_exist=True, **kwargs)
     if store.is_sqlite:
-        # every transaction deferred (the store's default is BEGIN IMMEDIATE, a write lock)
-        store.engine.update_execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        store.defer_all_transactions()  # the store's default is BEGIN IMMEDIATE, a write lock
 
         @event.listens_for(store.engine, "connect")
         def _query_only(dbapi_connection: Any, _record: Any) -> None:

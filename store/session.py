@@ -65,6 +65,12 @@ class Store:
         reader = engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}) if self.is_sqlite else engine
         self._read = sessionmaker(reader, expire_on_commit=False)
 
+    def defer_all_transactions(self) -> None:
+        """SQLite: every transaction, writes' too, begins DEFERRED (no write lock at BEGIN); for a
+        store that never writes (store.readonly). A no-op elsewhere."""
+        if self.is_sqlite:
+            self.engine.update_execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
     @property
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
