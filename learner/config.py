@@ -57,6 +57,9 @@ class LearnerConfig:
         "help": "compute the frozen reference's log-probs of every pair once per round (batches of 8) instead of "
                 "in each step's batch; in bf16 a row's log-prob depends on its batch's shapes (~0.3 nats over an "
                 "answer), so the reference then no longer equals a fresh policy exactly: off by default"})
+    length_buckets: bool = field(default=True, metadata={
+        "help": "batch examples of similar length together (each epoch's shuffle sorted by length, cut into "
+                "batches, the batches shuffled): less padding per step; every example still seen equally often"})
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)  # JSON gives a list

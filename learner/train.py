@@ -86,13 +86,21 @@ class TrainLog:
         return out
 
 
-def _cycle_batches(n: int, batch_size: int, steps: int, rng: random.Random) -> list[list[int]]:
+def _cycle_batches(n: int, batch_size: int, steps: int, rng: random.Random,
+                   lengths: Sequence[int] | None = None) -> list[list[int]]:
     """`steps` batches of indices into n examples: shuffled epochs, concatenated, so each example
-    is seen equally often (±1)."""
+    is seen equally often (±1). With `lengths`, each epoch's shuffle is sorted by length (stable,
+    so ties stay shuffled), cut into batches and the batches shuffled: batches of similar lengths,
+    in random order (padding is what a CPU step pays for)."""
     order: list[int] = []
     while len(order) < steps * batch_size:
         epoch = list(range(n))
         rng.shuffle(epoch)
+        if lengths is not None:
+            epoch.sort(key=lengths.__getitem__)
+            chunks = [epoch[i:i + batch_size] for i in range(0, n, batch_size)]
+            rng.shuffle(chunks)
+            epoch = [i for chunk in chunks for i in chunk]
         order += epoch
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(steps)]
 
@@ -130,11 +138,13 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     rng = random.Random(config.seed * 1_000_003 + round_seed)
     mine = slice(group.rank * config.batch_size, (group.rank + 1) * config.batch_size)
 
-    def my_batches(n: int) -> list[list[int]]:  # this rank's slice of each global batch
-        return [b[mine] for b in _cycle_batches(n, config.batch_size * group.world_size, config.steps, rng)]
+    def my_batches(lengths: list[int]) -> list[list[int]]:  # this rank's slice of each global batch
+        return [b[mine] for b in _cycle_batches(len(lengths), config.batch_size * group.world_size, config.steps,
+                                                rng, lengths if config.length_buckets else None)]
 
-    pair_batches = my_batches(len(data.pairs)) if use_dpo else []
-    task_batches = my_batches(len(data.task)) if use_task else []
+    pair_batches = my_batches([len(p.prompt_ids) + max(len(p.chosen_ids), len(p.rejected_ids))
+                               for p in data.pairs]) if use_dpo else []
+    task_batches = my_batches([len(t["input_ids"]) for t in data.task]) if use_task else []
     collator = preference_collator(tokenizer.pad_token_id)
     fast = config.answer_logits_only
     reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
