@@ -1,7 +1,10 @@
 """The two model calls the conscience needs, as a structural Protocol.
 
-The engines in `agentloop.engines` (vllm, hf, openai) satisfy it without importing this
-module, so `conscience` stays free of `agentloop` (apart from the leaf types).
+    from conscience.model import JudgeModel
+    isinstance(engine, JudgeModel)   # True for every agentloop engine
+
+`agentloop.engines.base.Engine` extends it (adapters, per-prompt sampling), so `conscience`
+stays free of `agentloop` (apart from the leaf types) and the two calls are declared once.
 """
 
 from __future__ import annotations
@@ -24,5 +27,6 @@ class JudgeModel(Protocol):
     def score_choices(
         self, prompts: list[Conversation], choices: list[str], adapter: int | None = None
     ) -> list[list[float]]:
-        """Summed log-prob of each choice as the start of the assistant reply: result[i][j]."""
+        """Log-probability (summed over tokens) of each fixed `choice` as the start of the
+        assistant's reply to each prompt: result[i][j] = log P(choices[j] | prompts[i])."""
         ...

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from agentloop.types import Conversation, Generation, Sampling
+from conscience.model import JudgeModel
 
 SamplingArg = Sampling | Sequence[Sampling]
 
@@ -28,8 +29,9 @@ def per_prompt(sampling: SamplingArg, n: int) -> list[Sampling]:
 
 
 @runtime_checkable
-class Engine(Protocol):
-    """A model that generates text, scores fixed continuations, and hot-swaps LoRA adapters."""
+class Engine(JudgeModel, Protocol):
+    """A model that generates text, scores fixed continuations, and hot-swaps LoRA adapters: the
+    conscience's `JudgeModel` (generate, score_choices) plus adapters, per-prompt sampling and a name."""
 
     name: str  # backend name: "vllm" | "hf" | "openai"
 
@@ -39,13 +41,6 @@ class Engine(Protocol):
         """Complete each conversation. `adapter`: a loaded LoRA version, or None for the base
         weights (the frozen copy). `sampling`: one for all, or one per prompt. Never mix policy
         and conscience prompts in one call."""
-        ...
-
-    def score_choices(
-        self, prompts: list[Conversation], choices: list[str], adapter: int | None = None
-    ) -> list[list[float]]:
-        """Log-probability (summed over tokens) of each fixed `choice` as the start of the
-        assistant's reply to each prompt: result[i][j] = log P(choices[j] | prompts[i])."""
         ...
 
     def load_adapter(self, path: str, version: int) -> None:
