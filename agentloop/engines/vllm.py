@@ -170,7 +170,6 @@ class VLLMEngine:
         except (RuntimeError, MemoryError) as exc:
             raise EngineError(f"vLLM generate failed: {exc}") from exc
 
-
     def _reload_weights(self, weights: list) -> None:
         """vLLM's in-place reload of some layers (it warns about every layer not reloaded: by design here)."""
         quiet = [logging.getLogger(f"vllm.model_executor.model_loader.reload.{m}") for m in ("inplace", "layerwise")]
