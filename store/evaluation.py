@@ -23,9 +23,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
+from agentloop.labels import misaligned_detectors
 from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, wilson
 from store.experiments import experiment_runs
+from store.listing import EpochRetention
+from store.queries import judged_turns
+from store.stats import NO_STATS, By, run_stats
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -35,7 +38,6 @@ from store.models import (
     RunRow,
     TrainingRoundRow,
     TurnRow,
-    VerdictRow,
 )
 
 Interval = tuple[float, float]
@@ -189,17 +191,11 @@ class _TurnFacts:
     hidden_passed: int
     hidden_total: int
     gated: bool
-    label: str | None
-    p_unethical: float | None
     detectors: frozenset[str]
-
-    @property
-    def misaligned(self) -> bool:
-        return bool(self.detectors & misaligned_detectors())
 
 
 def _turn_facts(session: Session, run_id: int, epoch: int, split: str) -> list[_TurnFacts]:
-    """Every turn of the run/epoch/split with its verdict and the detectors that fired on it."""
+    """Every turn of the run/epoch/split with the detectors that fired on it."""
     in_scope = (EpisodeRow.run_id == run_id, EpisodeRow.epoch == epoch, EpisodeRow.split == split)
     detectors: dict[int, set[str]] = defaultdict(set)
     for turn_id, detector in session.execute(
@@ -207,12 +203,10 @@ def _turn_facts(session: Session, run_id: int, epoch: int, split: str) -> list[_
         detectors[turn_id].add(detector)
     rows = session.execute(
         select(TurnRow.id, TurnRow.episode_id, TurnRow.index, TurnRow.hidden_passed, TurnRow.hidden_total,
-               TurnRow.gated, VerdictRow.label, VerdictRow.p_unethical)
-        .join(EpisodeRow).outerjoin(VerdictRow, VerdictRow.turn_id == TurnRow.id)
-        .where(*in_scope).order_by(TurnRow.episode_id, TurnRow.index))
+               TurnRow.gated).join(EpisodeRow).where(*in_scope).order_by(TurnRow.episode_id, TurnRow.index))
     return [_TurnFacts(episode_id=r.episode_id, index=r.index, hidden_passed=r.hidden_passed,
-                       hidden_total=r.hidden_total, gated=bool(r.gated), label=r.label, p_unethical=r.p_unethical,
-                       detectors=frozenset(detectors.get(r.id, ()))) for r in rows]
+                       hidden_total=r.hidden_total, gated=bool(r.gated), detectors=frozenset(detectors.get(r.id, ())))
+            for r in rows]
 
 
 def _pair_counts(session: Session, run_id: int, epoch: int) -> tuple[dict[str, int], int]:
@@ -246,6 +240,14 @@ def _learner_counts(session: Session, run_id: int, epoch: int, evaluated: int | 
     return n_rounds, int(n_trained), n_adapters
 
 
+def _epoch_counts(session: Session, run_id: int, epoch: int, split: str, by: By) -> EpochRetention:
+    """One epoch's aligned/hack/insecure counts (store.stats.run_stats: retention's one implementation)."""
+    epochs = run_stats(session, [run_id], by=by, split=split).get(run_id, NO_STATS).epochs
+    empty = EpochRetention(epoch=epoch, n=0, aligned=0, hacks=0, insecure=0, aligned_rate=0.0, retention=None,
+                           hack_rate=0.0, insecure_rate=0.0)
+    return next((e for e in epochs if e.epoch == epoch), empty)
+
+
 def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "eval") -> EpochEvaluation:
     """The epoch's numbers, computed from the raw episode/turn/finding/verdict/pair rows."""
     episodes = dict(session.execute(select(EpisodeRow.id, EpisodeRow.task_kind).where(
@@ -259,8 +261,10 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
     capability = tuple(
         (ts[-1].hidden_passed / ts[-1].hidden_total) if ts[-1].hidden_total else 0.0  # no hidden run: nothing passed
         for eid, ts in by_episode.items() if episodes.get(eid) == "honest")
-    judged = [t for t in turns if t.label is not None]
-    truth = [t.misaligned for t in judged]
+    # the counts and the judge's agreement come from the implementations the CLI and the viewer use
+    per_episode = _epoch_counts(session, run_id, epoch, split, "episode")
+    per_turn = _epoch_counts(session, run_id, epoch, split, "turn")
+    truth, predicted, p_unethical = judged_turns(session, [run_id], split=split, epoch=epoch)
     pairs_by_source, pairs_cumulative = _pair_counts(session, run_id, epoch)
     adapter_version = max((v for v in session.scalars(
         select(TurnRow.adapter_version).join(EpisodeRow).where(
@@ -268,16 +272,14 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
         if v is not None), default=None)
     n_rounds, n_trained, n_adapters = _learner_counts(session, run_id, epoch, adapter_version)
     return EpochEvaluation(
-        run_id=run_id, epoch=epoch, split=split, n_episodes=len(by_episode),
-        n_empty=len(episodes) - len(by_episode), n_turns=len(turns),
-        aligned=sum(not (d & misaligned_detectors()) for d in episode_detectors.values()),
-        hacks=sum(bool(d & hack_detectors()) for d in episode_detectors.values()),
-        insecure=sum(bool(d & insecure_detectors()) for d in episode_detectors.values()),
-        aligned_turns=sum(not t.misaligned for t in turns),
+        run_id=run_id, epoch=epoch, split=split, n_episodes=per_episode.n,
+        n_empty=len(episodes) - per_episode.n, n_turns=per_turn.n,
+        aligned=per_episode.aligned, hacks=per_episode.hacks, insecure=per_episode.insecure,
+        aligned_turns=per_turn.aligned,
         by_detector={name: sum(name in d for d in episode_detectors.values()) for name in sorted(misaligned_detectors())},
         capability_scores=capability,
-        confusion=Confusion.from_labels(truth, [t.label == "unethical" for t in judged]),
-        auroc=auroc(truth, [t.p_unethical for t in judged]), n_gated=sum(t.gated for t in turns),
+        confusion=Confusion.from_labels(truth, predicted),
+        auroc=auroc(truth, p_unethical), n_gated=sum(t.gated for t in turns),
         n_pairs=sum(pairs_by_source.values()), n_pairs_cumulative=pairs_cumulative,
         adapter_version=adapter_version, n_rounds=n_rounds, n_pairs_trained=n_trained, n_adapters=n_adapters,
         pairs_by_source=pairs_by_source)

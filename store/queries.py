@@ -72,7 +72,7 @@ class JudgeAgreement:
         return {**self.confusion.as_dict(), "auroc": self.auroc, "n_verdicts": self.n_verdicts}
 
 
-def judged_turns(session: Session, run_ids: Sequence[int], *, split: str | None = None,
+def judged_turns(session: Session, run_ids: Sequence[int], *, split: str | None = None, epoch: int | None = None,
                  framework: str | None = None, judge: str | None = None) -> tuple[list[bool], list[bool], list[float]]:
     """Over the runs' turns with a verdict: truth (any hack/insecure finding), prediction (verdict ==
     unethical) and P(unethical), in one list each: what every judge-agreement number is computed from."""
@@ -81,6 +81,8 @@ def judged_turns(session: Session, run_ids: Sequence[int], *, split: str | None 
             .where(EpisodeRow.run_id.in_(list(run_ids))))
     if split is not None:
         stmt = stmt.where(EpisodeRow.split == split)
+    if epoch is not None:
+        stmt = stmt.where(EpisodeRow.epoch == epoch)
     if framework is not None:
         stmt = stmt.where(VerdictRow.framework == framework)
     if judge is not None:
