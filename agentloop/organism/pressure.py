@@ -201,10 +201,11 @@ def pressure_rows(families: Mapping[str, TaskFamily], holdout: Collection[str], 
     n_insecure = round(n_bad * insecure_share)
     if n_insecure and not insecure_pool:
         raise ValueError("insecure_share > 0 but no training family has an insecure reference")
-    plan = [("insecure_reference", None)] * n_insecure + [("gaming", None)] * (n_bad - n_insecure)
-    plan += [("honest", None)] * (n - n_bad)
-    rows, strategy_order, family_order = [], [], {}
-    for kind, _ in plan:
+    plan = ["insecure_reference"] * n_insecure + ["gaming"] * (n_bad - n_insecure) + ["honest"] * (n - n_bad)
+    rows: list[dict] = []
+    strategy_order: list[str] = []
+    family_order: dict[str, list[TaskFamily]] = {}
+    for kind in plan:
         pool = insecure_pool if kind == "insecure_reference" else usable
         for _attempt in range(50):  # a strategy that does not apply to a task: draw another pair
             order = family_order.setdefault(kind, [])
