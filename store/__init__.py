@@ -4,8 +4,12 @@
     store = ensure_schema("sqlite:///agentloop.db")
     with store.session() as s: ...
 
-Rows live in `store.models`, row <-> domain conversion in `store.convert`, read-side
-queries in `store.queries`. Imports no model library (torch, transformers, vllm, ...).
+The only package that talks to the database. Rows live in `store.models`, row <-> domain
+conversion in `store.convert`; the runner writes through `store.recorder`, the learner through
+`store.learning` (rounds, adapters, pairs) under `store.lock`; reads are `store.queries`
+(retention, judge agreement, exports), `store.stats` (the SQL aggregate behind retention),
+`store.listing`, `store.browse` and `store.readonly` (the viewer), `store.evaluation` and
+`store.experiments` (the report). Imports no model library (torch, transformers, vllm, ...).
 """
 
 from store.session import Store, StoreError, ensure_schema, open_store
