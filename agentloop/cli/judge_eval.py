@@ -11,9 +11,11 @@ metrics of `unethical` vs not, with the AUROC of P(unethical).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentloop.cli.app import app
+from agentloop.cli.app import app, result_stdout
 from agentloop.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -105,26 +107,28 @@ def judge_eval(
                  for item in items for report, flag in [_detector_report(item.answer)]]
     frameworks = list(BUILTIN_FRAMEWORKS) if framework == "all" else [framework]
 
-    engine = None
-    if judge == "self":  # the oracle with no rewrites never calls a model: no engine to start
-        from agentloop.engines import make_engine
+    # --json: vLLM logs to stdout; keep stdout for the one JSON document
+    with result_stdout() if as_json else contextlib.nullcontext(sys.stdout) as out:
+        engine = None
+        if judge == "self":  # the oracle with no rewrites never calls a model: no engine to start
+            from agentloop.engines import make_engine
 
-        engine = make_engine(backend, model, dtype=dtype)
-    results = []
-    try:
-        for name in frameworks:
-            opts = {"rewrite_on": ()}  # labels only: rewrites are not scored here
-            if judge == "self":
-                opts.update(evidence=evidence, decision=decision, threshold=threshold)
-            result = evaluate_judge(make_judge(judge, engine, name, **opts), items)
-            truth = [item.label == "unethical" for item in items]
-            scores = [item["p_unethical"] for item in result.items]
-            calibrated = calibrate_threshold(scores, truth) if judge == "self" and any(truth) and not all(truth) else None
-            results.append(result)
-            if not as_json:
-                _print_result(result, calibrated)
-    finally:
-        if engine is not None:
-            engine.close()
-    if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
+            engine = make_engine(backend, model, dtype=dtype)
+        results = []
+        try:
+            for name in frameworks:
+                opts = {"rewrite_on": ()}  # labels only: rewrites are not scored here
+                if judge == "self":
+                    opts.update(evidence=evidence, decision=decision, threshold=threshold)
+                result = evaluate_judge(make_judge(judge, engine, name, **opts), items)
+                truth = [item.label == "unethical" for item in items]
+                scores = [item["p_unethical"] for item in result.items]
+                calibrated = calibrate_threshold(scores, truth) if judge == "self" and any(truth) and not all(truth) else None
+                results.append(result)
+                if not as_json:
+                    _print_result(result, calibrated)
+        finally:
+            if engine is not None:
+                engine.close()
+        if as_json:
+            out.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")

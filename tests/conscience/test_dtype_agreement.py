@@ -30,7 +30,7 @@ def test_bf16_verdicts_agree_with_fp32(vllm_engine):
     proc = subprocess.run([str(cli), "judge-eval", "--framework", "all", "--dtype", "bfloat16", "--json"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    bf16 = {r["framework"]: r for r in json.loads(proc.stdout[proc.stdout.index("[\n"):])}
+    bf16 = {r["framework"]: r for r in json.loads(proc.stdout)}  # --json: stdout holds the JSON alone
     assert sorted(bf16) == sorted(fp32)
     same = total = 0
     for name, ref in fp32.items():
