@@ -16,10 +16,8 @@ is repeated with device=cuda.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import replace
@@ -32,7 +30,7 @@ from agentloop.dtypes import resolve_dtype
 from agentloop.launch import Learning
 from agentloop.scenario import load_scenario
 from learner.config import LearnerConfig
-from training import SCENARIO, in_process_round, make_store, synthetic_pairs
+from training import SCENARIO, in_process_round, make_store, parse_args, synthetic_pairs
 
 log = logging.getLogger("bench.learner_speed")
 
@@ -75,11 +73,7 @@ def trl_pairs_per_s(model_path: str, pairs, config: LearnerConfig, device: str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=16, help="synthetic preference pairs per run")
-    parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON too")
-    args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("AGENTLOOP_LOG", "WARNING"), format="%(name)s %(message)s")
+    args = parse_args(__doc__)
 
     from agentloop.model import prepare_embedded
 

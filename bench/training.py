@@ -114,12 +114,17 @@ def child_round(db_url: str, run_id: int, learning: Learning) -> dict:
                 "n_pairs": row.n_pairs, "n_task": row.n_task, "error": row.error}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(doc: str) -> argparse.Namespace:
+    """The learner benches' options (--pairs, --json) and their logging set-up."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=16, help="synthetic preference pairs per run")
     parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON too")
-    args = parser.parse_args()
     logging.basicConfig(level=os.environ.get("AGENTLOOP_LOG", "WARNING"), format="%(name)s %(message)s")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args(__doc__)
 
     from agentloop.model import prepare_embedded
 
