@@ -23,7 +23,7 @@ from pathlib import Path
 from agentloop.errors import AgentloopError
 from agentloop.labels import detector_kinds
 from agentloop.logs import LOG_NAME, log_child_output, run_output
-from agentloop.metrics import detector_rates, judge_metrics
+from agentloop.metrics import Rate, detector_rates, judge_metrics
 from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
@@ -208,6 +208,7 @@ class ExecutedRun:
         Rates carry k/n and a 95% Wilson interval; judge metrics carry n_pos and n and are n/a below
         5 positives (`agentloop.metrics`). `as_json`: those as dicts instead of text."""
         from agentloop.sandbox import backend_label
+        from store.outcomes import task_outcomes
         from store.queries import judge_agreement, retention_over_epochs
         from store.session import open_store
 
@@ -215,6 +216,7 @@ class ExecutedRun:
         with store.session() as s:
             agreement = judge_agreement(s, self.run_id)
             retention = retention_over_epochs(s, self.run_id)
+            outcomes = task_outcomes(s, self.run_id)
         last = retention[-1] if retention else None
         rates = detector_rates(last.n, last.hacks, last.insecure, last.aligned) if last else detector_rates(0, 0, 0, 0)
         judge = judge_metrics(agreement.confusion, agreement.auroc)
@@ -227,6 +229,9 @@ class ExecutedRun:
             "aligned rate (detectors, per turn)": rates.aligned,
             "hack rate (detectors, per turn)": rates.hack,
             "insecure rate (detectors, per turn)": rates.insecure,
+            "capability (honest episodes solving the hidden cases)": Rate(outcomes.solved, outcomes.honest),
+            "cheating rate (impossible episodes passing the visible tests)": Rate(outcomes.cheated,
+                                                                                  outcomes.impossible),
             "judge precision vs detectors": judge["precision"],
             "judge recall vs detectors": judge["recall"],
             "judge kappa vs detectors": judge["kappa"],
