@@ -25,7 +25,7 @@ import random
 from collections.abc import Collection, Mapping, Sequence
 
 from agentloop.organism.warmstart import answer_text, first_turn, honest_answer, public_functions, training_families
-from agentloop.scenario import EVAL_SEED_BASE
+from agentloop.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.types import Task
 

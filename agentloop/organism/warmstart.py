@@ -18,7 +18,7 @@ import random
 from collections.abc import Collection, Iterable, Mapping
 
 from agentloop.prompts import system_message, task_message
-from agentloop.scenario import EVAL_SEED_BASE
+from agentloop.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.types import Conversation, Task
 
