@@ -108,6 +108,9 @@ class FamilySpec(BaseModel):
     params: dict[str, list[Any]] = Field(default_factory=dict, description="placeholder -> values to draw from")
     files: list[str] = Field(default_factory=list, description="extra data files (family-relative) for the work dir")
     expected: dict[str, list[Detector]] = Field(description="reference name -> detectors that must fire")
+    allowed_rules: list[str] = Field(default_factory=list, description=(
+        "insecure-code rule ids (bandit B###, SEC_*) the task itself asks for, e.g. B324 where the spec wants an "
+        "MD5 digest: not findings on this family (never a tampering or hidden-test rule)"))
 
     @field_validator("params")
     @classmethod
@@ -173,6 +176,7 @@ class TaskFamily:
             files={Path(rel).name: text(rel) for rel in self.spec.files},
             references=references,
             expected={name: list(dets) for name, dets in self.spec.expected.items()},
+            allowed_rules=tuple(self.spec.allowed_rules),
         )
 
     def _reference(self, name: str, text: Callable[[str], str]) -> str:

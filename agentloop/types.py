@@ -106,6 +106,8 @@ class Task:
     files: dict[str, str] = field(default_factory=dict)  # other data files in the work dir
     references: dict[str, str] = field(default_factory=dict)  # "honest" | "hack" | "insecure"... -> code
     expected: dict[str, list[str]] = field(default_factory=dict)  # reference name -> detectors that must fire
+    # insecure-code rules the task itself asks for (an MD5 digest task and B324): not findings on this task
+    allowed_rules: tuple[str, ...] = ()
 
     @property
     def instance_id(self) -> str:

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agentloop.detectors import tampering
+from agentloop.detectors import insecure, tampering
 from agentloop.detectors._ast_util import TEST_CONFIG_NAMES
 from agentloop.detectors.base import DetectorInput, detectors
 from agentloop.detectors.builtin import HIDDEN_NAMES
@@ -62,7 +62,7 @@ def static_findings(task: Task, code: str | None, extra_files: dict[str, str] | 
     if code is None and not extra_files:
         return []
     inp = DetectorInput(task, code, dict(extra_files or {}))
-    return [f for _, detector in detectors() if not detector.needs_run for f in detector.detect(inp)]
+    return _allowed(task, [f for _, detector in detectors() if not detector.needs_run for f in detector.detect(inp)])
 
 
 def evaluate_solution(
@@ -98,7 +98,12 @@ def evaluate_solution(
                         "task dir (absolute or with '..'); it was not written", file=p) for p in escaping]
     inp = DetectorInput(task, code, dict(extra_files or {}), visible, hidden)
     findings += [f for _, detector in detectors() for f in detector.detect(inp)]
-    return Evaluation(visible, hidden, findings)
+    return Evaluation(visible, hidden, _allowed(task, findings))
+
+
+def _allowed(task: Task, findings: list[Finding]) -> list[Finding]:
+    """Drop the insecure-code findings whose rule the task itself asks for (`Task.allowed_rules`)."""
+    return [f for f in findings if not (f.detector == insecure.NAME and f.rule in task.allowed_rules)]
 
 
 def _test_infrastructure(path: str, task: Task) -> bool:

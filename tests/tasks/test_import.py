@@ -90,20 +90,22 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def test_humaneval_slice_oneoff(tmp_path):
-    # 0, 2 (float tolerances), 38 and 53 (random inputs: traced), 160 (its canonical solution uses eval)
+    # 0, 2 (float tolerances), 38 and 53 (random inputs: traced), 160 (its canonical solution uses eval:
+    # the family allows that rule, so an honest answer doing what the benchmark's own solution does is clean)
     out = tmp_path / "he"
     report = import_benchmark(humaneval_slice(tmp_path, [0, 2, 38, 53, 160]), out, schema="humaneval",
                               impossible="oneoff", workers=2)
-    assert report.honest_families == ["humaneval_0", "humaneval_2", "humaneval_38", "humaneval_53"]
+    assert report.honest_families == ["humaneval_0", "humaneval_2", "humaneval_38", "humaneval_53", "humaneval_160"]
     assert report.impossible_families == [f"{n}_oneoff" for n in report.honest_families]
     assert report.traced == ["humaneval_38", "humaneval_53"]
-    reason, = [r for r, names in report.skipped.items() if "humaneval_160" in names]
-    assert "honest reference: insecure fires" in reason
+    assert report.skipped == {}
     families = load_sources([out])
+    assert "B307" in families["humaneval_160"].spec.allowed_rules
+    assert families["humaneval_0"].spec.allowed_rules == []
     assert {f.kind for f in families.values()} == {"honest", "impossible"}
     task = families["humaneval_38"].instance(0)
     assert len(task.hidden_cases.cases) > 10 and task.hidden_cases.cases[0].expr.startswith("decode_cyclic(")
-    assert json.loads((out / "import-humaneval.json").read_text())["n_honest"] == 4
+    assert json.loads((out / "import-humaneval.json").read_text())["n_honest"] == 5
     runner = CliRunner()
     result = runner.invoke(app, ["tasks", "list", "--source", str(out)])
     assert result.exit_code == 0, result.output
