@@ -233,3 +233,12 @@ def test_store_not_in_wal_mode_is_one_clear_error(view_db, tmp_path):
         assert con.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
     with pytest.raises(StoreError, match=r"read-only .*agentloop db upgrade"):
         open_readonly_store(f"sqlite:///{copy}")
+
+
+def test_rates_show_their_wilson_interval():
+    from agentloop.metrics import wilson
+    from agentloop.view._app import _fmt_ci
+
+    lo, hi = wilson(3, 4)
+    assert _fmt_ci(0.75, 4) == f" [{lo:.2f}, {hi:.2f}]"
+    assert _fmt_ci(None, 4) == "" and _fmt_ci(0.5, 0) == ""
