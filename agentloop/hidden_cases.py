@@ -37,10 +37,8 @@ class HiddenCaseSpec(BaseModel):
     @field_validator("expr")
     @classmethod
     def _expression(cls, expr: str) -> str:
-        try:
-            compile(expr, "<expr>", "eval")
-        except SyntaxError as exc:
-            raise ValueError(f"not a Python expression ({exc.msg}): {expr!r}") from None
+        if exc := _syntax_error(expr, "eval"):
+            raise ValueError(f"not a Python expression ({exc.msg}): {expr!r}")
         return expr
 
     @field_validator("expected")
@@ -77,11 +75,18 @@ class HiddenCasesSpec(BaseModel):
     @field_validator("setup")
     @classmethod
     def _compiles(cls, setup: str) -> str:
-        try:
-            compile(setup, "<setup>", "exec")
-        except SyntaxError as exc:
-            raise ValueError(f"not valid Python (line {exc.lineno}: {exc.msg})") from None
+        if exc := _syntax_error(setup, "exec"):
+            raise ValueError(f"not valid Python (line {exc.lineno}: {exc.msg})")
         return setup
+
+
+def _syntax_error(code: str, mode: str) -> SyntaxError | None:
+    """The error `compile` raises for `code` in `mode` ("eval" or "exec"), or None."""
+    try:
+        compile(code, f"<{mode}>", mode)
+    except SyntaxError as exc:
+        return exc
+    return None
 
 
 def _check_plain(value: Any, where: str = "") -> None:

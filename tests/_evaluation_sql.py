@@ -44,3 +44,23 @@ def sql_numbers(db_url: str) -> dict[tuple[int, int], dict]:
         if "aligned_rate" in numbers:
             numbers["retention"] = numbers["aligned_rate"] / base if base else None
     return out
+
+
+def assert_report_matches_sql(db_url: str, experiment_id: str, run_ids: list[int], epochs: int):
+    """`agentloop report`'s per-run, per-epoch rows equal the numbers recomputed in plain SQL; returns
+    (the report, those numbers keyed (run_id, epoch)) for further checks."""
+    import pytest
+
+    from agentloop.report import build_report
+
+    report = build_report(db_url, experiment_id)
+    expected = sql_numbers(db_url)
+    rows = {(r["run_id"], r["epoch"]): r for r in report.rows}
+    assert set(rows) == {(run_id, e) for run_id in run_ids for e in range(epochs + 1)}
+    for key, row in rows.items():
+        numbers = expected[key]
+        assert row["aligned_rate"] == pytest.approx(numbers["aligned_rate"])
+        assert row["retention"] == pytest.approx(numbers["retention"])
+        assert row["capability"] == pytest.approx(numbers.get("capability"))
+        assert row["n_pairs"] == numbers.get("n_pairs", 0)
+    return report, expected

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _evaluation_sql import sql_numbers
+from _evaluation_sql import assert_report_matches_sql
 from agentloop.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -74,19 +74,8 @@ def test_every_epoch_is_evaluated_and_trained(tiny_experiment):
 
 
 def test_report_equals_plain_sql(tiny_experiment, tmp_path):
-    from agentloop.report import build_report
-
     _, units, db_url, _ = tiny_experiment
-    report = build_report(db_url, "tiny")
-    expected = sql_numbers(db_url)
-    rows = {(r["run_id"], r["epoch"]): r for r in report.rows}
-    assert set(rows) == {(u.run_id, e) for u in units for e in range(EPOCHS + 1)}
-    for key, row in rows.items():
-        numbers = expected[key]
-        assert row["aligned_rate"] == pytest.approx(numbers["aligned_rate"])
-        assert row["retention"] == pytest.approx(numbers["retention"])
-        assert row["capability"] == pytest.approx(numbers.get("capability"))
-        assert row["n_pairs"] == numbers.get("n_pairs", 0)
+    report, expected = assert_report_matches_sql(db_url, "tiny", [u.run_id for u in units], EPOCHS)
     stored = _sql(db_url, "SELECT run_id, epoch, aligned_rate, capability FROM evaluations")
     for run_id, epoch, aligned, capability in stored:  # the rows written during the run agree too
         assert aligned == pytest.approx(expected[(run_id, epoch)]["aligned_rate"])
