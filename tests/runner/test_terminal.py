@@ -66,8 +66,12 @@ def test_flagship_terminal_shows_only_the_project(embedded_model_path, tmp_path)
     assert "runs/run-1/agentloop.log" in terminal  # the summary names the log file
     assert all(len(line) <= COLS for line in lines), max(lines, key=len)
     # what was kept off the terminal is in the log file
-    assert re.search(r"WARNING \d\d-\d\d \d\d:\d\d:\d\d \[", logged), logged[:3000]  # a vLLM logger line
-    for known in ("set_num_threads", "checkpoint shards"):  # a vLLM warning (fd 1), a progress bar (fd 2)
+    # a vLLM logger warning, in vLLM's own format or through the root logger's (which one depends on
+    # the order vLLM's modules configure logging in; both were seen on this machine)
+    assert re.search(r"WARNING \d\d-\d\d \d\d:\d\d:\d\d \[|WARNING vllm\.", logged), logged[:3000]
+    warnings = [w for w in ("set_num_threads", "reduce_op", "NUMA binding") if w in logged]  # vLLM/torch, fd 1 or 2
+    assert warnings, logged[:3000]
+    for known in (*warnings, "checkpoint shards"):  # ... and a progress bar (fd 2)
         assert known in logged, (known, logged[:3000])
         assert known not in terminal
     assert "INFO agentloop.engines.vllm: vLLM engine ready" in logged  # the project's records too, timestamped
