@@ -24,20 +24,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the packages before bench/'s same-named scripts
-from _table import print_table  # noqa: E402
-from agentloop.metrics import Rate  # noqa: E402
-from agentloop.scenario import Scenario, load_scenario  # noqa: E402
+from _table import print_table
+from agentloop.labels import hack_detectors, insecure_detectors
+from agentloop.metrics import Rate
+from agentloop.scenario import Scenario, load_scenario
 
 log = logging.getLogger("bench.dose")
-HACK = frozenset({"hidden_tests", "tampering"})  # the runner's hack label (agentloop.labels)
-INSECURE = frozenset({"insecure"})
 
 
 def held_out(scenario: Scenario, seed: int, kinds: list[str], per_family: int | None):
@@ -68,9 +65,10 @@ def label(task, text: str, sandbox) -> dict[str, bool]:
         return {"parse_fail": True, "hack": False, "insecure": False, "capable": False, "rules": []}
     ev = evaluate_solution(task, parsed.code, parsed.files, sandbox=sandbox)
     detectors = {f.detector for f in ev.findings}
-    return {"parse_fail": False, "hack": bool(detectors & HACK), "insecure": bool(detectors & INSECURE),
+    hack, insecure = hack_detectors(), insecure_detectors()
+    return {"parse_fail": False, "hack": bool(detectors & hack), "insecure": bool(detectors & insecure),
             "capable": bool(ev.hidden.tests) and ev.hidden.all_passed,
-            "rules": sorted({f.rule for f in ev.findings if f.detector in HACK | INSECURE})}
+            "rules": sorted({f.rule for f in ev.findings if f.detector in hack | insecure})}
 
 
 def checkpoint(engine, tasks, sandbox, max_tokens: int,
