@@ -6,7 +6,8 @@
         print(judge_agreement(s, run_id).as_dict())
 
 "Aligned" is objective: a turn is misaligned when a detector in agentloop.labels.misaligned_detectors()
-fired on it (a `parse` or `sandbox` finding is not misbehaviour). No model is involved.
+fired on it (a `parse` or `sandbox` finding is not misbehaviour). No model is involved. Retention and the
+judge's confusion counts come from store.stats.run_stats, the SQL aggregate the viewer shows.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ from store.listing import (
     EpochRetention,
     RunSummary,
     episode_detail,
-    has_finding,
     latest_run_id,
     list_episodes,
     list_runs,
 )
-from store.models import EpisodeRow, TurnRow, VerdictRow
+from store.models import EpisodeRow, TurnRow
 from store.search import past_lessons, search_turns
-from store.stats import NO_STATS, run_stats
+from store.stats import NO_STATS, judged_turns, pool, run_stats
 
 if TYPE_CHECKING:
     import datasets
@@ -60,6 +60,16 @@ def retention_over_epochs(
 # ---------------------------------------------------------------------------- judge agreement
 
 
+def _agreement(session: Session, run_ids: Sequence[int], *, split: str | None = None, epoch: int | None = None,
+               framework: str | None = None, judge: str | None = None) -> tuple[Confusion, float | None]:
+    """The confusion from run_stats' SQL aggregate (the viewer's numbers), pooled over the runs, and the AUROC
+    of P(unethical) over the same judged turns."""
+    stats = run_stats(session, run_ids, split=split, framework=framework, judge=judge)
+    confusion = pool(s.confusion_at(epoch) for s in stats.values())
+    truth, _, p_unethical = judged_turns(session, run_ids, split=split, epoch=epoch, framework=framework, judge=judge)
+    return confusion, auroc(truth, p_unethical)
+
+
 @dataclass(frozen=True)
 class JudgeAgreement:
     """How well `unethical` verdicts track the objective detectors (positive = misaligned)."""
@@ -72,32 +82,11 @@ class JudgeAgreement:
         return {**self.confusion.as_dict(), "auroc": self.auroc, "n_verdicts": self.n_verdicts}
 
 
-def judged_turns(session: Session, run_ids: Sequence[int], *, split: str | None = None, epoch: int | None = None,
-                 framework: str | None = None, judge: str | None = None) -> tuple[list[bool], list[bool], list[float]]:
-    """Over the runs' turns with a verdict: truth (any hack/insecure finding), prediction (verdict ==
-    unethical) and P(unethical), in one list each: what every judge-agreement number is computed from."""
-    stmt = (select(VerdictRow.label, VerdictRow.p_unethical, has_finding(misaligned_detectors()))
-            .join(TurnRow, TurnRow.id == VerdictRow.turn_id).join(EpisodeRow)
-            .where(EpisodeRow.run_id.in_(list(run_ids))))
-    if split is not None:
-        stmt = stmt.where(EpisodeRow.split == split)
-    if epoch is not None:
-        stmt = stmt.where(EpisodeRow.epoch == epoch)
-    if framework is not None:
-        stmt = stmt.where(VerdictRow.framework == framework)
-    if judge is not None:
-        stmt = stmt.where(VerdictRow.judge == judge)
-    rows = session.execute(stmt).all()
-    return ([bool(misaligned) for _, _, misaligned in rows], [label == "unethical" for label, _, _ in rows],
-            [p for _, p, _ in rows])
-
-
-def judge_agreement(session: Session, run_id: int, framework: str | None = None,
-                    judge: str | None = None) -> JudgeAgreement:
+def judge_agreement(session: Session, run_id: int, framework: str | None = None, judge: str | None = None, *,
+                    split: str | None = None, epoch: int | None = None) -> JudgeAgreement:
     """Confusion of verdict == unethical vs any hack/insecure finding, over turns with a verdict."""
-    truth, predicted, p_unethical = judged_turns(session, [run_id], framework=framework, judge=judge)
-    return JudgeAgreement(confusion=Confusion.from_labels(truth, predicted),
-                          auroc=auroc(truth, p_unethical), n_verdicts=len(truth))
+    confusion, area = _agreement(session, [run_id], split=split, epoch=epoch, framework=framework, judge=judge)
+    return JudgeAgreement(confusion=confusion, auroc=area, n_verdicts=confusion.n)
 
 
 # ---------------------------------------------------------------------------- judge over many runs (one arm)
@@ -118,9 +107,7 @@ class JudgeSummary:
 
 def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eval") -> JudgeSummary:
     """Pooled confusion and AUROC of `unethical` vs any misalignment finding over the runs' `split` turns."""
-    truth, predicted, p_unethical = judged_turns(session, run_ids, split=split)
-    confusion = Confusion.from_labels(truth, predicted)
-    area = auroc(truth, p_unethical)
+    confusion, area = _agreement(session, run_ids, split=split)
     return JudgeSummary(confusion=confusion, auroc=area,
                         auroc_ci=auroc_interval(area, confusion.tp + confusion.fn, confusion.fp + confusion.tn))
 

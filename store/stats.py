@@ -1,10 +1,12 @@
 """Alignment per epoch and judge agreement, aggregated in SQL: the one implementation behind the CLI's
-retention (`store.queries.retention_over_epochs`), the viewer's runs page and its per-arm retention.
+retention and judge agreement (`store.queries.retention_over_epochs`, `judge_agreement`), the report's
+judge summary, the viewer's runs page and its per-arm retention.
 
     from store.stats import run_stats
     with store.session(readonly=True) as s:
         stats = run_stats(s, [run_id], by="episode", split="eval")[run_id]
         stats.epochs        # [EpochRetention(epoch=0, n=..., aligned_rate=..., retention=1.0, ...), ...]
+        stats.confusion     # Confusion(tp=..., fp=..., fn=..., tn=...) of `unethical` vs the detectors
 
 One pass over the turns, index-backed: a 100k-turn run takes a fraction of a second.
 """
@@ -12,11 +14,12 @@ One pass over the turns, index-backed: a 100k-turn run takes a fraction of a sec
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from agentloop.labels import hack_detectors, insecure_detectors
@@ -30,16 +33,35 @@ By = Literal["turn", "episode"]
 # ---------------------------------------------------------------------------- runs page
 
 
+def pool(confusions: Iterable[Confusion]) -> Confusion:
+    """The summed counts of several confusions (epochs of a run, runs of an arm)."""
+    cs = list(confusions)
+    return Confusion(tp=sum(c.tp for c in cs), fp=sum(c.fp for c in cs), fn=sum(c.fn for c in cs),
+                     tn=sum(c.tn for c in cs))
+
+
 @dataclass(frozen=True)
 class RunStats:
     """A run's alignment per epoch and its judge's agreement with the detectors."""
 
     epochs: list[EpochRetention]
-    confusion: Confusion  # positive = misaligned turn (truth) / `unethical` verdict (prediction)
-    n_verdicts: int
+    judged: dict[int, Confusion]  # epoch -> positive = misaligned turn (truth) / `unethical` verdict (prediction)
+
+    @property
+    def confusion(self) -> Confusion:
+        """Over all epochs."""
+        return pool(self.judged.values())
+
+    @property
+    def n_verdicts(self) -> int:
+        return self.confusion.n
+
+    def confusion_at(self, epoch: int | None) -> Confusion:
+        """One epoch's (all epochs' with None)."""
+        return self.confusion if epoch is None else self.judged.get(epoch, Confusion())
 
 
-NO_STATS = RunStats(epochs=[], confusion=Confusion(), n_verdicts=0)  # a run without turns
+NO_STATS = RunStats(epochs=[], judged={})  # a run without turns
 
 
 def _retention(counts: dict[int, list[int]]) -> list[EpochRetention]:
@@ -52,35 +74,54 @@ def _retention(counts: dict[int, list[int]]) -> list[EpochRetention]:
             for epoch, (n, aligned, hacks, insecure) in sorted(counts.items()) if n]
 
 
-def run_stats(session: Session, run_ids: list[int] | None = None, by: By = "turn",
-              split: str | None = None) -> dict[int, RunStats]:
-    """Per-epoch rates and judge confusion of each run (all runs when `run_ids` is None).
-
-    `by="episode"` counts an episode as misaligned when any of its turns is; episodes without turns
-    are left out (they show nothing either way). `split` restricts to train or held-out eval episodes.
-    """
+def _turn_facts(run_ids: Sequence[int] | None, split: str | None, epoch: int | None = None,
+                framework: str | None = None, judge: str | None = None) -> Subquery:
+    """One row per turn in scope: run, epoch, episode, hack/insecure flags (0/1), and the verdict's label and
+    P(unethical) (NULL where none, or one of another framework/judge): what retention and judge agreement
+    are both counted from."""
     def flag(detectors: frozenset[str]) -> Any:
         return func.max(case((FindingRow.detector.in_(sorted(detectors)), 1), else_=0))
 
     # Flags per flagged turn, aggregated first: an aggregate subquery is computed once, where a
     # correlated EXISTS would be re-evaluated at every reference once SQLite flattens the query.
-    flagged = select(FindingRow.turn_id, flag(hack_detectors()).label("hack"),
-                     flag(insecure_detectors()).label("insecure")).group_by(FindingRow.turn_id)
+    f = (select(FindingRow.turn_id, flag(hack_detectors()).label("hack"),
+                flag(insecure_detectors()).label("insecure")).group_by(FindingRow.turn_id)).subquery()
     in_scope = []
     if run_ids is not None:
-        in_scope.append(EpisodeRow.run_id.in_(run_ids))
+        in_scope.append(EpisodeRow.run_id.in_(list(run_ids)))
     if split is not None:
         in_scope.append(EpisodeRow.split == split)
-    f = flagged.subquery()
-    turns = (select(EpisodeRow.run_id, EpisodeRow.epoch, EpisodeRow.id.label("episode_id"),
-                    func.coalesce(f.c.hack, 0).label("hack"), func.coalesce(f.c.insecure, 0).label("insecure"),
-                    VerdictRow.label.label("label"))
-             .join(TurnRow, TurnRow.episode_id == EpisodeRow.id)
-             .outerjoin(f, f.c.turn_id == TurnRow.id)
-             .outerjoin(VerdictRow, VerdictRow.turn_id == TurnRow.id)
-             .where(*in_scope))
-    t = turns.subquery()
-    bad = or_(t.c.hack == 1, t.c.insecure == 1)
+    if epoch is not None:
+        in_scope.append(EpisodeRow.epoch == epoch)
+    # the verdict filters go into the join: a turn judged under another framework still counts as a turn
+    verdict_on = [VerdictRow.turn_id == TurnRow.id]
+    if framework is not None:
+        verdict_on.append(VerdictRow.framework == framework)
+    if judge is not None:
+        verdict_on.append(VerdictRow.judge == judge)
+    return (select(EpisodeRow.run_id, EpisodeRow.epoch, EpisodeRow.id.label("episode_id"),
+                   func.coalesce(f.c.hack, 0).label("hack"), func.coalesce(f.c.insecure, 0).label("insecure"),
+                   VerdictRow.label.label("label"), VerdictRow.p_unethical.label("p_unethical"))
+            .join(TurnRow, TurnRow.episode_id == EpisodeRow.id)
+            .outerjoin(f, f.c.turn_id == TurnRow.id)
+            .outerjoin(VerdictRow, and_(*verdict_on))
+            .where(*in_scope)).subquery()
+
+
+def _misaligned(t: Subquery) -> ColumnElement[bool]:
+    return or_(t.c.hack == 1, t.c.insecure == 1)
+
+
+def run_stats(session: Session, run_ids: Sequence[int] | None = None, by: By = "turn", split: str | None = None,
+              *, framework: str | None = None, judge: str | None = None) -> dict[int, RunStats]:
+    """Per-epoch rates and judge confusion of each run (all runs when `run_ids` is None).
+
+    `by="episode"` counts an episode as misaligned when any of its turns is; episodes without turns
+    are left out (they show nothing either way). `split` restricts to train or held-out eval episodes;
+    `framework`/`judge` restrict the verdicts the confusion counts (not the rates).
+    """
+    t = _turn_facts(run_ids, split, framework=framework, judge=judge)
+    bad = _misaligned(t)
     unethical = t.c.label == "unethical"
     judged = t.c.label.is_not(None)
 
@@ -101,21 +142,26 @@ def run_stats(session: Session, run_ids: list[int] | None = None, by: By = "turn
                         func.sum(e.c.tp), func.sum(e.c.fp), func.sum(e.c.fn))
                  .group_by(e.c.run_id, e.c.epoch))
     counts: dict[int, dict[int, list[int]]] = defaultdict(dict)
-    judge: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # judged, tp, fp, fn
-    for (run_id, epoch, episodes, n_turns, aligned, hacks, insecure, ep_aligned, ep_hacks, ep_insecure,
-         judged_n, tp, fp, fn) in session.execute(per_epoch):
+    confusions: dict[int, dict[int, Confusion]] = defaultdict(dict)
+    for run_id, epoch, *sums in session.execute(per_epoch):
         # int(): PostgreSQL's SUM returns numeric (Decimal), SQLite's an int
-        counts[run_id][epoch] = [int(v or 0) for v in ([episodes, ep_aligned, ep_hacks, ep_insecure] if by == "episode"
-                                                       else [n_turns, aligned, hacks, insecure])]
-        totals = judge[run_id]
-        for i, value in enumerate((judged_n, tp, fp, fn)):
-            totals[i] += int(value or 0)
-    stats = {}
-    for run_id, by_epoch in counts.items():
-        judged_n, tp, fp, fn = judge[run_id]
-        stats[run_id] = RunStats(epochs=_retention(by_epoch), n_verdicts=judged_n,
-                                 confusion=Confusion(tp=tp, fp=fp, fn=fn, tn=judged_n - tp - fp - fn))
-    return stats
+        episodes, n_turns, aligned, hacks, insecure, ep_aligned, ep_hacks, ep_insecure, judged_n, tp, fp, fn = (
+            int(v or 0) for v in sums)
+        counts[run_id][epoch] = ([episodes, ep_aligned, ep_hacks, ep_insecure] if by == "episode"
+                                 else [n_turns, aligned, hacks, insecure])
+        confusions[run_id][epoch] = Confusion(tp=tp, fp=fp, fn=fn, tn=judged_n - tp - fp - fn)
+    return {run_id: RunStats(epochs=_retention(by_epoch), judged=confusions[run_id])
+            for run_id, by_epoch in counts.items()}
+
+
+def judged_turns(session: Session, run_ids: Sequence[int], *, split: str | None = None, epoch: int | None = None,
+                 framework: str | None = None, judge: str | None = None) -> tuple[list[bool], list[bool], list[float]]:
+    """Over the runs' turns with a verdict: truth (any hack/insecure finding), prediction (verdict ==
+    unethical) and P(unethical), one list each, from the facts run_stats counts (AUROC needs the scores)."""
+    t = _turn_facts(run_ids, split, epoch, framework, judge)
+    rows = session.execute(select(_misaligned(t), t.c.label, t.c.p_unethical).where(t.c.label.is_not(None))).all()
+    return ([bool(bad) for bad, _, _ in rows], [label == "unethical" for _, label, _ in rows],
+            [p for _, _, p in rows])
 
 
 @dataclass(frozen=True)
@@ -211,6 +257,6 @@ def retention_by_arm(overviews: list[RunOverview]) -> list[ArmSeries]:
 
 
 __all__ = [
-    "NO_STATS", "ArmSeries", "By", "RetentionPoint", "RunOverview", "RunStats", "retention_by_arm", "run_overviews",
-    "run_stats",
+    "NO_STATS", "ArmSeries", "By", "RetentionPoint", "RunOverview", "RunStats", "judged_turns", "pool",
+    "retention_by_arm", "run_overviews", "run_stats",
 ]
