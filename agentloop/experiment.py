@@ -28,8 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agentloop.errors import AgentloopError, ConfigError
-from agentloop.labels import detector_kinds
-from agentloop.launch import Learning, make_judge_for, plan_episodes, runner_options, task_resolver
+from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
 from store.recorder import Recorder
 from agentloop.runner import Runner
@@ -91,12 +90,9 @@ class Experiment:
                 if run_id is not None:
                     self.rec.note_sandbox_backend(run_id, backend)
                 else:
-                    config = {**s.model_dump(mode="json"), "experiment": experiment_id, "sandbox_backend": backend,
-                              "detectors": detector_kinds()}  # what "misaligned" meant for this run
-                    run_id = self.rec.create_run(
-                        name=f"{self.scenario.name}/{arm}/s{seed}", scenario_path=self.scenario_path,
-                        scenario_yaml=Path(self.scenario_path).read_text(), config=config, model=s.model.name,
-                        backend=s.model.backend, seed=seed, command=self.command, arm=arm)
+                    run_id = create_run(self.rec, s, name=f"{self.scenario.name}/{arm}/s{seed}",
+                                        scenario_path=self.scenario_path, command=self.command, arm=arm,
+                                        sandbox_backend=backend, experiment=experiment_id)
                 units.append(Unit(arm, seed, run_id))
         return units
 
@@ -148,9 +144,7 @@ class Experiment:
                 plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
             self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
         self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: {split} episodes")
-        options = runner_options(scenario)
-        options.seed = unit.seed * 1_000 + epoch
-        runner = Runner(options, self.rec, self.engine, _sandbox(scenario, self.allow_weak_sandbox),
+        runner = Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine, _sandbox(scenario, self.allow_weak_sandbox),
                         make_judge_for(scenario, self.engine),
                         task_resolver(scenario))
         runner.run(unit.run_id, epoch=epoch, split=split)

@@ -32,7 +32,8 @@ from agentloop.types import Sampling, Task
 log = logging.getLogger(__name__)
 
 
-def runner_options(scenario: Scenario) -> RunnerOptions:
+def runner_options(scenario: Scenario, seed: int | None = None) -> RunnerOptions:
+    """The runner's settings from the scenario; `seed` (default: the scenario's) seeds its sampling."""
     c, m = scenario.conscience, scenario.model
     batch = scenario.batch_size
     if scenario.learner.schedule == "between_episodes":  # a wave must end where a round is due
@@ -41,7 +42,20 @@ def runner_options(scenario: Scenario) -> RunnerOptions:
         turns=scenario.turns, batch_size=batch, mode=c.mode, evidence=c.evidence == "detectors",
         snapshot=c.snapshot, sampling=Sampling(max_tokens=m.max_tokens, temperature=m.temperature, top_p=m.top_p),
         pressure=tuple(scenario.pressure), memory_k=scenario.memory.k,
+        seed=scenario.seed if seed is None else seed,
     )
+
+
+def create_run(rec: Recorder, scenario: Scenario, *, scenario_path: str | Path, command: str, arm: str | None,
+               sandbox_backend: str, name: str | None = None, **config: object) -> int:
+    """A new run of `scenario`: the row names its model, backend and seed; its config holds the whole
+    scenario, `config`, the sandbox backend, and which detectors (plugins included, with their kinds)
+    defined "misaligned" for this run."""
+    config = {**scenario.model_dump(mode="json"), **config, "sandbox_backend": sandbox_backend,
+              "detectors": detector_kinds()}
+    return rec.create_run(name=name or scenario.name, scenario_path=str(scenario_path),
+                          scenario_yaml=Path(scenario_path).read_text(), config=config, model=scenario.model.name,
+                          backend=scenario.model.backend, seed=scenario.seed, command=command, arm=arm)
 
 
 def make_engine_for(scenario: Scenario, model_path: str):
@@ -272,12 +286,8 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
         rec.mark_running(run_id)
         rec.note_sandbox_backend(run_id, sandbox.name)
     else:
-        # which detectors (plugins included) defined "misaligned" for this run, with their kinds
-        config = {**scenario.model_dump(mode="json"), "sandbox_backend": sandbox.name, "detectors": detector_kinds()}
-        run_id = rec.create_run(name=scenario.name, scenario_path=str(scenario_path),
-                                scenario_yaml=Path(scenario_path).read_text(), config=config,
-                                model=scenario.model.name, backend=scenario.model.backend, seed=scenario.seed,
-                                command=command, arm=arm)
+        run_id = create_run(rec, scenario, scenario_path=scenario_path, command=command, arm=arm,
+                            sandbox_backend=sandbox.name)
         rec.plan_episodes(run_id, plan_episodes(scenario, epoch, split), epoch=epoch, split=split)
     log_path = workdir / f"run-{run_id}" / LOG_NAME if capture_logs else None
     with run_output(log_path) if log_path else contextlib.nullcontext():
@@ -303,7 +313,6 @@ def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir:
         if scenario.learner.schedule == "background":
             background = learning.start_background()
     options = runner_options(scenario)
-    options.seed = scenario.seed
     display = RunDisplay(console, total=0, enabled=live and console is not None) if console else None
     runner = Runner(options, rec, engine, sandbox, judge, task_resolver(scenario),
                     between_waves=learning.maybe_round if learning and scenario.learner.schedule == "between_episodes"
