@@ -64,12 +64,22 @@ class RunStats:
 NO_STATS = RunStats(epochs=[], judged={})  # a run without turns
 
 
+def _base_rate(counts: dict[int, list[int]]) -> float:
+    """Epoch 0's aligned rate from epoch -> [n, aligned, ...]; 0.0 without epoch-0 units."""
+    base = counts.get(0)
+    return base[1] / base[0] if base and base[0] else 0.0
+
+
+def _relative(aligned: int, n: int, base_rate: float) -> float | None:
+    """Retention: the aligned rate over epoch 0's; None without a nonzero epoch-0 rate."""
+    return (aligned / n) / base_rate if base_rate else None
+
+
 def _retention(counts: dict[int, list[int]]) -> list[EpochRetention]:
     """EpochRetention rows from epoch -> [n, aligned, hacks, insecure] (store.queries' definitions)."""
-    base = counts.get(0)
-    base_rate = base[1] / base[0] if base and base[0] else 0.0
+    base_rate = _base_rate(counts)
     return [EpochRetention(epoch=epoch, n=n, aligned=aligned, hacks=hacks, insecure=insecure,
-                           aligned_rate=aligned / n, retention=(aligned / n) / base_rate if base_rate else None,
+                           aligned_rate=aligned / n, retention=_relative(aligned, n, base_rate),
                            hack_rate=hacks / n, insecure_rate=insecure / n)
             for epoch, (n, aligned, hacks, insecure) in sorted(counts.items()) if n]
 
@@ -247,10 +257,8 @@ def retention_by_arm(overviews: list[RunOverview]) -> list[ArmSeries]:
     series = []
     for arm in sorted(pooled):
         epochs = pooled[arm]
-        base = epochs.get(0)
-        base_rate = base[1] / base[0] if base else 0.0
-        points = [RetentionPoint(epoch=ep, n=n, aligned_rate=aligned / n,
-                                 retention=(aligned / n) / base_rate if base_rate else None)
+        base_rate = _base_rate(epochs)
+        points = [RetentionPoint(epoch=ep, n=n, aligned_rate=aligned / n, retention=_relative(aligned, n, base_rate))
                   for ep, (n, aligned) in sorted(epochs.items())]
         series.append(ArmSeries(arm=arm, run_ids=sorted(runs[arm]), points=points))
     return series
