@@ -210,3 +210,66 @@ def judge_metrics(confusion: Confusion, area: float | None) -> dict[str, JudgeMe
         "kappa": metric(c.kappa if c.n else None),
         "auroc": metric(area, auroc_interval(area, n_pos, c.fp + c.tn)),
     }
+
+
+# ---------------------------------------------------------------------------- comparisons
+
+
+def kappa_interval(confusion: Confusion, z: float = 1.96) -> tuple[float, float] | None:
+    """95% interval of Cohen's kappa from Cohen's (1960) large-sample standard error,
+    sqrt(po (1 - po) / (n (1 - pe)^2)); None where kappa is undefined (no turns, or one class on both sides)."""
+    c = confusion
+    n = c.n
+    if n == 0 or c.tp == n or c.tn == n:
+        return None
+    observed = (c.tp + c.tn) / n
+    expected = ((c.tp + c.fp) * (c.tp + c.fn) + (c.fn + c.tn) * (c.fp + c.tn)) / (n * n)
+    if expected >= 1:
+        return None
+    half = z * math.sqrt(observed * (1 - observed) / n) / (1 - expected)
+    return max(-1.0, c.kappa - half), min(1.0, c.kappa + half)
+
+
+def _mean_of_groups(groups: Sequence[Sequence[float]]) -> float:
+    return sum(sum(g) / len(g) for g in groups) / len(groups)
+
+
+def stratified_bootstrap_diff(
+    a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], n_boot: int = 2000, alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, tuple[float, float]] | None:
+    """b minus a, each the mean over its groups (seeds) of the group's mean value (per episode), with a
+    percentile bootstrap interval that resamples values within each group, so every seed keeps its
+    size and weight. None when either side has no non-empty group. A fixed `seed`: reproducible."""
+    a = [list(g) for g in a if len(g)]
+    b = [list(g) for g in b if len(g)]
+    if not a or not b:
+        return None
+    rng = random.Random(seed)
+
+    def resample(groups: list[list[float]]) -> list[list[float]]:
+        return [[g[rng.randrange(len(g))] for _ in g] for g in groups]
+
+    boots = sorted(_mean_of_groups(resample(b)) - _mean_of_groups(resample(a)) for _ in range(n_boot))
+    interval = boots[int(alpha / 2 * n_boot)], boots[min(n_boot - 1, int((1 - alpha / 2) * n_boot))]
+    return _mean_of_groups(b) - _mean_of_groups(a), interval
+
+
+# two-sided 97.5% Student t quantiles for df = 1..30 (a CI across a handful of seeds must be wide)
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+# where a metric's interval is clipped: rates live in [0, 1], kappa in [-1, 1], retention in [0, inf)
+_BOUNDS = {"kappa": (-1.0, 1.0), "retention": (0.0, math.inf)}
+
+
+def t_interval(values: Sequence[float], metric: str = "") -> tuple[float, float] | None:
+    """95% Student-t interval of the mean of `values` (per-seed numbers); None with fewer than 2."""
+    k = len(values)
+    if k < 2:
+        return None
+    mean = sum(values) / k
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))
+    half = _T975[min(k - 1, len(_T975)) - 1] * sd / math.sqrt(k)
+    lo, hi = _BOUNDS.get(metric, (0.0, 1.0))
+    return max(lo, mean - half), min(hi, mean + half)
