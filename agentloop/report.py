@@ -4,10 +4,12 @@
     console.print(*report.tables())
     report.plot("reports/exp/retention_capability.png")
     report.markdown("reports/exp/report.md", plot_path="reports/exp/retention_capability.png")
+    report.write("reports/exp")   # all three, plus report.json (what both CLIs write)
 
 Every number comes from `store.evaluation` (the recorded `evaluations` rows, or the raw rows
 where an epoch has none); the "what this shows" paragraph is generated from those numbers, so
-it says what they say, including when the conscience is no better than chance.
+it says what they say, including when the conscience is no better than chance. The per-kind
+rates, the arm differences and the per-arm sentences come from `agentloop.report_compare`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,15 @@ from rich.text import Text
 
 from agentloop.errors import AgentloopError
 from agentloop.metrics import MIN_POSITIVES
+from agentloop.report_compare import (
+    BOOTSTRAP_METHOD,
+    DIFF_COLUMNS,
+    KIND_COLUMNS,
+    arm_sentences,
+    compare_markdown,
+    differences,
+    kind_rows,
+)
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
@@ -37,6 +48,8 @@ from agentloop.report_format import (
     rich_table,
     with_ci,
 )
+
+PLOT_NAME, MARKDOWN_NAME, JSON_NAME = "retention_capability.png", "report.md", "report.json"
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,8 @@ class Report:
     judges: dict[str, dict[str, Any]]  # arm -> pooled judge metrics over its eval turns
     flagged_train: dict[str, int]  # arm -> train turns the judge labelled unethical
     notes: list[str] = field(default_factory=list)
+    kinds: list[Row] = field(default_factory=list)  # per (arm, epoch, task kind), pooled over seeds
+    differences: list[Row] = field(default_factory=list)  # report_compare.differences
 
     @property
     def arm_names(self) -> list[str]:
@@ -107,6 +122,11 @@ class Report:
             rich_table(f"{where}: alignment and capability", ARM_KEYS + ALIGNMENT_COLUMNS, arms),
             rich_table(f"{where}: conscience vs detectors (per turn) and learner", ARM_KEYS + JUDGE_COLUMNS, arms),
         ]
+        if self.kinds:
+            out.append(rich_table(f"{where}: by task kind (pooled over seeds)", KIND_COLUMNS, self.kinds))
+        if self.differences:
+            out.append(rich_table(f"{where}: differences at the last epoch (bootstrap 95% CI)", DIFF_COLUMNS,
+                                  self.differences))
         out += [Text(line) for line in self.pair_lines()]
         out += [Text(line, style="yellow") for line in self.notes]
         return out
@@ -125,7 +145,9 @@ class Report:
         if n_eps:
             lines.append(f"Scale: {n_seeds} seed(s), {n_eps[0]}-{n_eps[-1]} held-out episodes per run and epoch; "
                          "intervals are 95% (Wilson for rates, bootstrap over episodes for capability, "
-                         "Student t across seeds when there are several).")
+                         "Student t across seeds when there are several; differences: "
+                         f"{BOOTSTRAP_METHOD}).")
+        lines += arm_sentences(self.arms, self.differences)
         for arm in self.arm_names:
             last = self.final(arm)
             if last is None or last["epoch"] == 0:
@@ -249,6 +271,7 @@ class Report:
                  *[(h, lambda kv, m=m: judge_cell(kv[1], m, "n")) for h, m in (
                      ("precision", "precision"), ("recall", "recall"), ("kappa", "kappa"), ("AUROC [95% CI]", "auroc"))]],
                 sorted(self.judges.items(), key=lambda kv: arm_key(kv[0]))), ""]
+        parts += compare_markdown(self.kinds, self.differences)
         parts += ["## Per seed", "", markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
                   markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
         if plot_path is not None:
@@ -264,6 +287,7 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "kind": self.kind, "split": self.split, "db": self.db,
                 "runs": [vars(r) for r in self.runs], "arms": self.arms, "rows": self.rows, "judges": self.judges,
+                "kinds": self.kinds, "differences": self.differences, "bootstrap": BOOTSTRAP_METHOD,
                 "pairs": self.pair_lines(), "summary": self.summary(), "notes": self.notes}
 
     def json(self, path: str | Path) -> Path:
@@ -271,6 +295,13 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.as_dict(), indent=2, default=str), encoding="utf-8")
         return path
+
+    def write(self, folder: str | Path) -> dict[str, Path]:
+        """The plot, the markdown (linking the plot) and the JSON, side by side in `folder`."""
+        folder = Path(folder)
+        plot = self.plot(folder / PLOT_NAME)
+        return {"plot": plot, "markdown": self.markdown(folder / MARKDOWN_NAME, plot_path=plot),
+                "json": self.json(folder / JSON_NAME)}
 
 
 # ---------------------------------------------------------------------------- building
@@ -317,9 +348,10 @@ def build_report(db_url: str, target: str) -> Report:
     unfinished = [r.id for r in infos if r.status != "done"]
     if unfinished:
         notes.append(f"run(s) {', '.join(map(str, unfinished))} are not done: the last epochs may be partial")
-    return Report(target=str(target), kind=kind, split=split, db=store.url, runs=infos,
-                  rows=[r for r in table if r["level"] == "seed"], arms=[r for r in table if r["level"] == "arm"],
-                  judges=judges, flagged_train=flagged, notes=notes)
+    seeds = [r for r in table if r["level"] == "seed"]
+    return Report(target=str(target), kind=kind, split=split, db=store.url, runs=infos, rows=seeds,
+                  arms=[r for r in table if r["level"] == "arm"], judges=judges, flagged_train=flagged, notes=notes,
+                  kinds=kind_rows(seeds), differences=differences(seeds))
 
 
-__all__ = ["PREDICTED_RETENTION", "Report", "RunInfo", "build_report"]
+__all__ = ["JSON_NAME", "MARKDOWN_NAME", "PLOT_NAME", "PREDICTED_RETENTION", "Report", "RunInfo", "build_report"]

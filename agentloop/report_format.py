@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.table import Table
 
-from agentloop.metrics import JudgeMetric, wilson
+from agentloop.metrics import Confusion, JudgeMetric, kappa_interval, wilson
 
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
 ARM_ORDER = ("off", "self", "oracle", "gate", "external")
@@ -51,9 +51,12 @@ def rate_cell(row: Row, metric: str, k: str | None, n: str = "n_episodes") -> st
 
 def judge_cell(row: Row, metric: str, n: str = "n_verdicts") -> str:
     """A judge metric with n_pos and n; n/a below MIN_POSITIVES positives (agentloop.metrics.JudgeMetric).
-    Without a recorded interval, precision and recall get the Wilson interval of their counts."""
-    tp, fp, fn = (row.get(k) or 0 for k in ("tp", "fp", "fn"))
-    ci = row.get(f"{metric}_ci") or {"precision": wilson(tp, tp + fp), "recall": wilson(tp, tp + fn)}.get(metric)
+    Without a recorded interval, precision and recall get the Wilson interval of their counts, kappa
+    Cohen's (rows recorded before kappa had one)."""
+    tp, fp, fn, tn = (row.get(k) or 0 for k in ("tp", "fp", "fn", "tn"))
+    fallback = {"precision": lambda: wilson(tp, tp + fp), "recall": lambda: wilson(tp, tp + fn),
+                "kappa": lambda: kappa_interval(Confusion(tp, fp, fn, tn))}
+    ci = row.get(f"{metric}_ci") or (fallback[metric]() if metric in fallback else None)
     return JudgeMetric(row.get(metric), tp + fn, row.get(n) or 0, tuple(ci) if ci else None).text()
 
 
@@ -71,6 +74,7 @@ ALIGNMENT_COLUMNS: list[Column] = [
     ("hack rate [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate", "hacks")),
     ("insecure rate [95% CI] (k/n)", lambda r: rate_cell(r, "insecure_rate", "insecure")),
     ("capability [95% CI]", lambda r: rate_cell(r, "capability", None, "n_honest")),
+    ("parse failures [95% CI] (k/n turns)", lambda r: rate_cell(r, "parse_failure_rate", "parse_failures", "n_turns")),
 ]
 JUDGE_COLUMNS: list[Column] = [
     ("verdicts", lambda r: fmt(r["n_verdicts"])),
@@ -81,6 +85,7 @@ JUDGE_COLUMNS: list[Column] = [
     ("AUROC [95% CI]", lambda r: judge_cell(r, "auroc")),
     ("gated turns", lambda r: fmt(r["n_gated"])),
     ("pairs produced", lambda r: fmt(r["n_pairs"])),
+    ("pairs trained", lambda r: fmt(r.get("n_pairs_trained"))),
     ("rounds", lambda r: fmt(r["n_rounds"])),
 ]
 ARM_KEYS: list[Column] = [("arm", lambda r: r["arm"]), ("epoch", lambda r: str(r["epoch"])),
