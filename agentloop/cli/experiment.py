@@ -81,8 +81,5 @@ def experiment(
         rep = build_report(url, experiment_id)
         for table in rep.tables():
             console.print(table)
-        out = Path("reports") / experiment_id
-        out.mkdir(parents=True, exist_ok=True)
-        rep.plot(out / "retention.png")
-        rep.markdown(out / "report.md")
-        console.print(f"report: {out / 'report.md'}")
+        written = rep.write(Path("reports") / experiment_id)  # the same files as `agentloop report`
+        console.print(f"report: {written['markdown']} (data: {written['json']}, plot: {written['plot']})")

@@ -18,7 +18,6 @@ from agentloop.cli.db import DbOption
 from agentloop.paths import db_url
 
 console = Console()
-PLOT_NAME, MARKDOWN_NAME, JSON_NAME = "retention_capability.png", "report.md", "report.json"
 
 
 @app.command("report")
@@ -32,13 +31,11 @@ def report(
     from agentloop.report import build_report
 
     result = build_report(db_url(db), target)
-    folder = out if out is not None else Path("reports") / target
-    plot = result.plot(folder / PLOT_NAME)
-    markdown = result.markdown(folder / MARKDOWN_NAME, plot_path=plot)
-    data = result.json(folder / JSON_NAME)
+    written = result.write(out if out is not None else Path("reports") / target)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         for renderable in result.tables():
             console.print(renderable)
-    Console(stderr=True).print(f"wrote {markdown}, {plot} and {data}", style="dim")  # stderr: keeps --json clean
+    Console(stderr=True).print(f"wrote {written['markdown']}, {written['plot']} and {written['json']}",
+                               style="dim")  # stderr: keeps --json clean
