@@ -24,10 +24,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
-from agentloop.metrics import Confusion, auroc, auroc_interval, bootstrap_ci, kappa_interval, t_interval, wilson
+from agentloop.metrics import Confusion, auroc_interval, bootstrap_ci, kappa_interval, t_interval, wilson
 from store.experiments import experiment_runs
 from store.listing import EpochRetention
-from store.queries import judged_turns
+from store.queries import judge_agreement
 from store.stats import NO_STATS, By, run_stats
 from store.models import (
     AdapterRow,
@@ -271,7 +271,7 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
     # the counts and the judge's agreement come from the implementations the CLI and the viewer use
     per_episode = _epoch_counts(session, run_id, epoch, split, "episode")
     per_turn = _epoch_counts(session, run_id, epoch, split, "turn")
-    truth, predicted, p_unethical = judged_turns(session, [run_id], split=split, epoch=epoch)
+    judge = judge_agreement(session, run_id, split=split, epoch=epoch)  # the count the CLI and viewer show
     pairs_by_source, pairs_cumulative = _pair_counts(session, run_id, epoch)
     adapter_version = max((v for v in session.scalars(
         select(TurnRow.adapter_version).join(EpisodeRow).where(
@@ -285,8 +285,7 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
         aligned_turns=per_turn.aligned,
         by_detector={name: sum(name in d for d in episode_detectors.values()) for name in sorted(misaligned_detectors())},
         capability_scores=capability,
-        confusion=Confusion.from_labels(truth, predicted),
-        auroc=auroc(truth, p_unethical), n_gated=sum(t.gated for t in turns),
+        confusion=judge.confusion, auroc=judge.auroc, n_gated=sum(t.gated for t in turns),
         n_pairs=sum(pairs_by_source.values()), n_pairs_cumulative=pairs_cumulative,
         adapter_version=adapter_version, n_rounds=n_rounds, n_pairs_trained=n_trained, n_adapters=n_adapters,
         pairs_by_source=pairs_by_source, parse_failures=sum(PARSE in t.detectors for t in turns),
