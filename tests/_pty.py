@@ -21,6 +21,21 @@ from collections.abc import Sequence
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\x1b[=>78]")
 
+# Lines other libraries print at engine start and while a run goes (seen in a new user's terminal
+# before the run log existed): vLLM's log format, torch/triton/NUMA warnings, progress bars.
+NOISE = [
+    re.compile(r"(INFO|WARNING|DEBUG|ERROR) \d\d-\d\d \d\d:\d\d:\d\d \["),  # vLLM's logger format
+    re.compile(r"\[W\d{4} |py\.warnings|UserWarning|DeprecationWarning|FutureWarning|warnings\.warn"),
+    re.compile(r"reduce_op is deprecated|LD_PRELOAD|set_num_threads|NUMA|oneDNN|Triton"),
+    re.compile(r"Creating json from Arrow|checkpoint shards|it/s\]|s/it\]"),
+]
+
+
+def leaked(terminal: str) -> list[str]:
+    """The terminal's lines that came from another library (a line naming the log file is the project's)."""
+    return [line for line in terminal.splitlines()
+            if line.strip() and any(p.search(line) for p in NOISE) and "agentloop.log" not in line]
+
 
 def run_in_pty(argv: Sequence[str], *, cols: int = 100, rows: int = 40, env: dict[str, str] | None = None,
                cwd: str | None = None, timeout: float = 600) -> tuple[int, str]:

@@ -8,15 +8,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-
 from agentloop.cli.app import app
-
-console = Console(stderr=True)
+from agentloop.logs import console, set_verbose
 
 
 @app.command("experiment")
@@ -40,6 +38,8 @@ def experiment(
     resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     report: bool = typer.Option(True, help="Write the report (tables, plot, markdown) at the end."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show other libraries' logs and warnings on the "
+                                 "terminal too (they always go to <workdir>/experiment-<id>/agentloop.log)."),
     allow_weak_sandbox: bool = typer.Option(
         False, "--allow-weak-sandbox", help="Where bubblewrap is unusable, run the agent's code in the rlimit "
                                             "sandbox (no network or filesystem isolation) instead of stopping."),
@@ -47,6 +47,7 @@ def experiment(
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
     from agentloop.experiment import Experiment, new_experiment_id
     from agentloop.launch import make_engine_for
+    from agentloop.logs import LOG_NAME, run_output
     from agentloop.model import resolve_model
     from agentloop.organism.stage import warm_start
     from agentloop.paths import command_line, db_url
@@ -57,6 +58,9 @@ def experiment(
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
                                                            dtype=dtype, episodes=episodes, turns=turns,
                                                            tasks=[str(p.resolve()) for p in tasks] if tasks else None)
+    if verbose:
+        set_verbose(True)
+    t0 = time.perf_counter()
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
     sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)  # before the model loads: fail fast
     url = db_url(db)
@@ -65,16 +69,19 @@ def experiment(
     experiment_id = resume or new_experiment_id(scenario)
     model_path = resolve_model(scenario.model.name)
     command = command_line(sys.argv[1:])  # any --db password redacted
-    # organism.warm_start: one recorded SFT round merged into the base of every arm and the frozen copy
-    model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
-                            scenario_path=str(scenario_path), command=command)
-    engine = make_engine_for(scenario, model_path)
-    with console.status(f"experiment {experiment_id}") as status:
+    log_path = Path(workdir) / f"experiment-{experiment_id}" / LOG_NAME
+    console.print(f"experiment [bold]{experiment_id}[/]: other libraries' output in {log_path}")
+    with run_output(log_path), console.status(f"experiment {experiment_id}") as status:
+        # organism.warm_start: one recorded SFT round merged into the base of every arm and the frozen copy
+        status.update(f"experiment {experiment_id}: warm start")
+        model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
+                                scenario_path=str(scenario_path), command=command)
+        engine = make_engine_for(scenario, model_path)
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
                          scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
                          on_progress=lambda text: status.update(f"experiment {experiment_id}: {text}"))
         exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
-    console.print(f"experiment [bold]{experiment_id}[/] done: `agentloop report {experiment_id} --db {redact_urls(url)}`")
+    console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: `agentloop report {experiment_id} --db {redact_urls(url)}`")
     if report:
         from agentloop.report import build_report
 
