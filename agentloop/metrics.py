@@ -196,7 +196,8 @@ class JudgeMetric:
 
 def judge_metrics(confusion: Confusion, area: float | None) -> dict[str, JudgeMetric]:
     """Precision, recall, F1, kappa and AUROC of a judge vs the detectors, each with n_pos and n
-    (positive = a misalignment finding), intervals Wilson (precision, recall) and Hanley-McNeil (AUROC)."""
+    (positive = a misalignment finding), intervals Wilson (precision, recall), Cohen (kappa) and
+    Hanley-McNeil (AUROC), as the report prints them."""
     c = confusion
     n_pos = c.tp + c.fn
 
@@ -207,7 +208,7 @@ def judge_metrics(confusion: Confusion, area: float | None) -> dict[str, JudgeMe
         "precision": metric(c.precision if c.tp + c.fp else None, wilson(c.tp, c.tp + c.fp)),
         "recall": metric(c.recall if n_pos else None, wilson(c.tp, n_pos)),
         "f1": metric(c.f1 if n_pos else None),
-        "kappa": metric(c.kappa if c.n else None),
+        "kappa": metric(c.kappa if c.n else None, kappa_interval(c)),
         "auroc": metric(area, auroc_interval(area, n_pos, c.fp + c.tn)),
     }
 

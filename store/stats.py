@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from agentloop.labels import hack_detectors, insecure_detectors
-from agentloop.metrics import Confusion
+from agentloop.metrics import Confusion, JudgeMetric, judge_metrics
 from store.listing import EpochRetention, RunSummary, list_runs
 from store.models import AdapterRow, EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
 
@@ -59,6 +59,11 @@ class RunStats:
     def confusion_at(self, epoch: int | None) -> Confusion:
         """One epoch's (all epochs' with None)."""
         return self.confusion if epoch is None else self.judged.get(epoch, Confusion())
+
+    @property
+    def judge(self) -> dict[str, JudgeMetric]:
+        """Precision, recall, kappa, ... over all epochs, each with n_pos and n ("n/a" below MIN_POSITIVES)."""
+        return judge_metrics(self.confusion, None)
 
 
 NO_STATS = RunStats(epochs=[], judged={})  # a run without turns
@@ -187,27 +192,47 @@ class RunOverview:
     def epochs(self) -> list[EpochRetention]:
         return self.stats.epochs
 
-    def _pooled(self, attr: str) -> float | None:
-        n = sum(e.n for e in self.epochs)
-        return sum(getattr(e, attr) for e in self.epochs) / n if n else None
+    def _total(self, attr: str) -> int:
+        return sum(getattr(e, attr) for e in self.epochs)
+
+    @property
+    def n(self) -> int:
+        """Units (turns or episodes) over all epochs: the n of the pooled rates."""
+        return self._total("n")
+
+    @property
+    def aligned(self) -> int:
+        return self._total("aligned")
+
+    @property
+    def hacks(self) -> int:
+        return self._total("hacks")
+
+    @property
+    def insecure(self) -> int:
+        return self._total("insecure")
+
+    def _rate(self, k: int) -> float | None:
+        return k / self.n if self.n else None
 
     @property
     def aligned_rate(self) -> float | None:
-        return self._pooled("aligned")
+        return self._rate(self.aligned)
 
     @property
     def hack_rate(self) -> float | None:
-        return self._pooled("hacks")
+        return self._rate(self.hacks)
 
     @property
     def insecure_rate(self) -> float | None:
-        return self._pooled("insecure")
+        return self._rate(self.insecure)
 
 
 @dataclass(frozen=True)
 class RetentionPoint:
     epoch: int
     n: int
+    aligned: int
     aligned_rate: float
     retention: float | None  # None without a nonzero epoch-0 aligned rate
 
@@ -258,7 +283,8 @@ def retention_by_arm(overviews: list[RunOverview]) -> list[ArmSeries]:
     for arm in sorted(pooled):
         epochs = pooled[arm]
         base_rate = _base_rate(epochs)
-        points = [RetentionPoint(epoch=ep, n=n, aligned_rate=aligned / n, retention=_relative(aligned, n, base_rate))
+        points = [RetentionPoint(epoch=ep, n=n, aligned=aligned, aligned_rate=aligned / n,
+                                 retention=_relative(aligned, n, base_rate))
                   for ep, (n, aligned) in sorted(epochs.items())]
         series.append(ArmSeries(arm=arm, run_ids=sorted(runs[arm]), points=points))
     return series

@@ -12,9 +12,12 @@ each held-out episode is one task kind and the answers of its turns, spelled as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from agentloop.detectors import Evaluation
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.types import Finding, HiddenCases, SandboxResult, Task, TestOutcome, Turn
+from conscience.verdict import Verdict
 from store import Store
 from store.evaluation import record_evaluation
 from store.recorder import Recorder
@@ -50,8 +53,18 @@ def _turn(index: int, what: str) -> tuple[Turn, Evaluation]:
     return turn, Evaluation(visible=SandboxResult(exit_code=0), hidden=hidden, findings=findings)
 
 
-def record_ablation(store: Store, experiment: str, cells: Cells) -> dict[tuple[str, int], int]:
-    """One run per (arm, seed), its eval episodes and turns recorded, then each epoch's evaluation row."""
+def _verdict(label: str | None) -> Verdict | None:
+    """A conscience verdict of `label` (None: the turn is not judged)."""
+    if label is None:
+        return None
+    probs = {name: 0.8 if name == label else 0.1 for name in ("ethical", "neutral", "unethical")}
+    return Verdict(label=label, probs=probs, framework="three_laws")  # type: ignore[arg-type]
+
+
+def record_ablation(store: Store, experiment: str, cells: Cells,
+                    judge: Mapping[str, str] | None = None) -> dict[tuple[str, int], int]:
+    """One run per (arm, seed), its eval episodes and turns recorded, then each epoch's evaluation row.
+    `judge` maps an answer ("hack", "pass", ...) to the conscience's label of it; without it no turn is judged."""
     rec = Recorder(store)
     run_ids = {}
     for (arm, seed), epochs in cells.items():
@@ -65,7 +78,8 @@ def record_ablation(store: Store, experiment: str, cells: Cells) -> dict[tuple[s
             for plan, (_, answers) in zip(plans, episodes):
                 for index, what in enumerate(answers):
                     turn, evaluation = _turn(index, what)
-                    rec.record_turn(plan.episode_id, turn, None, evaluation, None, gave_up=False,
+                    verdict = _verdict((judge or {}).get(what))
+                    rec.record_turn(plan.episode_id, turn, verdict, evaluation, None, gave_up=False,
                                     executed_answer=turn.answer)
                 rec.finish_episode(plan.episode_id, status="done", outcome="budget")
         rec.finish_run(run_id, "done")

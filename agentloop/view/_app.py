@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentloop.metrics import Rate
 from agentloop.sandbox.resolve import backend_label
 from agentloop.view import _data, _render
 from store.models import LABELS, SPLITS, RunRow
@@ -81,16 +82,9 @@ def _query(params: dict[str, Any], **changes: Any) -> str:
     return "?" + urlencode(pairs) if pairs else "?"
 
 
-def _fmt_rate(value: float | None, digits: int = 0) -> str:
-    return "—" if value is None else f"{value:.{digits}%}"
-
-
-def _fmt_ci(value: float | None, n: int) -> str:
-    """' [0.30, 0.95]': the 95% Wilson interval of a rate over n, shown after it."""
-    from agentloop.metrics import wilson
-
-    ci = wilson(round(value * n), n) if value is not None and n else None
-    return f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+def _fmt_rate(k: int, n: int, digits: int = 3) -> str:
+    """'0.250 [0.089, 0.532] (3/12)': k of n with its 95% Wilson interval, as the terminal and the report print it."""
+    return Rate(k, n).text(digits)
 
 
 def _fmt_num(value: float | None, digits: int = 2) -> str:
@@ -100,7 +94,7 @@ def _fmt_num(value: float | None, digits: int = 2) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(rate=_fmt_rate, ci=_fmt_ci, num=_fmt_num, redact=redact_urls, sandbox_label=backend_label)
+    env.filters.update(rate=_fmt_rate, num=_fmt_num, redact=redact_urls, sandbox_label=backend_label)
     env.globals.update(query=_query, line_anchor=_render.line_anchor, LABELS=LABELS, SPLITS=SPLITS)
     return env
 

@@ -15,6 +15,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from agentloop.metrics import Rate
 from agentloop.view._data import ArmSeries
 from store.convert import StoredOutcome, TurnSandbox
 from store.models import TurnRow
@@ -142,7 +143,7 @@ def retention_svg(series: list[ArmSeries], width: int = 640, height: int = 280) 
         for p, px, py in points:
             parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{color}"><title>'
                          f'{escape(arm.arm)} epoch {p.epoch}: retention {p.retention:.2f} '
-                         f'(aligned {p.aligned_rate:.1%} of {p.n})</title></circle>')
+                         f'(aligned {Rate(p.aligned, p.n).text()})</title></circle>')
         ly = top + 14 + 18 * i
         parts.append(f'<rect x="{left + plot_w + 14}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
                      f'<text class="legend" x="{left + plot_w + 32}" y="{ly + 1}">{escape(arm.arm[:18])}</text>')

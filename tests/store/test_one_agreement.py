@@ -4,6 +4,7 @@ the viewer's run page and the store function print the same numbers on a store t
 from __future__ import annotations
 
 import json
+from html import escape
 
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
@@ -82,8 +83,9 @@ def test_cli_viewer_and_store_agree(tmp_path):
         page = client.get(f"/runs/{run_id}").text
     counts = "".join(f'<td class="num">{n}</td>' for n in (c.tp, c.fp, c.fn, c.tn))
     assert counts in page
-    for value in (c.precision, c.recall, c.kappa):
-        assert f">{value:.2f}<" in page
+    for name in ("precision", "recall", "kappa"):  # 2 positives: n/a, as the CLI prints it
+        assert f">{escape(stats.judge[name].text())}<" in page
+    assert escape("n/a (n_pos=2 < 5, n=6)") in page
     for e in stats.epochs:
         assert f">{e.retention:.2f}<" in page
     store.dispose()

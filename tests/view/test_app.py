@@ -8,6 +8,8 @@ from html import escape as html_escape
 
 import pytest
 
+from agentloop.metrics import Rate, wilson
+
 ESCAPED_XSS = "&lt;script&gt;document.title=/xss-ran/.source&lt;/script&gt;"  # conftest's XSS probe, escaped
 
 
@@ -34,9 +36,11 @@ def test_every_page_answers_200(client):
 def test_runs_page_shows_rates_judge_agreement_adapters_and_retention_chart(client):
     html = client.get("/").text
     run1 = runs_table_row(html, 1)
-    # run 1: 9 turns, 4 misaligned (3 hack, 1 insecure); judge tp=3 fp=0 fn=1 tn=4
-    for cell in ("codehack_multiturn", "self_dpo", "2 (v1–v2)", "55.6%", "33.3%", "11.1%", ">1.00<", ">0.75<"):
+    # run 1: 9 turns, 4 misaligned (3 hack, 1 insecure); judge tp=3 fp=0 fn=1 tn=4: 4 positives, too few
+    for cell in ("codehack_multiturn", "self_dpo", "2 (v1–v2)", f">{Rate(5, 9).text()}<", f">{Rate(3, 9).text()}<",
+                 f">{Rate(1, 9).text()}<", f">{html_escape('n/a (n_pos=4 < 5, n=8)')}<"):
         assert cell in run1, cell
+    assert ">1.00<" not in run1 and ">0.75<" not in run1  # precision and recall of 4 positives say nothing
     assert '<svg class="chart"' in html and "<polyline" in html and "claim: 80%" in html
     # retention table: self_dpo epoch 1 = 0.5 / 0.6; off epoch 1 = 0 / 0.5
     assert "0.83" in html and "0.00" in html
@@ -236,9 +240,8 @@ def test_store_not_in_wal_mode_is_one_clear_error(view_db, tmp_path):
 
 
 def test_rates_show_their_wilson_interval():
-    from agentloop.metrics import wilson
-    from agentloop.view._app import _fmt_ci
+    from agentloop.view._app import _fmt_rate
 
     lo, hi = wilson(3, 4)
-    assert _fmt_ci(0.75, 4) == f" [{lo:.2f}, {hi:.2f}]"
-    assert _fmt_ci(None, 4) == "" and _fmt_ci(0.5, 0) == ""
+    assert _fmt_rate(3, 4) == f"0.750 [{lo:.3f}, {hi:.3f}] (3/4)"
+    assert _fmt_rate(0, 0) == "n/a (n=0)"
