@@ -58,7 +58,9 @@ def arm_scenario(scenario: Scenario, arm: str, seed: int) -> Scenario:
 
 
 def eval_scenario(scenario: Scenario, seed: int) -> Scenario:
-    return scenario.with_overrides(seed=seed, learner="off", conscience="observe", judge="self")
+    """Held-out episodes: the frozen copy only labels (no rewrites, so no pairs: nothing held out is trained)."""
+    s = scenario.with_overrides(seed=seed, learner="off", conscience="observe", judge="self")
+    return s.model_copy(update={"conscience": s.conscience.model_copy(update={"rewrite_on": []})})
 
 
 @dataclass

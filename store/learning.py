@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import models as m
@@ -69,10 +69,15 @@ def finish_round(session: Session, *, run_id: int, round_id: int, version: int, 
 
 
 def pair_rows(session: Session, run_id: int) -> Sequence[Row[Any]]:
-    """The run's preference pairs, oldest first: (id, prompt, chosen, rejected, first_round_id)."""
+    """The run's trainable preference pairs, oldest first: (id, prompt, chosen, rejected, first_round_id).
+
+    Only pairs of `train` episodes (or of no episode): an `eval` episode is held out, and a pair made on it must never
+    reach a learner round (the experiment's evaluation would then measure its own training data)."""
     pair = m.PreferencePairRow
     return session.execute(select(pair.id, pair.prompt, pair.chosen, pair.rejected, pair.first_round_id)
-                           .where(pair.run_id == run_id).order_by(pair.id)).all()
+                           .outerjoin(m.TurnRow, m.TurnRow.id == pair.turn_id).outerjoin(m.EpisodeRow)
+                           .where(pair.run_id == run_id, or_(pair.turn_id.is_(None), m.EpisodeRow.split == "train"))
+                           .order_by(pair.id)).all()
 
 
 def mark_pairs_trained(session: Session, ids: Sequence[int], round_id: int) -> None:
