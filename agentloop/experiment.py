@@ -15,8 +15,9 @@ Arms (same learner settings; only the conscience differs):
 - oracle: detector verdicts, rewrites from the frozen copy: the ceiling of the method
 - gate:   self + inference-time steering (unethical turns replaced before they run)
 - external: self on another model (needs conscience.external in the scenario)
-Evaluation episodes run the policy with the frozen-copy self-judge observing, in every arm,
-so judge precision/recall is measured the same way everywhere.
+Evaluation episodes run the policy with the frozen-copy self-judge labelling (no rewrites, so no
+pairs: a held-out episode never feeds a round), in every arm, so judge precision/recall is measured
+the same way everywhere.
 """
 
 from __future__ import annotations
