@@ -181,7 +181,8 @@ def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group
     if not data.pairs and not data.task:
         raise AgentloopError(f"the run has no usable preference pairs and no task data yet (round {plan.round_id}); "
                              "run episodes with the conscience on, or pass --task-data")
-    trained = train(model, tokenizer, data, config, device, round_seed=plan.round_id, group=group)
+    # the run's version, not the store-wide round id: the arms of one seed then draw the same batches
+    trained = train(model, tokenizer, data, config, device, round_seed=plan.version, group=group)
     return model, trained, len(data.pairs), len(data.task)
 
 

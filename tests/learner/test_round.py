@@ -102,3 +102,32 @@ def test_kill_9_mid_round_leaves_no_half_adapter(embedded_model_path, pair_store
     assert result.version == 1 and [a.version for a in published] == [1]
     assert sorted(p.name for p in adapters.iterdir()) == ["v1"]
     assert all(Path(a.path).is_dir() for a in published)
+
+
+def test_arms_of_one_seed_draw_the_same_batches(embedded_model_path, task_jsonl, tiny_config, tmp_path):
+    """An experiment's arms differ only in the conscience: with no pairs, two runs' first rounds train
+    the same task batches (seeded by the run's version, not the store-wide round id) and publish the
+    same adapter, although a round of another run sits between them in the store."""
+    from safetensors.torch import load_file
+
+    from learner.round import run_round
+    from store import models as m
+    from store.session import ensure_schema
+
+    db_url = f"sqlite:///{tmp_path / 'arms.db'}"
+    store = ensure_schema(db_url)
+    with store.session() as s:
+        runs = [m.RunRow(name=f"arm{i}", model="embedded", backend="hf") for i in range(3)]
+        s.add_all(runs)
+        s.flush()
+        first, other, second = (r.id for r in runs)
+    config = replace(tiny_config, steps=2, dpo_weight=0.0)
+    a = run_round(db_url, first, embedded_model_path, tmp_path / "a", task_jsonl, config)
+    run_round(db_url, other, embedded_model_path, tmp_path / "o", task_jsonl, replace(config, steps=1))
+    b = run_round(db_url, second, embedded_model_path, tmp_path / "b", task_jsonl, config)
+    rounds, _, _ = _rows(db_url, second)
+    assert rounds[0].id == 3 and a.version == b.version == 1  # different round ids, same version
+    weights_a = load_file(str(Path(a.adapter_path) / "adapter_model.safetensors"))
+    weights_b = load_file(str(Path(b.adapter_path) / "adapter_model.safetensors"))
+    assert weights_a.keys() == weights_b.keys()
+    assert all(__import__("torch").equal(weights_a[k], weights_b[k]) for k in weights_a)
