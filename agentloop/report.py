@@ -147,6 +147,11 @@ class Report:
                          "intervals are 95% (Wilson for rates, bootstrap over episodes for capability, "
                          "Student t across seeds when there are several; differences: "
                          f"{BOOTSTRAP_METHOD}).")
+        n_min = min((r["n_seeds"] for r in self.arms), default=0)
+        if n_min < 2 and len(self.arm_names) > 1:  # the bootstrap sees episodes, not training runs
+            lines.append(f"Caution: some arm has {n_min} seed(s), and the differences resample held-out episodes "
+                         "only, not training: with one training run per arm they cannot separate the conscience "
+                         "from run-to-run training variance (compare the off arm's spread across seeds).")
         lines += arm_sentences(self.arms, self.differences)
         for arm in self.arm_names:
             last = self.final(arm)

@@ -193,3 +193,15 @@ def test_report_json_and_markdown_carry_it_all(ablation, tmp_path):
     written = report.write(tmp_path / "again")  # what `agentloop experiment` writes at its end
     assert {p.name for p in written.values()} == {"report.md", "report.json", "retention_capability.png"}
     assert json.loads(written["json"].read_text())["differences"] == data["differences"]
+
+
+def test_one_training_run_per_arm_is_flagged(ablation, tmp_path):
+    url, _ = ablation  # two seeds per arm: no caution
+    assert not any(line.startswith("Caution:") for line in build_report(url, "abl").summary())
+    single = f"sqlite:///{tmp_path / 'single.db'}"
+    store = ensure_schema(single)
+    record_ablation(store, "abl", {key: epochs for key, epochs in cells({"off": 8, "oracle": 0}).items()
+                                   if key[1] == SEEDS[0]})
+    store.dispose()
+    caution = [line for line in build_report(single, "abl").summary() if line.startswith("Caution:")]
+    assert len(caution) == 1 and "1 seed(s)" in caution[0] and "training variance" in caution[0]
