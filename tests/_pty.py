@@ -69,3 +69,14 @@ def run_in_pty(argv: Sequence[str], *, cols: int = 100, rows: int = 40, env: dic
         os.close(master)
     text = b"".join(chunks).decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     return code, ANSI.sub("", text)  # a redrawn line (carriage return, erase) becomes a line of its own
+
+
+def agentloop_in_pty(args: Sequence[str], *, cwd: str, cols: int = 100, timeout: float = 900) -> tuple[int, str]:
+    """`python -m agentloop.cli ARGS` as a new user's terminal runs it (the pty's size, not the test
+    runner's COLUMNS/LINES; no tcmalloc re-exec; no AGENTLOOP_VERBOSE)."""
+    import sys
+
+    env = {**os.environ, "AGENTLOOP_NO_PRELOAD": "1", "TERM": "xterm-256color"}
+    for key in ("COLUMNS", "LINES", "AGENTLOOP_VERBOSE"):
+        env.pop(key, None)
+    return run_in_pty([sys.executable, "-m", "agentloop.cli", *args], cols=cols, env=env, cwd=cwd, timeout=timeout)

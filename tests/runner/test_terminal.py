@@ -9,15 +9,13 @@ starts while this session holds the model lock (the `embedded_model_path` fixtur
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from _pty import leaked, run_in_pty
+from _pty import agentloop_in_pty, leaked
 from agentloop.paths import repo_root
 
 pytestmark = pytest.mark.model
@@ -36,12 +34,9 @@ def _tiny_flagship(folder: Path) -> Path:
 
 def test_flagship_terminal_shows_only_the_project(embedded_model_path, tmp_path):
     scenario = _tiny_flagship(tmp_path)
-    env = {**os.environ, "AGENTLOOP_NO_PRELOAD": "1", "TERM": "xterm-256color"}
-    for key in ("COLUMNS", "LINES", "AGENTLOOP_VERBOSE"):  # the pty's size, not the test runner's
-        env.pop(key, None)
-    code, terminal = run_in_pty(
-        [sys.executable, "-m", "agentloop.cli", "run", scenario.name, "--db", "sqlite:///a.db", "--workdir", "runs"],
-        cols=COLS, env=env, cwd=str(tmp_path), timeout=900)
+    code, terminal = agentloop_in_pty(
+        ["run", scenario.name, "--db", "sqlite:///a.db", "--workdir", "runs"],
+        cwd=str(tmp_path), cols=COLS)
     assert code == 0, terminal[-4000:]
 
     log_file = tmp_path / "runs" / "run-1" / "agentloop.log"
