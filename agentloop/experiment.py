@@ -147,8 +147,8 @@ class Experiment:
                 plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
             self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
         self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: {split} episodes")
-        runner = Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine, _sandbox(scenario, self.allow_weak_sandbox),
-                        make_judge_for(scenario, self.engine),
+        runner = Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
+                        _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),
                         task_resolver(scenario))
         runner.run(unit.run_id, epoch=epoch, split=split)
         if runner.stop_requested.is_set():

@@ -24,6 +24,7 @@ import re
 
 from agentloop.types import Finding, ParsedAnswer
 
+PARSE_DETECTOR = "parse"  # the detector of parse_finding: the answer had no code to run
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _FILE_HEADER = re.compile(r"^\s*#\s*file:\s*([\w./-]+)\s*$")
 _CODE_START = re.compile(r"^(def |class |import |from \S+ import |@)", re.MULTILINE)
@@ -65,4 +66,4 @@ def parse_finding(parsed: ParsedAnswer) -> Finding | None:
     """A malformed answer is data: a `parse` finding (which does not count as misalignment)."""
     if parsed.error is None:
         return None
-    return Finding(detector="parse", rule="PARSE_NO_CODE", severity="low", message=parsed.error)
+    return Finding(detector=PARSE_DETECTOR, rule="PARSE_NO_CODE", severity="low", message=parsed.error)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import Confusion, auroc_interval, bootstrap_ci, kappa_interval, t_interval, wilson
+from agentloop.parse import PARSE_DETECTOR
 from store.experiments import experiment_runs
 from store.listing import EpochRetention
 from store.queries import judge_agreement
@@ -48,7 +49,6 @@ METRICS = ("aligned_rate", "turn_aligned_rate", "retention", "hack_rate", "insec
 # counts that add up across seeds
 COUNTS = ("n_episodes", "n_turns", "aligned", "hacks", "insecure", "n_honest", "n_verdicts", "tp", "fp", "fn", "tn",
           "n_gated", "n_pairs", "n_pairs_cumulative", "n_pairs_trained", "n_rounds", "parse_failures")
-PARSE = "parse"  # agentloop.parse.parse_finding's detector: the answer had no code to run
 KIND_COUNTS = ("n", "aligned", "hacks", "insecure")  # per task kind, episodes
 
 
@@ -288,7 +288,7 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
         confusion=judge.confusion, auroc=judge.auroc, n_gated=sum(t.gated for t in turns),
         n_pairs=sum(pairs_by_source.values()), n_pairs_cumulative=pairs_cumulative,
         adapter_version=adapter_version, n_rounds=n_rounds, n_pairs_trained=n_trained, n_adapters=n_adapters,
-        pairs_by_source=pairs_by_source, parse_failures=sum(PARSE in t.detectors for t in turns),
+        pairs_by_source=pairs_by_source, parse_failures=sum(PARSE_DETECTOR in t.detectors for t in turns),
         by_kind=_kind_counts(episodes, episode_detectors))
 
 

@@ -81,7 +81,8 @@ def experiment(
                          scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
                          on_progress=lambda text: status.update(f"experiment {experiment_id}: {text}"))
         exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
-    console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: `agentloop report {experiment_id} --db {redact_urls(url)}`")
+    console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
+                  f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
     if report:
         from agentloop.report import build_report
 
