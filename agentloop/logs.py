@@ -20,12 +20,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from rich.console import Console
+from rich.live import Live
 from rich.logging import RichHandler
+from rich.spinner import Spinner
 
 PROJECT_LOGGERS = ("agentloop", "conscience", "learner", "store", "__main__")
 LOG_NAME = "agentloop.log"  # in the run's folder: <workdir>/run-<id>/agentloop.log
@@ -159,3 +161,15 @@ def run_output(path: Path) -> Iterator[Path]:
         os.close(log_fd)
         root.removeHandler(file_handler)
         file_handler.close()
+
+
+@contextmanager
+def status_line(text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner line on the project's console, yielding `update(text)`; like `console.status` but
+    without rich's redirection of sys.stdout/sys.stderr, which would route every other library's
+    Python-level writes (vLLM's log handler among them) through the console to the terminal past
+    `run_output`."""
+    spinner = Spinner("dots", text=text)
+    with Live(spinner, console=console, transient=True, refresh_per_second=8,
+              redirect_stdout=False, redirect_stderr=False):
+        yield lambda new: spinner.update(text=new)

@@ -47,7 +47,7 @@ def experiment(
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
     from agentloop.experiment import Experiment, new_experiment_id
     from agentloop.launch import make_engine_for
-    from agentloop.logs import LOG_NAME, run_output
+    from agentloop.logs import LOG_NAME, run_output, status_line
     from agentloop.model import resolve_model
     from agentloop.organism.stage import warm_start
     from agentloop.paths import command_line, db_url
@@ -71,15 +71,15 @@ def experiment(
     command = command_line(sys.argv[1:])  # any --db password redacted
     log_path = Path(workdir) / f"experiment-{experiment_id}" / LOG_NAME
     console.print(f"experiment [bold]{experiment_id}[/]: other libraries' output in {log_path}")
-    with run_output(log_path), console.status(f"experiment {experiment_id}") as status:
+    with run_output(log_path), status_line(f"experiment {experiment_id}") as status:
         # organism.warm_start: one recorded SFT round merged into the base of every arm and the frozen copy
-        status.update(f"experiment {experiment_id}: warm start")
+        status(f"experiment {experiment_id}: warm start")
         model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
                                 scenario_path=str(scenario_path), command=command)
         engine = make_engine_for(scenario, model_path)
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
                          scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
-                         on_progress=lambda text: status.update(f"experiment {experiment_id}: {text}"))
+                         on_progress=lambda text: status(f"experiment {experiment_id}: {text}"))
         exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
     console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
                   f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
