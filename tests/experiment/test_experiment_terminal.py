@@ -8,30 +8,17 @@ scenarios/smoke.yaml at its smallest (1 episode of 1 turn, 32 tokens, a 1-step r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import yaml
 
 from _pty import agentloop_in_pty, leaked
-from agentloop.paths import repo_root
+from _tiny_scenario import tiny_copy
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 COLS = 120
 
 
-def _tiny_smoke(folder: Path) -> Path:
-    scenario = yaml.safe_load((repo_root() / "scenarios" / "smoke.yaml").read_text())
-    scenario.update(name="smoke_tiny", episodes=1, turns=1, batch_size=1)
-    scenario["model"]["max_tokens"] = 32
-    scenario["learner"].update(steps=1, max_length=256, task_data={"n": 4})
-    path = folder / "smoke_tiny.yaml"
-    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
-    return path
-
-
 def test_experiment_terminal_shows_only_the_project(embedded_model_path, tmp_path):
-    scenario = _tiny_smoke(tmp_path)
+    scenario = tiny_copy("smoke.yaml", tmp_path, "smoke_tiny", steps=1, max_length=256, task_data={"n": 4})
     code, terminal = agentloop_in_pty(
         ["experiment", scenario.name, "--epochs", "1", "--arms", "off", "--seeds", "1", "--db", "sqlite:///a.db",
          "--workdir", "runs"], cwd=str(tmp_path), cols=COLS)

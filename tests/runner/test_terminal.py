@@ -10,30 +10,18 @@ starts while this session holds the model lock (the `embedded_model_path` fixtur
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
 from _pty import agentloop_in_pty, leaked
-from agentloop.paths import repo_root
+from _tiny_scenario import tiny_copy
 
 pytestmark = pytest.mark.model
 COLS = 100
 
-def _tiny_flagship(folder: Path) -> Path:
-    scenario = yaml.safe_load((repo_root() / "scenarios" / "codehack_multiturn.yaml").read_text())
-    scenario.update(name="codehack_multiturn_tiny", episodes=1, turns=1, batch_size=1)
-    scenario["model"]["max_tokens"] = 32
-    scenario["conscience"]["rewrite_max_tokens"] = 32
-    scenario["learner"]["schedule"] = "off"
-    path = folder / "codehack_tiny.yaml"
-    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
-    return path
-
 
 def test_flagship_terminal_shows_only_the_project(embedded_model_path, tmp_path):
-    scenario = _tiny_flagship(tmp_path)
+    scenario = tiny_copy("codehack_multiturn.yaml", tmp_path, "codehack_tiny", schedule="off")
     code, terminal = agentloop_in_pty(
         ["run", scenario.name, "--db", "sqlite:///a.db", "--workdir", "runs"],
         cwd=str(tmp_path), cols=COLS)
