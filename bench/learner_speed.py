@@ -1,6 +1,6 @@
 """Learner speed: our round's pairs/s as it was (fp32, full-vocabulary log-softmax, shuffled batches)
-vs the defaults (bf16 where the CPU has it, answer-position logits only, length-bucketed batches),
-each step on the way, the optional reference-once setting, and TRL's own `DPOTrainer` on the same
+vs the defaults (bf16 where the CPU has it, answer-position logits only, length-bucketed batches,
+each pair one packed row [prompt, chosen, rejected]), each step on the way, the optional reference-once setting, and TRL's own `DPOTrainer` on the same
 pairs, steps, batch and dtype, all in one run.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \\
@@ -80,17 +80,18 @@ def main() -> None:
     scenario = load_scenario(SCENARIO)
     model_path = str(prepare_embedded())
     fast_dtype = resolve_dtype("auto", "cpu")
-    old = dict(dtype="float32", answer_logits_only=False, reference_once=False, length_buckets=False)
+    old = dict(dtype="float32", answer_logits_only=False, reference_once=False, length_buckets=False,
+               shared_prompt=False)
+    default = dict(dtype=fast_dtype, answer_logits_only=True, reference_once=False, length_buckets=True,
+                   shared_prompt=True)
     variants = [  # name, overrides of the flagship's learner config
         ("before: fp32, full log-softmax, shuffled batches", old),
         (f"{fast_dtype} only", {**old, "dtype": fast_dtype}),
         (f"{fast_dtype} + answer logits only", {**old, "dtype": fast_dtype, "answer_logits_only": True}),
-        (f"default: {fast_dtype} + answer logits + length buckets",
-         dict(dtype=fast_dtype, answer_logits_only=True, reference_once=False, length_buckets=True)),
-        ("default + reference once", dict(dtype=fast_dtype, answer_logits_only=True, reference_once=True,
-                                          length_buckets=True)),
-        ("default, DPO only (task_weight 0, as TRL)",
-         dict(dtype=fast_dtype, answer_logits_only=True, reference_once=False, length_buckets=True, task_weight=0.0)),
+        (f"{fast_dtype} + answer logits + length buckets", {**default, "shared_prompt": False}),
+        ("default: ... + shared prompt (one packed row a pair)", default),
+        ("default + reference once", {**default, "reference_once": True}),
+        ("default, DPO only (task_weight 0, as TRL)", {**default, "task_weight": 0.0}),
     ]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     results: dict[str, dict] = {}
@@ -117,15 +118,17 @@ def main() -> None:
                                             f"{args.pairs} pairs")]
     for device in devices:
         before = results[f"{device}: {variants[0][0]}"]["pairs_per_s"]
-        fast = results[f"{device}: {variants[3][0]}"]["pairs_per_s"]
+        unpacked = results[f"{device}: {variants[3][0]}"]["pairs_per_s"]
+        fast = results[f"{device}: {variants[4][0]}"]["pairs_per_s"]
         trl = results[f"{device}: TRL DPOTrainer"]["pairs_per_s"]
         for name, _ in variants:
             r = results[f"{device}: {name}"]
             rows.append((f"{device} {name}: pairs/s", f"{r['pairs_per_s']:.3f}  ({r['pairs_per_s'] / before:.2f}x before)"))
         rows.append((f"{device} TRL DPOTrainer ({fast_dtype if device == 'cpu' else 'bf16'}, ref_model=None): pairs/s",
                      f"{trl:.3f}  ({trl / before:.2f}x before)"))
-        dpo_only = results[f"{device}: {variants[5][0]}"]["pairs_per_s"]
+        dpo_only = results[f"{device}: {variants[6][0]}"]["pairs_per_s"]
         rows.append((f"{device} ours default / before", f"{fast / before:.2f}x"))
+        rows.append((f"{device} shared prompt / two rows a pair", f"{fast / unpacked:.2f}x"))
         rows.append((f"{device} ours default (task+DPO) / TRL (DPO only)", f"{fast / trl:.2f}x"))
         rows.append((f"{device} ours default DPO only / TRL", f"{dpo_only / trl:.2f}x"))
     print_table(rows)

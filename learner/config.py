@@ -57,6 +57,9 @@ class LearnerConfig:
         "help": "compute the frozen reference's log-probs of every pair once per round (batches of 8) instead of "
                 "in each step's batch; in bf16 a row's log-prob depends on its batch's shapes (~0.3 nats over an "
                 "answer), so the reference then no longer equals a fresh policy exactly: off by default"})
+    shared_prompt: bool = field(default=True, metadata={
+        "help": "each preference pair as one row [prompt, chosen, rejected] with a 4-D attention mask, so its "
+                "prompt is computed once instead of twice (learner/packing.py); the same log-probs"})
     length_buckets: bool = field(default=True, metadata={
         "help": "batch examples of similar length together (each epoch's shuffle sorted by length, cut into "
                 "batches, the batches shuffled): less padding per step; every example still seen equally often"})

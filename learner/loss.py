@@ -54,7 +54,12 @@ def _project(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
 
 def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
                      answer_logits_only: bool = True) -> torch.Tensor:
-    """Summed log-prob of each row's completion tokens; shape [rows]."""
+    """Summed log-prob of each row's completion tokens; shape [rows] (a packed batch, learner/packing.py:
+    [chosen..., rejected...] of its pairs, always on the answer-logits path)."""
+    from learner.packing import PACKED, packed_completion_logps
+
+    if PACKED in batch:
+        return packed_completion_logps(model, batch)
     return _target_logps(model, batch["input_ids"], batch["attention_mask"], batch["completion_mask"],
                          answer_logits_only).sum(-1)
 

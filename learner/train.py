@@ -2,8 +2,8 @@
 
 A small custom loop rather than `trl.DPOTrainer`: the task loss runs on *separate* data (not the
 chosen answers), either weight may be 0 (that component is then not computed at all), and a
-round with no pairs still trains the task loss. TRL supplies the preference collator; the DPO
-reference is the policy with its adapters disabled (what `DPOTrainer(ref_model=None)` does for
+round with no pairs still trains the task loss. A pair is one packed row [prompt, chosen,
+rejected] (`shared_prompt`, learner/packing.py) or TRL's collator's two rows; the DPO reference is the policy with its adapters disabled (what `DPOTrainer(ref_model=None)` does for
 a PEFT model), so no second copy of the weights exists. No gradient checkpointing: for a small
 model on CPU it only costs time.
 """
@@ -14,7 +14,7 @@ import logging
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from learner.config import LearnerConfig
 from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)
+from learner.packing import collate_packed
 from learner.loss import dpo_terms, reference_logps, task_nll
 
 log = logging.getLogger(__name__)
@@ -145,13 +146,13 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     pair_batches = my_batches([len(p.prompt_ids) + max(len(p.chosen_ids), len(p.rejected_ids))
                                for p in data.pairs]) if use_dpo else []
     task_batches = my_batches([len(t["input_ids"]) for t in data.task]) if use_task else []
-    collator = preference_collator(tokenizer.pad_token_id)
     fast = config.answer_logits_only
+    collate = pair_collate(tokenizer.pad_token_id, device, config.shared_prompt and fast)
     reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
     if use_dpo and config.reference_once:
         needed = sorted({i for batch in pair_batches for i in batch})
         reference = torch.zeros(len(data.pairs), 2, device=device)
-        reference[needed] = pair_reference_logps(model, collator, [data.pairs[i] for i in needed], device, fast)
+        reference[needed] = pair_reference_logps(model, collate, [data.pairs[i] for i in needed], fast)
     params = [p for p in model.parameters() if p.requires_grad]
     group.sync_parameters(params)
     optimizer = torch.optim.AdamW(params, lr=config.lr)
@@ -170,8 +171,7 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
         if use_dpo:
             rows = pair_batches[step]
             ref = None if reference is None else reference[rows].T.reshape(-1)  # [chosen..., rejected...]
-            terms = dpo_terms(model, collate_pairs(collator, [data.pairs[i] for i in rows], device), config.beta,
-                              ref, fast)
+            terms = dpo_terms(model, collate([data.pairs[i] for i in rows]), config.beta, ref, fast)
             total = total + config.dpo_weight * terms.loss
             dpo_value, margin = terms.loss.item(), terms.logp_margin
         optimizer.zero_grad(set_to_none=True)
@@ -190,8 +190,17 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     return result
 
 
+def pair_collate(pad_token_id: int, device: str, packed: bool) -> Callable[[Sequence[EncodedPair]], dict]:
+    """Pairs -> a preference batch: packed rows [prompt, chosen, rejected] (learner/packing.py) or TRL's
+    [chosen..., rejected...] rows."""
+    if packed:
+        return lambda pairs: collate_packed(pairs, pad_token_id, device)
+    collator = preference_collator(pad_token_id)
+    return lambda pairs: collate_pairs(collator, pairs, device)
+
+
 @torch.no_grad()
-def pair_reference_logps(model: Any, collator: Any, pairs: Sequence[EncodedPair], device: str,
+def pair_reference_logps(model: Any, collate: Callable[[Sequence[EncodedPair]], dict], pairs: Sequence[EncodedPair],
                          answer_logits_only: bool = True, batch_size: int = 8) -> torch.Tensor:
     """The frozen copy's summed answer log-probs of each pair, [pairs, 2] (chosen, rejected), in
     batches of `batch_size` pairs: one no-grad pass instead of one per optimizer step."""
@@ -200,10 +209,10 @@ def pair_reference_logps(model: Any, collator: Any, pairs: Sequence[EncodedPair]
     out = []
     for i in range(0, len(pairs), batch_size):
         chunk = pairs[i:i + batch_size]
-        chosen, rejected = reference_logps(model, collate_pairs(collator, chunk, device), answer_logits_only).chunk(2)
+        chosen, rejected = reference_logps(model, collate(chunk), answer_logits_only).chunk(2)
         out.append(torch.stack([chosen, rejected], 1))
     model.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0, 2, device=device)
+    return torch.cat(out) if out else torch.zeros(0, 2)
 
 
 def _fmt(value: float | None) -> str:

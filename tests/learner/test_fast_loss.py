@@ -5,7 +5,9 @@
 - bf16 weights vs fp32 (both fast): DPO loss within 0.02 and task NLL within 1% (bf16 keeps 8
   mantissa bits: a few tenths of a percent per token log-prob, summed over an answer);
 - the frozen reference's log-probs computed once per round (`reference_once`) vs in every step:
-  the same per-step losses.
+  the same per-step losses;
+- a pair packed as one row [prompt, chosen, rejected] (`shared_prompt`) vs TRL's two rows: the same
+  log-probs, loss and gradients in fp32.
 """
 
 from __future__ import annotations
@@ -94,3 +96,38 @@ def test_reference_once_gives_the_same_steps(embedded_model_path, preference_exa
         assert b.dpo == pytest.approx(a.dpo, abs=1e-4) and b.task == pytest.approx(a.task, abs=1e-4)
         assert b.total == pytest.approx(a.total, abs=1e-4)
     assert logs[0].steps[1].dpo != pytest.approx(logs[0].steps[0].dpo, abs=1e-6), "the second step must see a moved policy"
+
+
+def test_packed_pairs_give_the_unpacked_log_probs_and_gradients(embedded_model_path, preference_examples):
+    """A pair packed as one row [prompt, chosen, rejected] (learner.shared_prompt) gives the log-probs,
+    DPO loss and gradients of TRL's two rows, fp32; bf16 within its tolerance of fp32."""
+    from learner.config import LearnerConfig
+    from learner.loss import completion_logps, dpo_terms
+    from learner.train import encode_round, load_policy, pair_collate
+
+    results = {}
+    for dtype, torch_dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+        model, tokenizer = load_policy(embedded_model_path, None, LearnerConfig(seed=0, dtype=dtype), "cpu",
+                                       torch_dtype)
+        torch.manual_seed(1)
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if "lora_B" in name:
+                    param.normal_(0, 0.02)
+        pairs = encode_round(tokenizer, preference_examples, [], 384).pairs[:4]
+        for packed in (False, True):
+            batch = pair_collate(tokenizer.pad_token_id, "cpu", packed)(pairs)
+            model.zero_grad()
+            terms = dpo_terms(model, batch, 0.1)
+            terms.loss.backward()
+            grad = torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
+            with torch.no_grad():
+                results[dtype, packed] = (completion_logps(model, batch), terms.loss.item(), grad)
+    (logps, loss, grad), (plogps, ploss, pgrad) = results["float32", False], results["float32", True]
+    assert plogps.shape == logps.shape == (8,)
+    assert torch.allclose(plogps, logps, atol=1e-3), (plogps, logps)  # summed over up to ~190 tokens
+    assert ploss == pytest.approx(loss, abs=1e-5)
+    assert ((pgrad - grad).norm() / grad.norm()).item() < 1e-4
+    assert loss != pytest.approx(0.6931, abs=1e-4), "the policy must differ from its reference"
+    assert results["bfloat16", True][1] == pytest.approx(loss, abs=0.02)  # bf16 packed vs fp32
+
