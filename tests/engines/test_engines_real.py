@@ -82,3 +82,17 @@ def test_unknown_adapter_is_a_clear_error(vllm_engine):
 
     with pytest.raises(EngineError, match="never loaded"):
         vllm_engine.generate(PROBE_PROMPTS[:1], GREEDY, adapter=999)
+
+
+def test_one_adapter_per_prompt_equals_separate_calls(vllm_engine, hf_engine, random_adapter):
+    """Policy and base prompts in one call (several runs stepped together) answer as they do alone."""
+    version = 7
+    if version not in vllm_engine.adapter_versions:
+        vllm_engine.load_adapter(random_adapter, version)
+    policy = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
+    mixed = [version if i % 2 == 0 else None for i in range(len(PROBE_PROMPTS))]
+    expected = [policy[i] if a else vllm_engine.base_reference["text"][i] for i, a in enumerate(mixed)]
+    assert [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=mixed)] == expected
+    if version not in hf_engine.adapter_versions:
+        hf_engine.load_adapter(random_adapter, version)
+    assert [g.text for g in hf_engine.generate(PROBE_PROMPTS, GREEDY, adapter=mixed)] == expected

@@ -69,6 +69,8 @@ def test_runtime_adapter_changes_policy_only(server_engine: Engine, server_url: 
     policy = _texts(server_engine, adapter=1)
     assert policy != base
     assert _texts(server_engine) == base  # the frozen copy is untouched by the adapter
+    mixed = server_engine.generate(PROBE_PROMPTS, GREEDY, adapter=[1, None])  # one adapter per prompt
+    assert [g.text for g in mixed] == [policy[0], base[1]]
 
     server_engine.load_adapter(random_adapter, 1)  # same name again: load_inplace replaces it
     assert _texts(server_engine, adapter=1) == policy
