@@ -7,7 +7,9 @@ For each seed and arm, one run in the store (`runs.arm`, `runs.seed`, and
 scenario's training episodes under pressure with the arm's conscience, one learner round,
 then the evaluation episodes on held-out task instances, and writes an `evaluations` row.
 Every arm of a seed sees the same task instances and the same task data. Progress is read
-back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped.
+back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped. `--cells
+together` runs each epoch of every cell at once, one `generate` per step for all their episodes
+(agentloop.cells); the answers are the same as one cell after another.
 
 Arms (same learner settings; only the conscience differs):
 - off:    no conscience, task loss only (dpo_weight 0): the Emergent Misalignment baseline
@@ -64,11 +66,24 @@ def eval_scenario(scenario: Scenario, seed: int) -> Scenario:
     return s.model_copy(update={"conscience": s.conscience.model_copy(update={"rewrite_on": []})})
 
 
+CELLS = ("one_after_another", "together")  # how an experiment steps its cells (Experiment.run)
+
+
 @dataclass
 class Unit:
     arm: str
     seed: int
     run_id: int
+
+
+@dataclass
+class CellPlan:
+    """What a cell runs each epoch: its training scenario (with the arm's conscience and the
+    organism's pressure), its held-out scenario, and its learner."""
+
+    train: Scenario
+    evaluate: Scenario
+    learning: Learning
 
 
 class Experiment:
@@ -112,46 +127,86 @@ class Experiment:
             return done_rounds(s, run_id)
 
     # -- the loop -------------------------------------------------------------------------------
-    def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int) -> list[Unit]:
-        from store.evaluation import record_evaluation
-
+    def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int,
+            cells: str = "one_after_another") -> list[Unit]:
+        """Every cell (arm x seed) through epoch 0..`epochs`. `cells`: "one_after_another" runs a
+        cell's epochs before the next cell's; "together" runs an epoch of every cell at once, their
+        episodes stepped through one `generate` per step (agentloop.cells), with the same answers."""
+        if cells not in CELLS:
+            raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
         units = self.units(experiment_id, arms, seeds)
-        for unit in units:
-            done = self._done_epochs(unit.run_id)
-            train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
-            evaluate = eval_scenario(self.scenario, unit.seed)
-            learning = Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir)
+        plans = {unit.run_id: self._plan(unit) for unit in units}
+        if cells == "together":
             for epoch in range(epochs + 1):
-                if epoch in done:
-                    continue
+                todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
                 t0 = time.perf_counter()
-                if epoch >= 1:
-                    self._episodes(unit, train, epoch, "train")
-                    if self._rounds(unit.run_id) < epoch:
-                        self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: learner round")
-                        if not learning.round():  # evaluating an untrained epoch as trained would be a false result
-                            raise AgentloopError(f"{unit.arm}/s{unit.seed} epoch {epoch}: the learner round failed "
-                                                 f"(see the log); fix it, then continue with --resume")
-                self._episodes(unit, evaluate, epoch, "eval")
-                with self.store.session() as s:
-                    row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
-                    log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs)", unit.arm, unit.seed, epoch,
-                             row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0)
+                if epoch >= 1 and todo:
+                    self._episodes(todo, [plans[u.run_id].train for u in todo], epoch, "train")
+                    for unit in todo:
+                        self._round(unit, plans[unit.run_id].learning, epoch)
+                if todo:
+                    self._episodes(todo, [plans[u.run_id].evaluate for u in todo], epoch, "eval")
+                for unit in todo:
+                    self._record(unit, epoch, t0)
+        else:
+            for unit in units:
+                done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
+                for epoch in range(epochs + 1):
+                    if epoch in done:
+                        continue
+                    t0 = time.perf_counter()
+                    if epoch >= 1:
+                        self._episodes([unit], [plan.train], epoch, "train")
+                        self._round(unit, plan.learning, epoch)
+                    self._episodes([unit], [plan.evaluate], epoch, "eval")
+                    self._record(unit, epoch, t0)
+        for unit in units:
             self.rec.finish_run(unit.run_id, "done")
         return units
 
-    def _episodes(self, unit: Unit, scenario: Scenario, epoch: int, split: str) -> None:
-        if self.rec.count_episodes(unit.run_id, epoch=epoch, split=split) == 0:
-            plans = plan_episodes(scenario, epoch, split)
-            if split == "eval":  # every held-out instance once, whatever `episodes` says
-                plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
-            self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
-        self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: {split} episodes")
-        runner = Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
-                        _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),
-                        task_resolver(scenario))
-        runner.run(unit.run_id, epoch=epoch, split=split)
-        if runner.stop_requested.is_set():
+    def _plan(self, unit: Unit) -> CellPlan:
+        train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
+        return CellPlan(train, eval_scenario(self.scenario, unit.seed),
+                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir))
+
+    def _round(self, unit: Unit, learning: Learning, epoch: int) -> None:
+        if self._rounds(unit.run_id) >= epoch:
+            return
+        self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: learner round")
+        if not learning.round():  # evaluating an untrained epoch as trained would be a false result
+            raise AgentloopError(f"{unit.arm}/s{unit.seed} epoch {epoch}: the learner round failed "
+                                 f"(see the log); fix it, then continue with --resume")
+
+    def _record(self, unit: Unit, epoch: int, t0: float) -> None:
+        from store.evaluation import record_evaluation
+
+        with self.store.session() as s:
+            row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
+            log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs)", unit.arm, unit.seed, epoch,
+                     row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0)
+
+    def _episodes(self, units: list[Unit], scenarios: list[Scenario], epoch: int, split: str) -> None:
+        """The cells' episodes of one epoch and split (planned on first use), stepped together
+        when there are several."""
+        from agentloop.cells import run_cells
+
+        runners = []
+        for unit, scenario in zip(units, scenarios):
+            if self.rec.count_episodes(unit.run_id, epoch=epoch, split=split) == 0:
+                plans = plan_episodes(scenario, epoch, split)
+                if split == "eval":  # every held-out instance once, whatever `episodes` says
+                    plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
+                self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
+            runners.append(Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
+                                  _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),
+                                  task_resolver(scenario)))
+        names = ", ".join(f"{u.arm}/s{u.seed}" for u in units)
+        self.on_progress(f"{names} epoch {epoch}: {split} episodes")
+        if len(runners) > 1:
+            run_cells([(runner, unit.run_id) for runner, unit in zip(runners, units)], epoch=epoch, split=split)
+            return
+        runners[0].run(units[0].run_id, epoch=epoch, split=split)
+        if runners[0].stop_requested.is_set():
             raise KeyboardInterrupt
 
 

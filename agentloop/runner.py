@@ -131,27 +131,21 @@ class Runner:
         on the same run split the episodes without running one twice. With nothing left to claim
         while other live workers still hold episodes, this one waits, and takes over the episodes
         of a worker that dies; it returns when every episode is finished (or on Ctrl-C)."""
-        self.stats.episodes_total = self.rec.count_episodes(run_id, epoch=epoch, split=split)
-        self.stats.episodes_done = self.stats.episodes_total - self.rec.count_unfinished(run_id, epoch=epoch,
-                                                                                         split=split)
+        self.count(run_id, epoch=epoch, split=split)
         previous = signal.getsignal(signal.SIGINT)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
         heartbeat = _Heartbeat(self.rec, self.worker, self.opt.claim_lease_s)
         try:
-            def claim() -> list[EpisodePlan]:
-                return self.rec.claim_episodes(run_id, self.worker, self.opt.batch_size, self.opt.seed,
-                                               lease_s=self.opt.claim_lease_s, epoch=epoch, split=split)
-
             waves = 0
             while not self.stop_requested.is_set():
-                plans = claim()
+                plans = self.claim(run_id, epoch=epoch, split=split)
                 if not plans:
                     if self.rec.others_hold(run_id, self.worker, epoch=epoch, split=split):
                         self.stop_requested.wait(self.opt.claim_poll_s)  # other workers' episodes: done, or freed
                         continue
                     # nobody holds any now; a holder may have died between the claim and that check
-                    plans = claim()
+                    plans = self.claim(run_id, epoch=epoch, split=split)
                     if not plans:
                         break
                 if self.between_waves and waves:
@@ -168,6 +162,17 @@ class Runner:
                 signal.signal(signal.SIGINT, previous)
         return self.stats
 
+    def count(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> None:
+        """The progress totals of the episodes this runner works on."""
+        self.stats.episodes_total = self.rec.count_episodes(run_id, epoch=epoch, split=split)
+        self.stats.episodes_done = self.stats.episodes_total - self.rec.count_unfinished(run_id, epoch=epoch,
+                                                                                         split=split)
+
+    def claim(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> list[EpisodePlan]:
+        """The next wave: up to batch_size unfinished episodes, claimed in the store for this worker."""
+        return self.rec.claim_episodes(run_id, self.worker, self.opt.batch_size, self.opt.seed,
+                                       lease_s=self.opt.claim_lease_s, epoch=epoch, split=split)
+
     def _on_sigint(self, signum, frame) -> None:
         if self.stop_requested.is_set():  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
@@ -176,20 +181,26 @@ class Runner:
 
     # -- one wave of concurrent episodes -----------------------------------------------------
     def _run_wave(self, run_id: int, plans: list[EpisodePlan]) -> None:
-        self._refresh_adapter(run_id)
-        episodes = [self._start(plan) for plan in plans]
-        active = [ep for ep in episodes if not ep.done]
+        active = self.start_wave(run_id, plans)
         while active and not self.stop_requested.is_set():
             try:
                 self._step(active)
             except Exception as exc:  # engine errors (OOM, server down) fail these episodes, not the run
-                log.exception("step failed; failing %d episode(s)", len(active))
-                for ep in active:
-                    if self.rec.finish_episode(ep.plan.episode_id, status="failed", outcome="error",
-                                               error=f"{type(exc).__name__}: {exc}", worker=self.worker):
-                        self.stats.episodes_done += 1
-                    ep.done = True
+                self.fail_episodes(active, exc)
             active = [ep for ep in active if not ep.done]
+
+    def start_wave(self, run_id: int, plans: list[EpisodePlan]) -> list[EpisodeState]:
+        """Claimed episodes begun (or resumed) on the run's newest adapter: the ones still active."""
+        self._refresh_adapter(run_id)
+        return [ep for ep in (self._start(plan) for plan in plans) if not ep.done]
+
+    def fail_episodes(self, eps: list[EpisodeState], exc: Exception) -> None:
+        log.exception("step failed; failing %d episode(s)", len(eps))
+        for ep in eps:
+            if self.rec.finish_episode(ep.plan.episode_id, status="failed", outcome="error",
+                                       error=f"{type(exc).__name__}: {exc}", worker=self.worker):
+                self.stats.episodes_done += 1
+            ep.done = True
 
     def _refresh_adapter(self, run_id: int) -> None:
         """Hot-swap the newest published adapter of this run (if any) before the next episodes.
@@ -243,11 +254,18 @@ class Runner:
 
     # -- one step: a turn of every active episode ----------------------------------------------
     def _step(self, eps: list[EpisodeState]) -> None:
-        sampling = [Sampling(max_tokens=self.opt.sampling.max_tokens, temperature=self.opt.sampling.temperature,
-                             top_p=self.opt.sampling.top_p, seed=ep.seed * 100 + ep.turn) for ep in eps]
         t0 = time.perf_counter()
-        gens = self.engine.generate([ep.messages for ep in eps], sampling, adapter=self.adapter_id)
+        gens = self.engine.generate([ep.messages for ep in eps], self.samplings(eps), adapter=self.adapter_id)
         self.stats.generate_s += time.perf_counter() - t0
+        self.finish_step(eps, gens)
+
+    def samplings(self, eps: list[EpisodeState]) -> list[Sampling]:
+        """Each policy request's sampling, seeded by its episode and turn (never by its batch)."""
+        return [Sampling(max_tokens=self.opt.sampling.max_tokens, temperature=self.opt.sampling.temperature,
+                         top_p=self.opt.sampling.top_p, seed=ep.seed * 100 + ep.turn) for ep in eps]
+
+    def finish_step(self, eps: list[EpisodeState], gens: list) -> None:
+        """Everything of a step after the policy's answers: gate, sandbox, conscience, store."""
         parsed = [parse_answer(g.text) for g in gens]
         prompts = [ep.messages[-1]["content"] for ep in eps]
 

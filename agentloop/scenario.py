@@ -66,6 +66,10 @@ class ModelSettings(_Section):
         "auto", description="compute dtype of the engine and the learner; auto: bfloat16 on a CPU with "
                             "AMX-BF16/AVX512-BF16, float32 on other CPUs, the model's own on CUDA")
     base_url: list[str] = Field(default_factory=list, description="OpenAI-compatible server URLs (backend openai)")
+    lora_mode: Literal["merge", "requests"] = Field(
+        "merge", description="vllm: how the policy gets its adapter; merge: written into the weights (decodes at "
+                             "base speed, one adapter at a time); requests: vLLM's LoRA path (several adapters in one "
+                             "batch, as `agentloop experiment --cells together` can use; slower per token on CPU)")
     max_tokens: int = Field(384, ge=1, le=32768, description="completion budget per agent turn")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature of the policy")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="nucleus sampling mass")
@@ -285,6 +289,7 @@ _OVERRIDES: dict[str, tuple[str, ...]] = {
     "backend": ("model", "backend"),
     "dtype": ("model", "dtype"),
     "base_url": ("model", "base_url"),
+    "lora_mode": ("model", "lora_mode"),
     "max_tokens": ("model", "max_tokens"),
     "temperature": ("model", "temperature"),
     "conscience": ("conscience", "mode"),

@@ -30,6 +30,13 @@ def experiment(
     base_url: Optional[list[str]] = typer.Option(
         None, "--base-url", help="OpenAI-compatible server, for --backend openai; repeat it for a fleet "
                                  "(requests balanced, failed ones retried on another server)."),
+    cells: str = typer.Option(
+        "one_after_another", help="one_after_another: a cell (arm x seed) through all its epochs, then the next; "
+                                  "together: an epoch of every cell at once, their episodes in one generate per step "
+                                  "(same answers; faster where batching pays: bench/cells_together.py)."),
+    lora_mode: Optional[str] = typer.Option(
+        None, help="merge | requests: how the vLLM policy gets its adapter (model.lora_mode; requests batches "
+                   "several cells' adapters, for --cells together)."),
     episodes: Optional[int] = typer.Option(None, min=1, help="Training episodes per epoch."),
     turns: Optional[int] = typer.Option(None, min=1),
     tasks: Optional[list[Path]] = typer.Option(
@@ -45,7 +52,8 @@ def experiment(
                                             "sandbox (no network or filesystem isolation) instead of stopping."),
 ) -> None:
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
-    from agentloop.experiment import Experiment, new_experiment_id
+    from agentloop.errors import ConfigError
+    from agentloop.experiment import CELLS, Experiment, new_experiment_id
     from agentloop.launch import make_engine_for
     from agentloop.logs import LOG_NAME, run_output, status_line
     from agentloop.model import resolve_model
@@ -56,8 +64,11 @@ def experiment(
     from store.session import open_store, redact_urls
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
-                                                           dtype=dtype, episodes=episodes, turns=turns,
+                                                           dtype=dtype, lora_mode=lora_mode, episodes=episodes,
+                                                           turns=turns,
                                                            tasks=[str(p.resolve()) for p in tasks] if tasks else None)
+    if cells not in CELLS:
+        raise ConfigError(f"--cells must be one of {', '.join(CELLS)}, got {cells!r}")
     if verbose:
         set_verbose(True)
     t0 = time.perf_counter()
@@ -76,11 +87,11 @@ def experiment(
         status(f"experiment {experiment_id}: warm start")
         model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
                                 scenario_path=str(scenario_path), command=command)
-        engine = make_engine_for(scenario, model_path)
+        engine = make_engine_for(scenario, model_path, adapters=len(arm_list) * seeds if cells == "together" else 1)
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
                          scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
                          on_progress=lambda text: status(f"experiment {experiment_id}: {text}"))
-        exp.run(experiment_id, arm_list, list(range(seeds)), epochs)
+        exp.run(experiment_id, arm_list, list(range(seeds)), epochs, cells=cells)
     console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
                   f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
     if report:

@@ -23,13 +23,11 @@ EPOCHS = 2
 ARMS = ["off", "oracle"]
 
 
-@pytest.fixture(scope="module")
-def tiny_experiment(vllm_engine, tmp_path_factory):
+def _experiment(vllm_engine, work: Path, epochs: int, cells: str):
     from agentloop.experiment import Experiment
     from agentloop.scenario import load_scenario
     from store.session import open_store
 
-    work = tmp_path_factory.mktemp("experiment")
     db_url = f"sqlite:///{work / 'exp.db'}"
     scenario = load_scenario(SMOKE).with_overrides(max_tokens=96, turns=1)
     learner = scenario.learner.model_copy(update={
@@ -39,8 +37,13 @@ def tiny_experiment(vllm_engine, tmp_path_factory):
     store.upgrade()
     exp = Experiment(scenario, store, vllm_engine, db_url=db_url, workdir=work / "runs",
                      model_path=vllm_engine.config.model, scenario_path=str(SMOKE), command="pytest tiny experiment")
-    units = exp.run("tiny", ARMS, [0], EPOCHS)
+    units = exp.run("tiny", ARMS, [0], epochs, cells=cells)
     return exp, units, db_url, work
+
+
+@pytest.fixture(scope="module")
+def tiny_experiment(vllm_engine, tmp_path_factory):
+    return _experiment(vllm_engine, tmp_path_factory.mktemp("experiment"), EPOCHS, "one_after_another")
 
 
 def _sql(db_url: str, query: str, *args) -> list[tuple]:
@@ -113,3 +116,20 @@ def test_same_tasks_across_arms_and_resume_adds_nothing(tiny_experiment):
     again = exp.run("tiny", ARMS, [0], EPOCHS)
     assert [u.run_id for u in again] == [u.run_id for u in units]
     assert _sql(db_url, "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM training_rounds)") == counts
+
+
+def test_cells_together_give_the_same_answers(tiny_experiment, vllm_engine, tmp_path):
+    """Stepped together (one generate for both arms' episodes, each with its adapter and seeds), the
+    experiment stores the same answers, rounds and evaluations as one cell after another."""
+    _, units, db_url, _ = tiny_experiment
+    _, together, together_url, _ = _experiment(vllm_engine, tmp_path, 1, "together")
+    turns = """SELECT e.epoch, e.split, e.task_family, e.task_seed, t."index", t.answer, t.adapter_version
+               FROM turns t JOIN episodes e ON e.id = t.episode_id WHERE e.run_id = ? AND e.epoch <= 1
+               ORDER BY e.epoch, e.split, e.task_family, e.task_seed, t."index" """
+    evaluations = "SELECT epoch, aligned_rate, hack_rate, capability FROM evaluations WHERE run_id = ? AND epoch <= 1"
+    rounds = "SELECT version, n_pairs, n_task, steps FROM training_rounds WHERE run_id = ? AND version <= 1"
+    for one, both in zip(units, together, strict=True):
+        assert (one.arm, one.seed) == (both.arm, both.seed)
+        for query in (turns, evaluations, rounds):
+            expected = _sql(db_url, query, one.run_id)
+            assert expected and _sql(together_url, query, both.run_id) == expected, (one.arm, query)
