@@ -2,12 +2,13 @@
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \\
         flock /tmp/agentloop-model.lock .venv/bin/python bench/lora_decode.py [--tokens 64] [--repeats 2] \\
-        [--configs merge,requests:4x16] [--dtype auto] [--profile]
+        [--configs merge,requests:4x16,requests-vllm-ops:4x16] [--dtype auto] [--profile]
 
 Once a round has published an adapter every policy turn decodes through it, so the LoRA/base
 ratio multiplies the wall time of every later epoch. Each setting is an engine `lora_mode`:
 `merge` (the adapter written into the weights, swapped with the base weights around base calls)
-or `requests:LxR` (vLLM's LoRA path with max_loras L and max_lora_rank R: it sizes its buffers
+or `requests:LxR` (vLLM's LoRA path with max_loras L and max_lora_rank R, run by the grouped ops of
+agentloop.engines.cpu_lora_ops; `requests-vllm-ops:LxR` with vLLM's own ops: it sizes its buffers
 and kernels by these, not by the adapter's rank). For each, this starts an engine on the
 embedded model, loads one random r=8 adapter on q_proj/v_proj (the learner's default), and
 measures greedy tokens/s of the same 8-prompt batch and of one prompt with and without it, in one
@@ -74,8 +75,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--configs", default="merge,requests:4x16",
-                    help="engine settings, comma-separated: merge | requests:MAX_LORASxMAX_LORA_RANK")
+    ap.add_argument("--configs", default="merge,requests:4x16,requests-vllm-ops:4x16",
+                    help="engine settings, comma-separated: merge | requests:MAX_LORASxMAX_LORA_RANK "
+                         "(requests-vllm-ops: with vLLM's own CPU LoRA ops)")
     ap.add_argument("--dtype", default="auto", help="auto | bfloat16 | float32")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
@@ -88,6 +90,8 @@ def main() -> None:
         for setting in args.configs.split(","):
             mode, _, sizes = setting.partition(":")
             options = dict(lora_mode=mode, dtype=args.dtype)
+            if mode == "requests-vllm-ops":  # vLLM's own CPU LoRA ops, not agentloop.engines.cpu_lora_ops
+                options.update(lora_mode="requests", grouped_lora_ops=False)
             if sizes:
                 options.update(zip(("max_loras", "max_lora_rank"), (int(x) for x in sizes.split("x"))))
             log.info("engine with %s", options)

@@ -21,6 +21,8 @@ class EngineConfig:
     # speed; one adapter at a time, swapped with the base weights around conscience calls); "requests": a
     # LoRARequest per call (vLLM's LoRA path: many adapters in one engine, ~0.45x decode on CPU).
     lora_mode: str = "merge"
+    # vllm on CPU, "requests": agentloop.engines.cpu_lora_ops (grouped per adapter) instead of vLLM's own ops
+    grouped_lora_ops: bool = True
     seed: int = 0
     enforce_eager: bool | None = None  # None: True on CPU (torch.compile costs ~2 min there, gains nothing)
     gpu_memory_utilization: float = 0.5  # leaves room for the learner on the same GPU

@@ -64,6 +64,10 @@ class VLLMEngine:
         )
         if not merge:
             kwargs.update(max_lora_rank=config.max_lora_rank, max_loras=config.max_loras)
+            if device == "cpu":
+                from agentloop.engines.cpu_lora_ops import install
+
+                install(config.grouped_lora_ops)  # one matmul per adapter instead of vLLM's per-token gather
         if device != "cpu":
             kwargs["gpu_memory_utilization"] = config.gpu_memory_utilization
         t0 = time.perf_counter()

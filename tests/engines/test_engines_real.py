@@ -96,3 +96,22 @@ def test_one_adapter_per_prompt_equals_separate_calls(vllm_engine, hf_engine, ra
     if version not in hf_engine.adapter_versions:
         hf_engine.load_adapter(random_adapter, version)
     assert [g.text for g in hf_engine.generate(PROBE_PROMPTS, GREEDY, adapter=mixed)] == expected
+
+
+def test_lora_requests_path_answers_as_the_merged_weights(vllm_engine, random_adapter):
+    """vLLM's LoRA path (lora_mode requests, run by agentloop's grouped CPU ops) gives an adapter's
+    greedy text of the merged weights, and a base prompt in the same call stays on the base."""
+    from agentloop.engines import make_engine
+
+    version = 7
+    if version not in vllm_engine.adapter_versions:
+        vllm_engine.load_adapter(random_adapter, version)
+    merged = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
+    engine = make_engine("vllm", vllm_engine.config.model, dtype="float32", lora_mode="requests")
+    try:
+        engine.load_adapter(random_adapter, 1)
+        assert [g.text for g in engine.generate(PROBE_PROMPTS, GREEDY, adapter=1)] == merged
+        mixed = engine.generate(PROBE_PROMPTS, GREEDY, adapter=[1, None])
+        assert [g.text for g in mixed] == [merged[0], vllm_engine.base_reference["text"][1]]
+    finally:
+        engine.close()
