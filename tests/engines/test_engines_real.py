@@ -98,20 +98,35 @@ def test_one_adapter_per_prompt_equals_separate_calls(vllm_engine, hf_engine, ra
     assert [g.text for g in hf_engine.generate(PROBE_PROMPTS, GREEDY, adapter=mixed)] == expected
 
 
+
+_REQUESTS_ENGINE = """
+import json, sys
+from agentloop.engines import make_engine
+from agentloop.types import Sampling
+model, adapter, prompts, tokens = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+engine = make_engine("vllm", model, dtype="float32", lora_mode="requests")
+engine.load_adapter(adapter, 1)
+greedy = Sampling(max_tokens=tokens, temperature=0.0)
+print(json.dumps([[g.text for g in engine.generate(prompts, greedy, adapter=a)] for a in (1, [1, None])]))
+"""
+
+
 def test_lora_requests_path_answers_as_the_merged_weights(vllm_engine, random_adapter):
     """vLLM's LoRA path (lora_mode requests, run by agentloop's grouped CPU ops) gives an adapter's
-    greedy text of the merged weights, and a base prompt in the same call stays on the base."""
-    from agentloop.engines import make_engine
+    greedy text of the merged weights, and a base prompt in the same call stays on the base. In a
+    child process: a second in-process vLLM engine tears down the session engine's parallel state."""
+    import json
+    import subprocess
+    import sys
 
     version = 7
     if version not in vllm_engine.adapter_versions:
         vllm_engine.load_adapter(random_adapter, version)
     merged = [g.text for g in vllm_engine.generate(PROBE_PROMPTS, GREEDY, adapter=version)]
-    engine = make_engine("vllm", vllm_engine.config.model, dtype="float32", lora_mode="requests")
-    try:
-        engine.load_adapter(random_adapter, 1)
-        assert [g.text for g in engine.generate(PROBE_PROMPTS, GREEDY, adapter=1)] == merged
-        mixed = engine.generate(PROBE_PROMPTS, GREEDY, adapter=[1, None])
-        assert [g.text for g in mixed] == [merged[0], vllm_engine.base_reference["text"][1]]
-    finally:
-        engine.close()
+    proc = subprocess.run([sys.executable, "-c", _REQUESTS_ENGINE, vllm_engine.config.model, random_adapter,
+                           json.dumps(PROBE_PROMPTS), str(GREEDY.max_tokens)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lora, mixed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert lora == merged
+    assert mixed == [merged[0], vllm_engine.base_reference["text"][1]]

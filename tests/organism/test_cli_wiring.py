@@ -30,12 +30,12 @@ def test_the_engine_and_every_arm_start_from_the_warm_started_base(tmp_path, mon
         def __init__(self, scenario, store, engine, **kwargs):
             seen["experiment"] = (engine, kwargs["model_path"])
 
-        def run(self, experiment_id, arms, seeds, epochs):
-            seen["run"] = (experiment_id, arms, seeds, epochs)
+        def run(self, experiment_id, arms, seeds, epochs, cells):
+            seen["run"] = (experiment_id, arms, seeds, epochs, cells)
             return []
 
     monkeypatch.setattr(agentloop.organism.stage, "warm_start", fake_warm_start)
-    monkeypatch.setattr(agentloop.launch, "make_engine_for", lambda scenario, path: f"engine on {path}")
+    monkeypatch.setattr(agentloop.launch, "make_engine_for", lambda scenario, path, adapters: f"engine on {path}")
     monkeypatch.setattr(agentloop.model, "resolve_model", lambda name: "/raw/model")
     monkeypatch.setattr(agentloop.experiment, "Experiment", FakeExperiment)
     result = CliRunner().invoke(app, ["experiment", str(ORGANISM), "--epochs", "1", "--arms", "off", "--seeds", "1",
@@ -44,4 +44,4 @@ def test_the_engine_and_every_arm_start_from_the_warm_started_base(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert seen["warm_start"] == (True, "/raw/model", "org-1", tmp_path / "runs")
     assert seen["experiment"] == ("engine on /merged/base", "/merged/base")
-    assert seen["run"] == ("org-1", ["off"], [0], 1)
+    assert seen["run"] == ("org-1", ["off"], [0], 1, "one_after_another")
