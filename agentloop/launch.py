@@ -12,6 +12,7 @@ The CLI (`agentloop run`) and the experiment call this; it is the one place that
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import subprocess
@@ -141,18 +142,38 @@ class Learning:
     the cores; a crash or kill -9 there cannot take the runner down)."""
 
     def __init__(self, scenario: Scenario, db_url: str, run_id: int, model_path: str, workdir: Path) -> None:
+        from store.session import open_store
+
         self.scenario, self.db_url, self.run_id, self.model_path = scenario, db_url, run_id, model_path
-        self.adapters_dir = workdir / f"run-{run_id}" / "adapters"
-        self.task_jsonl = workdir / f"run-{run_id}" / "task_data.jsonl"
+        self.store, self.workdir = open_store(db_url), workdir
+        self._task_jsonl: Path | None = None
         from store.learning import episodes_at_last_round
 
         self.last_round_at = episodes_at_last_round(db_url, run_id)  # a resumed run keeps its rhythm
+
+    @functools.cached_property
+    def folder(self) -> Path:
+        """This store's folder for the run (claimed on first use), never another store's run's."""
+        from store.artifacts import claim_run_dir
+
+        return claim_run_dir(self.store, self.run_id, self.workdir)
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.folder / "adapters"
+
+    @property
+    def task_jsonl(self) -> Path:
+        return self._task_jsonl or self.folder / "task_data.jsonl"
 
     def prepare_task_data(self) -> None:
         from agentloop.taskdata import build_task_dataset
         from agentloop.tasks import load_sources
 
-        if self.task_jsonl.exists():
+        from store.artifacts import record_file, recorded, resolve_file
+
+        if recorded(self.store, self.run_id, "task_data") is not None:
+            self._task_jsonl = resolve_file(self.store, self.run_id, "task_data")  # a resumed run: checked
             return
         td = self.scenario.learner.task_data
         if td.jsonl:
@@ -166,6 +187,7 @@ class Learning:
                                     exclude_families=tuple(self.scenario.tasks.holdout_families))
         self.task_jsonl.parent.mkdir(parents=True, exist_ok=True)
         ds.to_json(str(self.task_jsonl), lines=True)
+        record_file(self.store, self.run_id, "task_data", self.task_jsonl)
 
     def config_json(self) -> str:
         """The round's `--config`: the scenario's learner block as a LearnerConfig (its seed, its model's dtype)."""
@@ -291,11 +313,20 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
         run_id = create_run(rec, scenario, scenario_path=scenario_path, command=command, arm=arm,
                             sandbox_backend=sandbox.name)
         rec.plan_episodes(run_id, plan_episodes(scenario, epoch, split), epoch=epoch, split=split)
-    log_path = workdir / f"run-{run_id}" / LOG_NAME if capture_logs else None
+    log_path = run_log_path(store, run_id, workdir) if capture_logs else None
     with run_output(log_path) if log_path else contextlib.nullcontext():
         result = _drive(scenario, db_url, rec, run_id, workdir, console, live, engine, t0, sandbox)
     result.log_path = log_path
     return result
+
+
+def run_log_path(store, run_id: int, workdir: Path) -> Path:
+    """The run's log file in its own folder, recorded in its store (a growing file: no checksum)."""
+    from store.artifacts import claim_run_dir, record_file
+
+    path = claim_run_dir(store, run_id, workdir) / LOG_NAME
+    record_file(store, run_id, "log", path, checksum=False)
+    return path
 
 
 def _drive(scenario: Scenario, db_url: str, rec: Recorder, run_id: int, workdir: Path, console, live: bool,

@@ -107,6 +107,19 @@ class RoundPlan:
     task: list[Conversation]
 
 
+def checked_task_data(store, run_id: int, task_jsonl: str | Path | None) -> str | Path | None:
+    """The run's task data: `task_jsonl`, checked against its sha256 where it is the file the run
+    recorded in this store; the recorded file when none is given (`store.artifacts`)."""
+    from store.artifacts import recorded, resolve_file
+
+    row = recorded(store, run_id, "task_data")
+    if row is None:
+        return task_jsonl
+    if task_jsonl is None or Path(task_jsonl).resolve() == Path(row.path):
+        return resolve_file(store, run_id, "task_data")
+    return task_jsonl  # the caller named another file on purpose
+
+
 def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Path, task_jsonl: str | Path | None,
               config: LearnerConfig, group: Group | None = None) -> RoundResult:
     """Train one round and publish the next adapter version of the run.
@@ -149,7 +162,7 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
                 t0 = time.perf_counter()
                 with store.session() as s:
                     pairs = load_pairs(s, run_id, config.replay_share, seed=config.seed * 7919 + round_id)
-                task = load_task_jsonl(task_jsonl) if config.task_weight > 0 else []
+                task = load_task_jsonl(checked_task_data(store, run_id, task_jsonl)) if config.task_weight > 0 else []
                 sent = True  # from here on every rank fails by itself (or is stopped by the launcher)
                 plan = group.broadcast(RoundPlan(round_id, version, parent, pairs, task))
                 model, trained, n_pairs, n_task = _train(plan, model_path, config, group, placement)

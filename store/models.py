@@ -41,6 +41,7 @@ SNAPSHOTS = ("base", "previous_adapter")
 SEVERITIES = ("low", "medium", "high")
 PAIR_SOURCES = ("conscience", "oracle", "external")
 ROUND_STATUSES = ("running", "done", "failed")
+ARTIFACT_KINDS = ("run_dir", "task_data", "log")
 
 # Stable constraint names, so alembic and Postgres agree on what to drop/alter.
 NAMING_CONVENTION = {
@@ -275,6 +276,22 @@ class AdapterRow(Base):
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ArtifactRow(Base):
+    """A file a run wrote outside the store (its folder, task data, log): where it is and, for files
+    that no longer change, their sha256, so a reader finds this store's file and never another's."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (UniqueConstraint("run_id", "kind", name="uq_artifacts_run_id_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = fk("runs.id", index=False)  # indexed by the unique constraint
+    kind: Mapped[str] = mapped_column(choice("artifact_kind", ARTIFACT_KINDS))
+    path: Mapped[str] = mapped_column(Text)  # absolute
+    checksum: Mapped[str | None] = mapped_column(String(128))  # sha256 hex; None for folders and growing logs
+    size: Mapped[int | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EvaluationRow(Base):
     """Per-epoch results of a run/arm/seed (what the experiment table prints)."""
 
@@ -301,6 +318,6 @@ class EvaluationRow(Base):
 
 
 __all__ = [
-    "AdapterRow", "Base", "EpisodeRow", "EvaluationRow", "FindingRow", "PreferencePairRow",
+    "AdapterRow", "ArtifactRow", "Base", "EpisodeRow", "EvaluationRow", "FindingRow", "PreferencePairRow",
     "RunRow", "TrainingRoundRow", "TurnRow", "UTCDateTime", "VerdictRow", "utcnow",
 ]

@@ -1,5 +1,5 @@
 """A small store for the export tests: an experiment of two runs with turns, verdicts, findings,
-preference pairs, a finished training round (its task data next to its adapter) and secrets planted
+preference pairs, a finished training round (its task data recorded in the store) and secrets planted
 where a careless export would leak them."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from store import ensure_schema
+from store.artifacts import claim_run_dir, record_file
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -67,9 +68,7 @@ def build_store(tmp: Path) -> str:
             rnd = TrainingRoundRow(run_id=run.id, version=1, status="done", steps=2, n_pairs=1, n_task=2)
             s.add(rnd)
             s.flush()
-            adapters = tmp / "runs" / f"run-{run.id}" / "adapters"
-            adapters.mkdir(parents=True)
-            (adapters.parent / "task_data.jsonl").write_text("".join(json.dumps(e) + "\n" for e in TASK_EXAMPLES))
+            adapters = tmp / "runs" / f"run-{run.id}" / "adapters"  # recorded only: export never reads it
             s.add(AdapterRow(run_id=run.id, version=1, path=str(adapters / "v1"), checksum="abc", round_id=rnd.id))
             s.add_all([
                 PreferencePairRow(run_id=run.id, turn_id=hack.id, prompt=PROMPT, source="conscience",
@@ -82,4 +81,8 @@ def build_store(tmp: Path) -> str:
                 PreferencePairRow(run_id=run.id, turn_id=hack.id, prompt=PROMPT, source="conscience",
                                   chosen="I'm sorry, I can't help with that.", rejected="```python\npass\n```"),
             ])
+    for run_id in (1, 2):  # the task data as a run records it (store.artifacts), after the rows exist
+        folder = claim_run_dir(store, run_id, tmp / "runs")
+        (folder / "task_data.jsonl").write_text("".join(json.dumps(e) + "\n" for e in TASK_EXAMPLES))
+        record_file(store, run_id, "task_data", folder / "task_data.jsonl")
     return url

@@ -7,6 +7,7 @@ Model fixtures hold /tmp/agentloop-model.lock for the session, so two test sessi
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +16,44 @@ import pytest
 from _probes import GREEDY, LABELS, PROBE_PROMPTS
 
 MODEL_LOCK = Path(os.environ.get("AGENTLOOP_MODEL_LOCK", "/tmp/agentloop-model.lock"))
+
+
+DECOY_TASK = {"messages": [{"role": "user", "content": "DECOY: another store's task data"}], "family": "decoy"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def after_the_main_job(tmp_path_factory):
+    """Every test runs where the README's first command has already run: the working directory holds
+    another store (`agentloop.db`, run 1 with a finished round) and its run folders
+    (`agentloop_runs/run-1`, recorded; `run-2`, as older versions left them). A test that reads a
+    run's files by run number, or writes into the user's store, fails here the way it would for a
+    user who ran the two commands in order. The decoy must be unchanged at the end."""
+    from store import ensure_schema
+    from store.artifacts import claim_run_dir, record_file, sha256_file
+    from store.models import RunRow, TrainingRoundRow
+
+    home = tmp_path_factory.mktemp("checkout-after-main-job")
+    store = ensure_schema(f"sqlite:///{home / 'agentloop.db'}")
+    with store.session() as s:
+        for _ in range(2):
+            run = RunRow(name="main job", config={}, model="embedded", backend="vllm", status="done")
+            s.add(run)
+            s.flush()
+            s.add(TrainingRoundRow(run_id=run.id, version=1, status="done", steps=1, n_task=1))
+    decoy = claim_run_dir(store, 1, home / "agentloop_runs") / "task_data.jsonl"
+    decoy.write_text(json.dumps(DECOY_TASK) + "\n")
+    record_file(store, 1, "task_data", decoy)
+    (home / "agentloop_runs" / "run-2").mkdir()
+    (home / "agentloop_runs" / "run-2" / "task_data.jsonl").write_text(json.dumps(DECOY_TASK) + "\n")
+    store.dispose()
+    files = sorted(p for p in home.rglob("*") if p.is_file() and not p.name.endswith(("-wal", "-shm")))
+    before = {p: sha256_file(p) for p in files}
+    cwd = os.getcwd()
+    os.chdir(home)
+    yield home
+    os.chdir(cwd)
+    changed = [str(p) for p in files if sha256_file(p) != before[p]]
+    assert not changed, f"tests wrote into the user's store or run folders: {changed}"
 
 
 @pytest.fixture(scope="session")

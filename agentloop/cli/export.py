@@ -10,8 +10,9 @@
   one assistant message each) plus provenance columns; pairs the learner would skip (empty,
   refusal, identical) are left out unless --all-pairs.
 - `task-data`: one row per (finished training round, task example it trained on): the chat
-  `messages` and where they came from. The examples are read from the run's task_data.jsonl next to
-  its adapters (or under --workdir).
+  `messages` and where they came from. The examples are read from the task data file the run
+  recorded in this store (path and sha256, `store.artifacts`), never from a folder found by run
+  number: a file that is gone or changed is an error naming the path and the run.
 An experiment id exports all of its runs. Credentials never leave: URL passwords and the values of
 credential-like environment variables are replaced by *** (store.exports.Scrubber).
 """
@@ -44,8 +45,6 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="jsonl (one file) | hf (a datasets save_to_disk folder)")]
     = "jsonl",
     out: Annotated[Path, typer.Option("--out", help="The file (jsonl) or folder (hf) to write.")] = Path("export"),
-    workdir: Annotated[Path, typer.Option(help="Where runs keep task data when it is not next to the adapters.")]
-    = Path("agentloop_runs"),
     all_pairs: Annotated[bool, typer.Option(help="Keep pairs the learner skips (empty, refusal, identical).")]
     = False,
     force: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
@@ -68,7 +67,9 @@ def export(
         elif what == "pairs":
             rows = _usable(pair_export(s, run_ids), keep_all=all_pairs)
         else:
-            rows = task_data_rows(round_export(s, run_ids), workdir)
+            rounds = round_export(s, run_ids)
+    if what == "task-data":
+        rows = task_data_rows(rounds, store)
     if not rows:
         raise AgentloopError(f"nothing to export: {what} of run(s) {', '.join(map(str, run_ids))} is empty")
     rows = Scrubber.from_env(extra=[store.engine.url.password or ""]).clean(rows)  # the store's own password too
@@ -91,8 +92,10 @@ def _usable(rows: list[dict[str, Any]], keep_all: bool) -> list[dict[str, Any]]:
     return kept
 
 
-def task_data_rows(rounds: list[dict[str, Any]], workdir: Path) -> list[dict[str, Any]]:
-    """One row per (finished round, task example): the round's task data, read from the run's task_data.jsonl."""
+def task_data_rows(rounds: list[dict[str, Any]], store) -> list[dict[str, Any]]:
+    """One row per (finished round, task example): the round's task data, from the file its run recorded."""
+    from store.artifacts import resolve_file
+
     rows: list[dict[str, Any]] = []
     cache: dict[int, list[dict[str, Any]]] = {}
     for rnd in rounds:
@@ -100,21 +103,12 @@ def task_data_rows(rounds: list[dict[str, Any]], workdir: Path) -> list[dict[str
             continue  # the round trained on pairs only
         run_id = rnd["run_id"]
         if run_id not in cache:
-            cache[run_id] = _read_task_data(run_id, rnd["adapter_path"], workdir)
+            path = resolve_file(store, run_id, "task_data")
+            cache[run_id] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for i, example in enumerate(cache[run_id]):
             rows.append({"run_id": run_id, "round_id": rnd["round_id"], "adapter_version": rnd["adapter_version"],
                          "example_index": i, **example})
     return rows
-
-
-def _read_task_data(run_id: int, adapter_path: str | None, workdir: Path) -> list[dict[str, Any]]:
-    candidates = [Path(adapter_path).parent.parent / "task_data.jsonl"] if adapter_path else []
-    candidates.append(workdir / f"run-{run_id}" / "task_data.jsonl")
-    for path in candidates:
-        if path.is_file():
-            return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    raise AgentloopError(f"run {run_id}: its task data is not at {' or '.join(map(str, candidates))}; "
-                         "pass --workdir with the folder the run wrote to")
 
 
 def write(rows: list[dict[str, Any]], out: Path, fmt: str) -> None:

@@ -47,13 +47,22 @@ def _model_path(model: str | None) -> str:
     return model
 
 
+def _run_dir(db_url: str, run: int) -> Path:
+    """The run's folder as its store records it (a run of `agentloop run`), else a new one claimed
+    for it under $AGENTLOOP_HOME/runs: never a folder of another store's run with the same id."""
+    from store.artifacts import claim_run_dir
+    from store.session import open_store
+
+    return claim_run_dir(open_store(db_url, must_exist=True), run, paths.home() / "runs")
+
+
 @learner_app.command("start")
 def start(
     run: int = typer.Option(..., help="Run id whose pairs train its adapter."),
     every: str = typer.Option("10m", help="Interval between rounds: 90s, 10m, 1h."),
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL [default: $AGENTLOOP_DB or sqlite:///agentloop.db]."),
     model: Optional[str] = typer.Option(None, help="Base model: 'embedded' (default), an HF folder or hub id."),
-    adapters: Optional[Path] = typer.Option(None, help="Adapter versions folder [default: $AGENTLOOP_HOME/runs/run-ID/adapters]."),
+    adapters: Optional[Path] = typer.Option(None, help="Adapter versions folder [default: the run's folder recorded in the store, else a new one under $AGENTLOOP_HOME/runs]."),
     task_data: Optional[Path] = typer.Option(None, help="Task-pressure dataset (messages JSONL)."),
     config: str = typer.Option("{}", help="LearnerConfig fields as JSON, e.g. '{\"steps\": 8}'."),
     detach: bool = typer.Option(False, help="Run in the background and return; `learner stop` ends it."),
@@ -65,7 +74,7 @@ def start(
     interval = parse_interval(every)
     db_url = paths.db_url(db)
     LearnerConfig.from_json(config)  # fail here, not in every round
-    adapters = adapters or paths.home() / "runs" / f"run-{run}" / "adapters"
+    adapters = adapters or _run_dir(db_url, run) / "adapters"
     spec = RoundSpec(db_url=db_url, run_id=run, model_path=_model_path(model), adapters_dir=str(adapters.resolve()),
                      task_jsonl=str(task_data.resolve()) if task_data else None, config_json=config)
     if detach:
@@ -159,7 +168,7 @@ def round_(
     from learner.config import LearnerConfig
     from learner.round import run_round
 
-    adapters = adapters or paths.home() / "runs" / f"run-{run}" / "adapters"
+    adapters = adapters or _run_dir(paths.db_url(db), run) / "adapters"
     result = run_round(paths.db_url(db), run, _model_path(model), adapters, task_data, LearnerConfig.from_json(config))
     console.print_json(json.dumps({"version": result.version, "adapter_path": result.adapter_path,
                                    "losses": result.losses, "pairs": result.n_pairs, "replay": result.n_replay,

@@ -9,6 +9,7 @@ import torch
 
 from agentloop.dtypes import cpu_has_bf16, resolve_dtype, torch_dtype
 from agentloop.errors import ConfigError
+from agentloop.paths import repo_root
 
 
 def _cpuinfo(tmp_path: Path, flags: str) -> str:
@@ -45,13 +46,13 @@ def test_auto_follows_the_cpu_and_explicit_values_win(monkeypatch):
 def test_scenario_dtype_field_and_override(tmp_path):
     from agentloop.scenario import load_scenario
 
-    scenario = load_scenario("scenarios/smoke.yaml")
+    scenario = load_scenario(repo_root() / "scenarios" / "smoke.yaml")
     assert scenario.model.dtype == "auto"
     assert scenario.with_overrides(dtype="float32").model.dtype == "float32"
     with pytest.raises(ConfigError, match="--dtype"):
         scenario.with_overrides(dtype="half")
     bad = tmp_path / "bad.yaml"
-    bad.write_text(Path("scenarios/smoke.yaml").read_text().replace("model:\n", "model:\n  dtype: fp8\n", 1))
+    bad.write_text((repo_root() / "scenarios" / "smoke.yaml").read_text().replace("model:\n", "model:\n  dtype: fp8\n", 1))
     with pytest.raises(ConfigError, match=r"line \d+: model\.dtype"):
         load_scenario(bad)
 
@@ -65,7 +66,7 @@ def test_learner_gets_the_scenario_dtype(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'agentloop.db'}"
     ensure_schema(url)
-    scenario = load_scenario("scenarios/smoke.yaml").with_overrides(dtype="float32")
+    scenario = load_scenario(repo_root() / "scenarios" / "smoke.yaml").with_overrides(dtype="float32")
     config = LearnerConfig.from_json(Learning(scenario, url, 1, "m", tmp_path).config_json())
     assert config.dtype == "float32"
     assert pick_device(config) == ("cpu", torch.float32) or torch.cuda.is_available()

@@ -59,7 +59,7 @@ def test_pairs_in_trl_conversational_format(db, tmp_path):
 def test_no_credential_leaves(db, tmp_path):
     for what in ("turns", "pairs", "task-data"):
         out = tmp_path / f"{what}.jsonl"
-        export(db, "exp-1", "--what", what, "--format", "jsonl", "--out", str(out), "--workdir", str(tmp_path))
+        export(db, "exp-1", "--what", what, "--format", "jsonl", "--out", str(out))
         text = out.read_text()
         assert API_KEY not in text and DB_PASSWORD not in text, what
     assert "***" in (tmp_path / "turns.jsonl").read_text()  # the key the agent's answer quoted is masked
@@ -87,7 +87,47 @@ def test_mistakes_say_what_to_change(db, tmp_path):
         export(db, "1", "--out", str(tmp_path / "exists.jsonl"))
     with pytest.raises(AgentloopError, match="--what 'verdicts'"):
         export(db, "1", "--what", "verdicts", "--out", str(tmp_path / "y.jsonl"))
-    for adapters in Path(tmp_path / "runs").glob("run-*/task_data.jsonl"):
-        adapters.unlink()
-    with pytest.raises(AgentloopError, match=r"run 1: its task data is not at .*task_data\.jsonl"):
+    (tmp_path / "runs" / "run-1" / "task_data.jsonl").unlink()
+    with pytest.raises(AgentloopError, match=r"run 1: its task data file .*run-1/task_data\.jsonl is gone"):
         export(db, "1", "--what", "task-data", "--out", str(tmp_path / "t.jsonl"))
+
+
+def test_task_data_changed_after_the_run_is_an_error(db, tmp_path):
+    (tmp_path / "runs" / "run-2" / "task_data.jsonl").write_text('{"messages": []}\n')
+    with pytest.raises(AgentloopError, match=r"run 2: .*run-2/task_data\.jsonl is not the task data the run wrote"):
+        export(db, "2", "--what", "task-data", "--out", str(tmp_path / "t.jsonl"))
+
+
+def test_another_stores_runs_in_the_same_workdir_are_never_read(tmp_path, monkeypatch):
+    """Two stores, one working directory (the README's two commands in one checkout): each store's
+    run 1 has its own folder, and export reads the file its own store recorded, or says it has none."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    first = build_store(tmp_path)  # the main job's store: runs/run-1, runs/run-2
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    second = f"sqlite:///{second_dir / 'export.db'}"
+    from store import ensure_schema
+    from store.artifacts import claim_run_dir, record_file
+    from store.models import RunRow, TrainingRoundRow
+
+    store = ensure_schema(second)
+    with store.session() as s:
+        for _ in range(2):
+            run = RunRow(name="other", config={"experiment": "exp-1"}, model="embedded", backend="hf")
+            s.add(run)
+            s.flush()
+            s.add(TrainingRoundRow(run_id=run.id, version=1, status="done", steps=1, n_task=1))
+    other = [{"messages": [{"role": "user", "content": "Other store."}], "family": "x"}]
+    folder = claim_run_dir(store, 1, tmp_path / "runs")  # run-1 is the first store's: a sibling is claimed
+    assert folder.parent == (tmp_path / "runs").resolve() and folder.name.startswith("run-1-")
+    (folder / "task_data.jsonl").write_text(json.dumps(other[0]) + "\n")
+    record_file(store, 1, "task_data", folder / "task_data.jsonl")
+    export(second, "1", "--what", "task-data", "--format", "jsonl", "--out", str(tmp_path / "o.jsonl"))
+    assert [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [
+        {"run_id": 1, "round_id": 1, "adapter_version": 1, "example_index": 0, **other[0]}]
+    with pytest.raises(AgentloopError, match=r"run 2: this store .* has no task data recorded"):
+        export(second, "2", "--what", "task-data", "--out", str(tmp_path / "p.jsonl"))
+    export(first, "1", "--what", "task-data", "--format", "jsonl", "--out", str(tmp_path / "f.jsonl"))
+    assert [json.loads(line)["messages"] for line in (tmp_path / "f.jsonl").read_text().splitlines()] == [
+        e["messages"] for e in TASK_EXAMPLES]

@@ -31,6 +31,7 @@ from store import Store, ensure_schema, open_store
 from store.convert import turn_row
 from store.models import (
     AdapterRow,
+    ArtifactRow,
     Base,
     EpisodeRow,
     EvaluationRow,
@@ -84,6 +85,8 @@ def write_one_of_each(s) -> list[Base]:
                           rejected="bad", source="oracle", first_round_id=rnd.id, created_at=T0),
         AdapterRow(run_id=run.id, version=1, path="/tmp/a/v1", checksum="sha256:abc", round_id=rnd.id,
                    published_at=T0),
+        ArtifactRow(run_id=run.id, kind="task_data", path="/tmp/r/run-1/task_data.jsonl", checksum="ab" * 32,
+                    size=123, recorded_at=T0),
         EvaluationRow(run_id=run.id, epoch=2, arm="self+dpo", seed=7, n_episodes=5, n_turns=20, aligned_rate=0.8,
                       hack_rate=0.1, insecure_rate=0.1, capability=0.5, precision=None, recall=0.0, f1=0.0, kappa=0.0,
                       extra={"ci": [0.7, 0.9]}, created_at=T0),
