@@ -31,6 +31,7 @@ from learner.config import LearnerConfig
 from learner.distributed import Group
 from store.lock import round_lock
 from learner.pairs import PairBatch, load_pairs, mark_trained
+from learner.streams import stream_seed
 from learner.publish import promote, remove_stale_files, stage
 from store.learning import fail_round, fail_stale_rounds, finish_round, newest_adapter, start_round
 from store.session import Store, open_store
@@ -161,7 +162,7 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
             try:
                 t0 = time.perf_counter()
                 with store.session() as s:
-                    pairs = load_pairs(s, run_id, config.replay_share, seed=config.seed * 7919 + round_id)
+                    pairs = load_pairs(s, run_id, config.replay_share, seed=stream_seed(config.seed, version, "replay"))
                 task = load_task_jsonl(checked_task_data(store, run_id, task_jsonl)) if config.task_weight > 0 else []
                 sent = True  # from here on every rank fails by itself (or is stopped by the launcher)
                 plan = group.broadcast(RoundPlan(round_id, version, parent, pairs, task))

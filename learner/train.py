@@ -27,6 +27,7 @@ from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)
 from learner.packing import collate_packed
+from learner.streams import stream
 from learner.loss import dpo_terms, reference_logps, task_nll
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,25 @@ def _cycle_batches(n: int, batch_size: int, steps: int, rng: random.Random,
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(steps)]
 
 
+def batch_plan(data: "Encoded", config: LearnerConfig, round_seed: int, group: Group = SINGLE, *,
+               use_dpo: bool = True, use_task: bool = True) -> tuple[list[list[int]], list[list[int]]]:
+    """This rank's (pair batches, task batches) of a round: each from its own stream keyed by (seed,
+    round version, purpose) (learner.streams), so the task batches never depend on how many pairs
+    the round has. Every rank draws the same global batches and takes its slice."""
+    mine = slice(group.rank * config.batch_size, (group.rank + 1) * config.batch_size)
+
+    def my_batches(lengths: list[int], purpose: str) -> list[list[int]]:
+        rng = stream(config.seed, round_seed, purpose)
+        return [b[mine] for b in _cycle_batches(len(lengths), config.batch_size * group.world_size, config.steps,
+                                                rng, lengths if config.length_buckets else None)]
+
+    pair_batches = my_batches([len(p.prompt_ids) + max(len(p.chosen_ids), len(p.rejected_ids))
+                               for p in data.pairs], "pair_batches") if use_dpo and data.pairs else []
+    task_batches = my_batches([len(t["input_ids"]) for t in data.task], "task_batches") \
+        if use_task and data.task else []
+    return pair_batches, task_batches
+
+
 @dataclass
 class Encoded:
     """A round's data as token ids."""
@@ -136,16 +156,7 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
         raise ValueError("nothing to train: no pairs for DPO and no task data for the task loss")
     if config.dpo_weight > 0 and not data.pairs:
         log.info("no preference pairs this round: training the task loss only")
-    rng = random.Random(config.seed * 1_000_003 + round_seed)
-    mine = slice(group.rank * config.batch_size, (group.rank + 1) * config.batch_size)
-
-    def my_batches(lengths: list[int]) -> list[list[int]]:  # this rank's slice of each global batch
-        return [b[mine] for b in _cycle_batches(len(lengths), config.batch_size * group.world_size, config.steps,
-                                                rng, lengths if config.length_buckets else None)]
-
-    pair_batches = my_batches([len(p.prompt_ids) + max(len(p.chosen_ids), len(p.rejected_ids))
-                               for p in data.pairs]) if use_dpo else []
-    task_batches = my_batches([len(t["input_ids"]) for t in data.task]) if use_task else []
+    pair_batches, task_batches = batch_plan(data, config, round_seed, group, use_dpo=use_dpo, use_task=use_task)
     fast = config.answer_logits_only
     collate = pair_collate(tokenizer.pad_token_id, device, config.shared_prompt and fast)
     reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
