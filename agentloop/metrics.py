@@ -260,8 +260,10 @@ def stratified_bootstrap_diff(
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
          2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
          2.045, 2.042)
-# where a metric's interval is clipped: rates live in [0, 1], kappa in [-1, 1], retention in [0, inf)
-_BOUNDS = {"kappa": (-1.0, 1.0), "retention": (0.0, math.inf)}
+# where a metric's interval is clipped: rates live in [0, 1], kappa in [-1, 1], retention in [0, inf),
+# a paired difference is not clipped
+_BOUNDS = {"kappa": (-1.0, 1.0), "retention": (0.0, math.inf), "retention_nondegenerate": (0.0, math.inf),
+           "difference": (-math.inf, math.inf)}
 
 
 def t_interval(values: Sequence[float], metric: str = "") -> tuple[float, float] | None:
