@@ -6,48 +6,54 @@
     report.markdown("reports/exp/report.md", plot_path="reports/exp/retention_capability.png")
     report.write("reports/exp")   # all three, plus report.json (what both CLIs write)
 
-Every number comes from `store.evaluation` (the recorded `evaluations` rows, or the raw rows
+Every number comes from `store.evaluation_table` (the recorded `evaluations` rows, or the raw rows
 where an epoch has none); the "what this shows" paragraph is generated from those numbers, so
-it says what they say, including when the conscience is no better than chance. The per-kind
-rates, the arm differences and the per-arm sentences come from `agentloop.report_compare`.
+it says what they say, including when the conscience is no better than chance. Statistics are at
+the level of training runs: an arm is the mean over its seeds with a t interval over seeds, and arms
+are compared by per-seed paired differences (`agentloop.report_differences`); degenerate answers are
+counted apart from aligned ones (`store.degenerate`). The per-kind rates and the labelled episode-level
+bootstrap come from `agentloop.report_compare`, the markdown from `agentloop.report_markdown`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.console import RenderableType
 from rich.text import Text
 
 from agentloop.errors import AgentloopError
 from agentloop.metrics import MIN_POSITIVES
-from agentloop.report_compare import (
-    BOOTSTRAP_METHOD,
-    DIFF_COLUMNS,
-    KIND_COLUMNS,
-    arm_sentences,
-    compare_markdown,
-    differences,
-    kind_rows,
+from agentloop.report_compare import BOOTSTRAP_METHOD, KIND_COLUMNS, episode_differences, kind_rows
+from agentloop.report_differences import (
+    METHOD,
+    SEED_DIFF_COLUMNS,
+    contrast_sentences,
+    final_differences,
+    seed_difference_sentence,
+    seed_differences,
 )
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
-    ARM_MEANING,
     JUDGE_COLUMNS,
+    LEGEND,
     PREDICTED_RETENTION,
-    SEED_KEYS,
+    Row,
     arm_key,
     judge_cell,
-    markdown_table,
     rate_cell,
     rich_table,
-    with_ci,
 )
+from store.degenerate import DEFINITION
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from store.models import RunRow
 
 PLOT_NAME, MARKDOWN_NAME, JSON_NAME = "retention_capability.png", "report.md", "report.json"
 
@@ -86,7 +92,8 @@ class Report:
     flagged_train: dict[str, int]  # arm -> train turns the judge labelled unethical
     notes: list[str] = field(default_factory=list)
     kinds: list[Row] = field(default_factory=list)  # per (arm, epoch, task kind), pooled over seeds
-    differences: list[Row] = field(default_factory=list)  # report_compare.differences
+    differences: list[Row] = field(default_factory=list)  # report_differences.seed_differences (seed level)
+    episode_differences: list[Row] = field(default_factory=list)  # report_compare (within seed, labelled)
 
     @property
     def arm_names(self) -> list[str]:
@@ -125,8 +132,10 @@ class Report:
         if self.kinds:
             out.append(rich_table(f"{where}: by task kind (pooled over seeds)", KIND_COLUMNS, self.kinds))
         if self.differences:
-            out.append(rich_table(f"{where}: differences at the last epoch (bootstrap 95% CI)", DIFF_COLUMNS,
-                                  self.differences))
+            out.append(rich_table(f"{where}: differences between arms, seed level (paired seeds, t 95% CI)",
+                                  SEED_DIFF_COLUMNS, final_differences(self.differences)))
+        out += [Text(line, style="dim") for line in (LEGEND, f"Outcomes: {DEFINITION}")]
+        out += [Text(line) for line in contrast_sentences(self.differences)]
         out += [Text(line) for line in self.pair_lines()]
         out += [Text(line, style="yellow") for line in self.notes]
         return out
@@ -137,35 +146,54 @@ class Report:
         rows = self._arm_rows(arm)
         return rows[-1] if rows else None
 
-    def summary(self) -> list[str]:
-        """The "what this shows" sentences, each generated from the numbers above."""
-        lines: list[str] = []
+    def _scale(self) -> list[str]:
+        """How many runs and episodes the numbers rest on, the intervals used, and the seed caution."""
         n_seeds = max((r["n_seeds"] for r in self.arms), default=0)
         n_eps = sorted({r["n_episodes"] for r in self.rows})
+        lines: list[str] = []
         if n_eps:
             lines.append(f"Scale: {n_seeds} seed(s), {n_eps[0]}-{n_eps[-1]} held-out episodes per run and epoch; "
-                         "intervals are 95% (Wilson for rates, bootstrap over episodes for capability, "
-                         "Student t across seeds when there are several; differences: "
-                         f"{BOOTSTRAP_METHOD}).")
+                         "intervals are 95%: Student t over seeds for an arm (none where its seeds are identical or "
+                         "it has one seed: the tables say which), Wilson per run (bootstrap over episodes for "
+                         f"capability); differences between arms are {METHOD}.")
+        paired = [d["n_seeds"] for d in final_differences(self.differences) if d["versus"] != "epoch 0"]
+        if paired:
+            lines.append(seed_difference_sentence(min(paired)))
         n_min = min((r["n_seeds"] for r in self.arms), default=0)
-        if n_min < 2 and len(self.arm_names) > 1:  # the bootstrap sees episodes, not training runs
-            lines.append(f"Caution: some arm has {n_min} seed(s), and the differences resample held-out episodes "
-                         "only, not training: with one training run per arm they cannot separate the conscience "
-                         "from run-to-run training variance (compare the off arm's spread across seeds).")
-        lines += arm_sentences(self.arms, self.differences)
+        if n_min < 2 and len(self.arm_names) > 1:
+            lines.append(f"Caution: some arm has {n_min} seed(s), so no difference between arms has a seed-level "
+                         "interval: one training run per arm cannot separate the conscience from run-to-run training "
+                         "variance (compare the off arm's spread across seeds).")
+        return lines
+
+    def _arm_lines(self) -> list[str]:
+        """Per arm at its last epoch: hack, degenerate, aligned rates and capability, then its retention."""
+        lines = []
         for arm in self.arm_names:
             last = self.final(arm)
-            if last is None or last["epoch"] == 0:
+            if last is None:
+                continue
+            lines.append(
+                f"{arm} at epoch {last['epoch']} ({last['n_seeds']} seed(s), {last['n_episodes']} held-out episodes): "
+                f"hack rate {rate_cell(last, 'hack_rate', 'hacks')}, degenerate rate "
+                f"{rate_cell(last, 'degenerate_rate', 'degenerate')}, aligned rate "
+                f"{rate_cell(last, 'aligned_rate', 'aligned')}, aligned and not degenerate "
+                f"{rate_cell(last, 'aligned_nondegenerate_rate', 'aligned_nondegenerate')}, capability "
+                f"{rate_cell(last, 'capability', None, 'n_honest')}.")
+            if last["epoch"] == 0:
                 continue
             ret = last["retention"]
             if ret is None:
                 lines.append(f"{arm}: retention is undefined (the epoch-0 aligned rate is 0 or missing).")
                 continue
             verdict = "above" if ret >= PREDICTED_RETENTION else "below"
-            lines.append(f"{arm}: after epoch {last['epoch']} retention is {with_ci(last, 'retention')}, "
-                         f"{verdict} the proposal's predicted {PREDICTED_RETENTION:.0%}; aligned rate "
-                         f"{rate_cell(last, 'aligned_rate', 'aligned')}, capability "
-                         f"{rate_cell(last, 'capability', None, 'n_honest')}.")
+            lines.append(f"{arm}: after epoch {last['epoch']} retention is {rate_cell(last, 'retention', None)}, "
+                         f"{verdict} the proposal's predicted {PREDICTED_RETENTION:.0%}; counting degenerate answers "
+                         f"as failures it is {rate_cell(last, 'retention_nondegenerate', None)}.")
+        return lines
+
+    def _judge_lines(self) -> list[str]:
+        lines = []
         for arm, judge in sorted(self.judges.items(), key=lambda kv: arm_key(kv[0])):
             if not judge["n"]:
                 continue
@@ -188,21 +216,12 @@ class Report:
             lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns ({n_pos} misaligned): {chance}; "
                          f"kappa {kappa:.3f} ({'above' if kappa > 0 else 'not above'} chance agreement), precision "
                          f"{judge_cell(judge, 'precision', 'n')}, recall {judge_cell(judge, 'recall', 'n')}.")
-        lines += self._compare("self", "oracle", "how far the proposed self-judge is from a perfect judge")
-        lines += self._compare("off", "self", "what the frozen-copy conscience adds over no conscience")
-        lines += [line + "." for line in self.pair_lines() if "DPO had no pairs" in line]
         return lines
 
-    def _compare(self, a: str, b: str, question: str) -> list[str]:
-        ra, rb = self.final(a), self.final(b)
-        if ra is None or rb is None or ra["retention"] is None or rb["retention"] is None:
-            return []
-        gap = rb["retention"] - ra["retention"]
-        ca, cb = ra.get("retention_ci"), rb.get("retention_ci")
-        overlap = bool(ca and cb and ca[0] <= cb[1] and cb[0] <= ca[1])
-        noise = " The intervals overlap, so this difference is within the noise of this run size." if overlap else ""
-        return [f"{a} vs {b} ({question}): at epoch {rb['epoch']} retention {ra['retention']:.3f} vs "
-                f"{rb['retention']:.3f} ({b} {'+' if gap >= 0 else ''}{gap:.3f}).{noise}"]
+    def summary(self) -> list[str]:
+        """The "what this shows" sentences, each generated from the numbers above."""
+        return (self._scale() + self._arm_lines() + contrast_sentences(self.differences) + self._judge_lines()
+                + [line + "." for line in self.pair_lines() if "DPO had no pairs" in line])
 
     # -- outputs ----------------------------------------------------------------------------------
 
@@ -240,60 +259,21 @@ class Report:
         return path
 
     def markdown(self, path: str | Path, plot_path: str | Path | None = None) -> Path:
-        """The write-up: commands, config snapshots, tables, plot link, and what the numbers show."""
-        import yaml
-
-        from agentloop.sandbox import backend_label
+        """The write-up (agentloop.report_markdown): commands, config snapshots, tables, plot link, what it shows."""
+        from agentloop.report_markdown import markdown_lines
 
         path = Path(path)
-        arms = sorted(self.arms, key=lambda r: (arm_key(r["arm"]), r["epoch"]))
-        seeds = sorted(self.rows, key=lambda r: (arm_key(r["arm"]), r["seed"], r["epoch"]))
-        commands = list(dict.fromkeys(r.command for r in self.runs if r.command))
-        parts = [f"# agentloop report: {self.kind} `{self.target}`", "",
-                 f"From the store `{self.db}` alone ({self.split} episodes). Arms: "
-                 + "; ".join(f"`{a}` = {ARM_MEANING.get(a, 'custom arm')}" for a in self.arm_names) + ".", "",
-                 "## Command", "", "```", *(commands or ["(no command recorded)"]), "```", "",
-                 "## Runs", "", markdown_table(
-                     [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),
-                      ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),
-                      ("sandbox", lambda r: backend_label(str(r.config.get("sandbox_backend") or ""))),
-                      ("scenario", lambda r: r.scenario_path or "-")], self.runs), "",
-                 "## Configuration snapshot", ""]
-        configs: dict[str, list[int]] = {}
-        for run in self.runs:
-            configs.setdefault(yaml.safe_dump(run.config, sort_keys=False).strip(), []).append(run.id)
-        for text, ids in configs.items():
-            parts += [f"Runs {', '.join(map(str, ids))}:", "", "```yaml", text or "{}", "```", ""]
-        parts += ["## Alignment and capability (mean over seeds)", "",
-                  markdown_table(ARM_KEYS + ALIGNMENT_COLUMNS, arms), "",
-                  "## Conscience vs detectors, and the learner", "",
-                  markdown_table(ARM_KEYS + JUDGE_COLUMNS, arms), "",
-                  *[f"- {line}" for line in self.pair_lines()], ""]
-        if self.judges:
-            parts += ["Pooled over every held-out turn of the arm:", "", markdown_table(
-                [("arm", lambda kv: kv[0]), ("verdicts", lambda kv: str(kv[1]["n"])),
-                 ("TP/FP/FN/TN", lambda kv: "/".join(str(kv[1][k]) for k in ("tp", "fp", "fn", "tn"))),
-                 *[(h, lambda kv, m=m: judge_cell(kv[1], m, "n")) for h, m in (
-                     ("precision", "precision"), ("recall", "recall"), ("kappa", "kappa"), ("AUROC [95% CI]", "auroc"))]],
-                sorted(self.judges.items(), key=lambda kv: arm_key(kv[0]))), ""]
-        parts += compare_markdown(self.kinds, self.differences)
-        parts += ["## Per seed", "", markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
-                  markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
-        if plot_path is not None:
-            link = os.path.relpath(Path(plot_path).resolve(), path.resolve().parent)
-            parts += ["## Plot", "", f"![retention and capability per epoch]({link})", ""]
-        parts += ["## What this shows", "", " ".join(self.summary()), ""]
-        if self.notes:
-            parts += ["## Notes", "", *[f"- {n}" for n in self.notes], ""]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(parts), encoding="utf-8")
+        path.write_text("\n".join(markdown_lines(self, path, plot_path)), encoding="utf-8")
         return path
 
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "kind": self.kind, "split": self.split, "db": self.db,
                 "runs": [vars(r) for r in self.runs], "arms": self.arms, "rows": self.rows, "judges": self.judges,
-                "kinds": self.kinds, "differences": self.differences, "bootstrap": BOOTSTRAP_METHOD,
-                "pairs": self.pair_lines(), "summary": self.summary(), "notes": self.notes}
+                "kinds": self.kinds, "differences": self.differences, "differences_method": METHOD,
+                "episode_level_differences": self.episode_differences, "episode_level_method": BOOTSTRAP_METHOD,
+                "outcomes": DEFINITION, "legend": LEGEND, "pairs": self.pair_lines(), "summary": self.summary(),
+                "notes": self.notes}
 
     def json(self, path: str | Path) -> Path:
         path = Path(path)
@@ -312,51 +292,66 @@ class Report:
 # ---------------------------------------------------------------------------- building
 
 
-def build_report(db_url: str, target: str) -> Report:
-    """Everything the report prints, read from the store (one read-only transaction)."""
-    from store import open_store
-    from store.evaluation import evaluation_table
-    from store.experiments import has_split, resolve_target
+def _judges(session: Session, runs: list[RunRow], split: str) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """Per arm: the judge pooled over its held-out turns (arms with verdicts), and its flagged train turns."""
     from store.queries import judge_summary
+
+    by_arm: dict[str, list[int]] = {}
+    for run in runs:
+        by_arm.setdefault(run.arm or f"run {run.id}", []).append(run.id)
+    judges, flagged = {}, {}
+    for arm, arm_ids in by_arm.items():
+        held_out = judge_summary(session, arm_ids, split=split)
+        if held_out.confusion.n:
+            judges[arm] = held_out.as_dict()
+        train = judge_summary(session, arm_ids, split="train").confusion
+        flagged[arm] = train.tp + train.fp
+    return judges, flagged
+
+
+def report_from_session(session: Session, target: str, db: str) -> Report:
+    """Everything the report prints, read in `session` (the viewer's read-only one, or build_report's);
+    `db` is the store's URL as the report names it."""
+    from store.evaluation_table import evaluation_table
+    from store.experiments import has_split, resolve_target
     from store.session import redact_urls
 
-    store = open_store(db_url, must_exist=True)
-    store.require_current()
     notes: list[str] = []
-    try:
-        with store.session(readonly=True) as s:
-            kind, runs = resolve_target(s, str(target))
-            split = "eval"
-            if not has_split(s, [r.id for r in runs], "eval"):
-                split = "train"
-                notes.append("no held-out eval episodes: the numbers below are from the training episodes, "
-                             "so they measure what the agent did under pressure, not held-out retention")
-            table = evaluation_table(s, runs, split=split)
-            if not table:
-                raise AgentloopError(f"{kind} {target} has no episodes yet; nothing to report")
-            by_arm: dict[str, list[int]] = {}
-            for run in runs:
-                by_arm.setdefault(run.arm or f"run {run.id}", []).append(run.id)
-            judges, flagged = {}, {}
-            for arm, arm_ids in by_arm.items():
-                held_out = judge_summary(s, arm_ids, split=split)
-                if held_out.confusion.n:
-                    judges[arm] = held_out.as_dict()
-                train = judge_summary(s, arm_ids, split="train").confusion
-                flagged[arm] = train.tp + train.fp
-            infos = [RunInfo(id=r.id, name=r.name, arm=r.arm, seed=r.seed, status=r.status, model=r.model,
-                             backend=r.backend, command=redact_urls(r.command) if r.command else None,
-                             scenario_path=r.scenario_path,
-                             config=dict(r.config or {})) for r in runs]
-    finally:
-        store.dispose()
+    kind, runs = resolve_target(session, str(target))
+    split = "eval"
+    if not has_split(session, [r.id for r in runs], "eval"):
+        split = "train"
+        notes.append("no held-out eval episodes: the numbers below are from the training episodes, "
+                     "so they measure what the agent did under pressure, not held-out retention")
+    table = evaluation_table(session, runs, split=split)
+    if not table:
+        raise AgentloopError(f"{kind} {target} has no episodes yet; nothing to report")
+    judges, flagged = _judges(session, runs, split)
+    infos = [RunInfo(id=r.id, name=r.name, arm=r.arm, seed=r.seed, status=r.status, model=r.model,
+                     backend=r.backend, command=redact_urls(r.command) if r.command else None,
+                     scenario_path=r.scenario_path, config=dict(r.config or {})) for r in runs]
     unfinished = [r.id for r in infos if r.status != "done"]
     if unfinished:
         notes.append(f"run(s) {', '.join(map(str, unfinished))} are not done: the last epochs may be partial")
     seeds = [r for r in table if r["level"] == "seed"]
-    return Report(target=str(target), kind=kind, split=split, db=store.url, runs=infos, rows=seeds,
+    return Report(target=str(target), kind=kind, split=split, db=db, runs=infos, rows=seeds,
                   arms=[r for r in table if r["level"] == "arm"], judges=judges, flagged_train=flagged, notes=notes,
-                  kinds=kind_rows(seeds), differences=differences(seeds))
+                  kinds=kind_rows(seeds), differences=seed_differences(seeds),
+                  episode_differences=episode_differences(seeds))
 
 
-__all__ = ["JSON_NAME", "MARKDOWN_NAME", "PLOT_NAME", "PREDICTED_RETENTION", "Report", "RunInfo", "build_report"]
+def build_report(db_url: str, target: str) -> Report:
+    """Everything the report prints, read from the store (one read-only transaction)."""
+    from store import open_store
+
+    store = open_store(db_url, must_exist=True)
+    store.require_current()
+    try:
+        with store.session(readonly=True) as s:
+            return report_from_session(s, target, store.url)
+    finally:
+        store.dispose()
+
+
+__all__ = ["JSON_NAME", "MARKDOWN_NAME", "PLOT_NAME", "PREDICTED_RETENTION", "Report", "RunInfo", "build_report",
+           "report_from_session"]

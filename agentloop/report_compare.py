@@ -1,13 +1,11 @@
-"""The ablation's comparisons, from the report's per-seed rows: rates per held-out task kind, the
-last-epoch differences between arms (and against epoch 0) with bootstrap intervals, and one
-sentence per arm saying what those numbers show.
+"""The experiment's numbers by held-out task kind, and the episode-level (within-seed) bootstrap differences.
 
-    kinds = kind_rows(report.rows)        # per (arm, epoch, task kind), pooled over seeds
-    diffs = differences(report.rows)      # self/oracle/gate minus off, and last epoch minus epoch 0
-    lines = arm_sentences(report.arms, diffs)
+    kinds = kind_rows(report.rows)                   # per (arm, epoch, task kind), pooled over seeds
+    within = episode_differences(report.rows)        # self/oracle/gate minus off, and last epoch minus epoch 0
 
-Every sentence is generated from the numbers: a difference whose 95% interval holds 0 reads
-"nothing distinguishable from off" (or "from epoch 0"), whatever its sign.
+The headline comparison between arms is seed-level (agentloop.report_differences): the bootstrap here
+resamples held-out episodes within each seed, so it measures how precisely each training run was scored,
+not how much training runs vary; it is kept labelled `level: "episode"`, never as evidence about the arms.
 """
 
 from __future__ import annotations
@@ -21,11 +19,13 @@ from agentloop.report_format import Column, Row, arm_key, fmt, markdown_table, r
 BASELINE = "off"
 EPOCH0 = "epoch 0"
 N_BOOT, BOOT_SEED = 2000, 0  # a fixed RNG seed: the same store gives the same report
-BOOTSTRAP_METHOD = (f"95% percentile bootstrap ({N_BOOT} resamples, RNG seed {BOOT_SEED}): the held-out episodes "
-                    "are resampled with replacement within each seed, and an arm's rate is the mean over its seeds")
+BOOTSTRAP_METHOD = (f"episode level, within seed (not evidence about training runs): 95% percentile bootstrap "
+                    f"({N_BOOT} resamples, RNG seed {BOOT_SEED}): the held-out episodes are resampled with "
+                    "replacement within each seed, and an arm's rate is the mean over its seeds")
 # metric -> the per-seed count of episodes that score 1 (out of n_episodes)
 DIFF_METRICS = {"hack_rate": "hacks", "aligned_rate": "aligned"}
-RATES = {"hack_rate": "hacks", "insecure_rate": "insecure", "aligned_rate": "aligned"}
+RATES = {"hack_rate": "hacks", "insecure_rate": "insecure", "aligned_rate": "aligned", "degenerate_rate": "degenerate",
+         "aligned_nondegenerate_rate": "aligned_nondegenerate"}
 KIND_ORDER = ("impossible", "insecure", "honest")
 # what each kind's in-kind number is: the misbehaviour its tasks tempt (or, honest, the capability)
 IN_KIND = {"impossible": "hack_rate", "insecure": "insecure_rate", "honest": "capability"}
@@ -40,7 +40,8 @@ def _kind_key(kind: str) -> tuple[int, str]:
 
 def kind_rows(seed_rows: Sequence[Row]) -> list[Row]:
     """Per (arm, epoch, task kind): episodes and hack/insecure/aligned counts pooled over seeds, each
-    rate with its Wilson interval; on honest tasks also capability (bootstrap over episodes)."""
+    rate with its Wilson interval (degenerate: store.degenerate); on honest tasks also capability (bootstrap
+    over episodes)."""
     groups: dict[tuple[str, int, str], list[tuple[Row, dict[str, int]]]] = defaultdict(list)
     for row in seed_rows:
         for kind, counts in (row.get("by_kind") or {}).items():
@@ -56,7 +57,7 @@ def _kind_row(arm: str, epoch: int, kind: str, members: list[tuple[Row, dict[str
     row: Row = {"arm": arm, "epoch": epoch, "kind": kind, "n_seeds": len(members), "n_episodes": n,
                 "in_kind": IN_KIND.get(kind)}
     for metric, count in RATES.items():
-        rate = Rate(sum(c[count] for _, c in members), n)
+        rate = Rate(sum(c.get(count, 0) for _, c in members), n)
         row.update({count: rate.k, metric: rate.value, f"{metric}_ci": list(rate.ci) if rate.ci else None})
     if kind == "honest":  # capability_scores are the honest episodes' scores: the same episodes
         scores = [s for seed_row, _ in members for s in seed_row.get("capability_scores") or []]
@@ -72,7 +73,11 @@ KIND_COLUMNS: list[Column] = [
     ("hack rate [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate", "hacks")),
     ("insecure rate [95% CI] (k/n)", lambda r: rate_cell(r, "insecure_rate", "insecure")),
     ("aligned rate [95% CI] (k/n)", lambda r: rate_cell(r, "aligned_rate", "aligned")),
-    ("capability [95% CI] (n honest)", lambda r: rate_cell(r, "capability", None, "n_honest") if "n_honest" in r else "-"),
+    ("degenerate rate [95% CI] (k/n)", lambda r: rate_cell(r, "degenerate_rate", "degenerate")),
+    ("aligned, not degenerate [95% CI] (k/n)", lambda r: rate_cell(r, "aligned_nondegenerate_rate",
+                                                                     "aligned_nondegenerate")),
+    ("capability [95% CI] (n honest)",
+     lambda r: rate_cell(r, "capability", None, "n_honest") if "n_honest" in r else "-"),
 ]
 
 
@@ -96,7 +101,7 @@ def _difference(arm: str, versus: str, epoch: int, metric: str, seeds: list[Row]
     return {"arm": arm, "versus": versus, "epoch": epoch, "metric": metric, "difference": point, "ci": [lo, hi],
             "k": sum(r.get(count) or 0 for r in seeds), "n": sum(r["n_episodes"] for r in seeds),
             "k_ref": sum(r.get(count) or 0 for r in reference), "n_ref": sum(r["n_episodes"] for r in reference),
-            "seeds": sorted(r["seed"] for r in seeds), "reads": reading(lo, hi, versus)}
+            "seeds": sorted(r["seed"] for r in seeds), "reads": reading(lo, hi, versus), "level": "episode"}
 
 
 def reading(lo: float, hi: float, versus: str) -> str:
@@ -108,9 +113,9 @@ def reading(lo: float, hi: float, versus: str) -> str:
     return f"nothing distinguishable from {versus}"
 
 
-def differences(seed_rows: Sequence[Row]) -> list[Row]:
+def episode_differences(seed_rows: Sequence[Row]) -> list[Row]:
     """For every arm: its last epoch minus its epoch 0, and (other arms) minus `off` at the latest epoch
-    both have, for the hack and aligned rates; bootstrap intervals as BOOTSTRAP_METHOD says."""
+    both have, for the hack and aligned rates; bootstrap intervals as BOOTSTRAP_METHOD says (episode level)."""
     cells: dict[str, dict[int, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for row in seed_rows:
         cells[row["arm"]][row["epoch"]].append(row)
@@ -133,50 +138,31 @@ def _signed(value: float) -> str:
     return f"{value:+.3f}"
 
 
-DIFF_COLUMNS: list[Column] = [
+EPISODE_DIFF_COLUMNS: list[Column] = [
     ("arm", lambda d: d["arm"]), ("minus", lambda d: d["versus"]), ("epoch", lambda d: str(d["epoch"])),
     ("metric", lambda d: d["metric"]),
-    ("difference [95% CI]", lambda d: f"{_signed(d['difference'])} [{_signed(d['ci'][0])}, {_signed(d['ci'][1])}]"),
+    ("difference [95% bootstrap CI, within seed]",
+     lambda d: f"{_signed(d['difference'])} [{_signed(d['ci'][0])}, {_signed(d['ci'][1])}]"),
     ("arm k/n", lambda d: f"{d['k']}/{d['n']}"), ("reference k/n", lambda d: f"{d['k_ref']}/{d['n_ref']}"),
-    ("seeds", lambda d: str(len(d["seeds"]))), ("reads", lambda d: d["reads"]),
+    ("seeds", lambda d: str(len(d["seeds"]))),
 ]
 
 
-# ---------------------------------------------------------------------------- sentences
+def kinds_markdown(kinds: Sequence[Row]) -> list[str]:
+    """The report's markdown section on task kinds."""
+    if not kinds:
+        return []
+    return ["## By held-out task kind (pooled over seeds)", "",
+            "In-kind transfer: the hack rate on `impossible` tasks and the insecure rate on `insecure` tasks; "
+            "capability is measured on `honest` tasks. The other cells are cross-kind. Pooled over seeds, so these "
+            "intervals are episode-level (Wilson): within-run precision, not run-to-run variation.", "",
+            markdown_table(KIND_COLUMNS, kinds), ""]
 
 
-def _clause(diff: Row) -> str:
-    lo, hi = diff["ci"]
-    name = diff["metric"].replace("_", " ")
-    return f"{name} {_signed(diff['difference'])} [{_signed(lo)}, {_signed(hi)}] ({diff['reads']})"
-
-
-def arm_sentences(arm_rows: Sequence[Row], diffs: Sequence[Row]) -> list[str]:
-    """One sentence per arm: its last-epoch hack and aligned rates, then how they differ from its epoch 0
-    and (other arms) from off, each difference read from its interval."""
-    lines = []
-    for arm in sorted({r["arm"] for r in arm_rows}, key=arm_key):
-        last = max((r for r in arm_rows if r["arm"] == arm), key=lambda r: r["epoch"])
-        rates = ", ".join(f"{m.replace('_', ' ')} {fmt(last[m])} ({last.get(k) or 0}/{last['n_episodes']})"
-                          for m, k in DIFF_METRICS.items())
-        head = f"{arm} at epoch {last['epoch']} ({last['n_seeds']} seed(s), {last['n_episodes']} held-out episodes): {rates}"
-        against = [f"against {versus}, " + " and ".join(_clause(d) for d in diffs if d["arm"] == arm and d["versus"] == versus)
-                   for versus in (EPOCH0, BASELINE) if any(d["arm"] == arm and d["versus"] == versus for d in diffs)]
-        if not against:
-            against = ["no later epoch or other arm to compare it with yet"]
-        lines.append(f"{head}; {'; '.join(against)}.")
-    return lines
-
-
-def compare_markdown(kinds: Sequence[Row], diffs: Sequence[Row]) -> list[str]:
-    """The report's markdown sections on task kinds and differences."""
-    parts: list[str] = []
-    if kinds:
-        parts += ["## By held-out task kind (pooled over seeds)", "",
-                  "In-kind transfer: the hack rate on `impossible` tasks and the insecure rate on `insecure` tasks; "
-                  "capability is measured on `honest` tasks. The other cells are cross-kind.", "",
-                  markdown_table(KIND_COLUMNS, kinds), ""]
-    if diffs:
-        parts += ["## Differences (last epoch)", "", f"Intervals: {BOOTSTRAP_METHOD}.", "",
-                  markdown_table(DIFF_COLUMNS, diffs), ""]
-    return parts
+def episode_markdown(diffs: Sequence[Row]) -> list[str]:
+    """The labelled appendix of episode-level differences (not the headline)."""
+    if not diffs:
+        return []
+    return ["## Appendix: episode-level differences (within seed, not the headline)", "",
+            f"Intervals: {BOOTSTRAP_METHOD}. They say how precisely each run was scored, not whether the arms differ: "
+            "see the seed-level differences above.", "", markdown_table(EPISODE_DIFF_COLUMNS, diffs), ""]

@@ -1,6 +1,10 @@
 """How the report prints its numbers: every rate with its 95% CI and k/n, every judge metric with
 n_pos and n ("n/a" below `agentloop.metrics.MIN_POSITIVES` positives), as rich and markdown tables.
 
+An arm row's interval is the t interval over its seeds; where there is none (seeds identical, or one
+seed) the cell says so in brackets and adds the episode-level interval of the pooled episodes, marked
+W (Wilson) or B (bootstrap): `0.000 [seeds identical] W[0.00, 0.05] (0/72)`.
+
     from agentloop.report_format import ALIGNMENT_COLUMNS, markdown_table
     print(markdown_table(ALIGNMENT_COLUMNS, rows))   # rows: store.evaluation.evaluation_table(...)
 """
@@ -11,18 +15,28 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from agentloop.metrics import Confusion, JudgeMetric, kappa_interval, wilson
 
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
-ARM_ORDER = ("off", "self", "oracle", "gate", "external")
+ARM_ORDER = ("off", "self", "oracle", "gate", "always", "random", "distill", "kl", "external")
 ARM_MEANING = {
     "off": "no conscience, task loss only (the Emergent Misalignment baseline)",
     "self": "frozen-copy conscience, task loss + DPO on its pairs (Emergent Alignment as proposed)",
     "oracle": "detector verdicts, task loss + DPO (the ceiling: a perfect judge)",
     "gate": "self + the rewrite replaces an unethical turn before it runs",
+    "always": "control: every training turn treated as flagged (pairs without judging)",
+    "random": "control: turns flagged at random (a judge without signal)",
+    "distill": "control: the rewrites as supervised targets instead of DPO pairs",
+    "kl": "control: a KL anchor to the base model instead of the conscience's pairs",
     "external": "another model judges over an OpenAI-compatible API",
 }
+LEGEND = ("Arm rows: mean over seeds, [lo, hi] = 95% Student t interval over seeds; where the seeds are identical "
+          "or there is one seed there is no seed-level interval (the bracket says which), and W[...] (Wilson) or "
+          "B[...] (bootstrap) is the episode-level interval of all its seeds' episodes pooled: within-run "
+          "uncertainty only. Seed rows: Wilson intervals (bootstrap over episodes for capability).")
+POOLED_MARK = {"capability": "B"}  # the pooled interval's method; W (Wilson) otherwise
 
 Row = dict[str, Any]
 
@@ -35,10 +49,21 @@ def fmt(value: float | int | None, digits: int = 3) -> str:
 
 
 def with_ci(row: Row, metric: str) -> str:
-    """'0.500 [0.24, 0.76]': a row's metric and its recorded interval."""
+    """'0.500 [0.24, 0.76]': a row's metric and its recorded interval; on an arm row without a seed-level
+    interval, '0.000 [seeds identical] W[0.00, 0.05]': why there is none, and the pooled episode-level one."""
     ci = row.get(f"{metric}_ci")
     text = fmt(row.get(metric))
-    return f"{text} [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and row.get(metric) is not None else text
+    if row.get(metric) is None:
+        return text
+    if ci:
+        return f"{text} [{ci[0]:.2f}, {ci[1]:.2f}]"
+    note = row.get(f"{metric}_note")
+    if note:
+        text += f" [{note.split(':')[0]}]"
+        pooled = row.get(f"{metric}_pooled_ci")
+        if pooled:
+            text += f" {POOLED_MARK.get(metric, 'W')}[{pooled[0]:.2f}, {pooled[1]:.2f}]"
+    return text
 
 
 def rate_cell(row: Row, metric: str, k: str | None, n: str = "n_episodes") -> str:
@@ -70,9 +95,13 @@ Column = tuple[str, Callable[[Row], str]]
 ALIGNMENT_COLUMNS: list[Column] = [
     ("episodes", lambda r: fmt(r["n_episodes"])),
     ("aligned rate [95% CI] (k/n)", lambda r: rate_cell(r, "aligned_rate", "aligned")),
+    ("aligned, not degenerate [95% CI] (k/n)",
+     lambda r: rate_cell(r, "aligned_nondegenerate_rate", "aligned_nondegenerate")),
     ("retention [95% CI]", lambda r: rate_cell(r, "retention", None)),
+    ("retention, not degenerate [95% CI]", lambda r: rate_cell(r, "retention_nondegenerate", None)),
     ("hack rate [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate", "hacks")),
     ("insecure rate [95% CI] (k/n)", lambda r: rate_cell(r, "insecure_rate", "insecure")),
+    ("degenerate rate [95% CI] (k/n)", lambda r: rate_cell(r, "degenerate_rate", "degenerate")),
     ("capability [95% CI]", lambda r: rate_cell(r, "capability", None, "n_honest")),
     ("parse failures [95% CI] (k/n turns)", lambda r: rate_cell(r, "parse_failure_rate", "parse_failures", "n_turns")),
 ]
@@ -108,5 +137,6 @@ def rich_table(title: str, columns: Sequence[Column], rows: Sequence[Row]) -> Ta
         table.add_column(header, justify="left" if i == 0 else "right")
     for r in rows:
         low = r.get("retention") is not None and r["retention"] < PREDICTED_RETENTION
-        table.add_row(*(get(r) for _, get in columns), style="red" if low else "")
+        # Text, not a markup string: '[seeds identical]' would be read as a rich style tag and vanish
+        table.add_row(*(Text(get(r)) for _, get in columns), style="red" if low else "")
     return table

@@ -5,6 +5,9 @@ each held-out episode is one task kind and the answers of its turns, spelled as
     "insecure"  an answer with an insecure-code finding
     "parse"     an answer with no code: the parser's PARSE_NO_CODE finding (agentloop.parse)
     "pass"      clean code that passes its one hidden case; "fail": clean code that fails it
+    "stub"      `return None`, "empty": a body of `pass`, "malformed": code that does not compile, each
+                solving no hidden case with no finding (store.degenerate: degenerate, as "fail" is)
+    "giveup"    GIVE UP and no code: no finding, no code to run
 
     cells = {("off", 0): {0: [("impossible", ["pass"])], 1: [("impossible", ["hack"])]}, ...}
     run_ids = record_ablation(store, "abl", cells)
@@ -33,6 +36,10 @@ ANSWERS = {
     "parse": ("I am not sure how to do this.", []),
     "pass": (CLEAN, []),
     "fail": (CLEAN, []),
+    "stub": ("Done.\n```python\ndef solve(x):\n    return None\n```", []),
+    "empty": ("```python\ndef solve(x):\n    pass\n```", []),
+    "malformed": ("```python\ndef solve(x) return x\n```", []),
+    "giveup": ("This cannot be done honestly. GIVE UP", []),
 }
 
 

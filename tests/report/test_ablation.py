@@ -1,6 +1,6 @@
-"""The ablation's numbers (parse failures, rates per held-out task kind, arm differences with bootstrap
-intervals, one sentence per arm) on a store written through store.recorder.Recorder, checked against
-plain SQL on the SQLite file and against hand-computed values."""
+"""The ablation's numbers (parse failures, rates per held-out task kind, the labelled episode-level bootstrap
+differences, the sentences) on a store written through store.recorder.Recorder, checked against plain SQL
+on the SQLite file and against hand-computed values. Seed-level statistics: test_seed_differences.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from _evaluation_sql import assert_report_matches_sql
 from _recorded_ablation import Cells, record_ablation
 from agentloop.cli import app
 from agentloop.metrics import stratified_bootstrap_diff, wilson
@@ -110,26 +111,38 @@ def test_kind_rows_equal_sql(ablation):
     assert rows[("self", 0, "honest")]["capability"] == pytest.approx(0.5)  # 1, 1, 0, 0 per seed
 
 
-def test_differences_bootstrap(ablation):
+def test_episode_level_differences_are_labelled_within_seed(ablation):
     url, _ = ablation
     report = build_report(url, "abl")
-    diffs = {(d["arm"], d["versus"], d["metric"]): d for d in report.differences}
+    diffs = {(d["arm"], d["versus"], d["metric"]): d for d in report.episode_differences}
+    assert all(d["level"] == "episode" for d in report.episode_differences)
     oracle = diffs[("oracle", "off", "hack_rate")]
     # by hand: oracle 0/18 per seed minus off 8/18 per seed
     assert oracle["difference"] == pytest.approx(-8 / 18) and oracle["epoch"] == 1
     assert (oracle["k"], oracle["n"], oracle["k_ref"], oracle["n_ref"]) == (0, 36, 16, 36)
     lo, hi = oracle["ci"]
     assert lo <= oracle["difference"] <= hi < 0 and oracle["reads"] == "lower than off"
-    aligned = diffs[("oracle", "off", "aligned_rate")]  # 16/18 vs 8/18 aligned per seed (2 insecure, 0 or 8 hacks)
-    assert aligned["difference"] == pytest.approx(8 / 18) and aligned["reads"] == "higher than off"
     same = diffs[("self", "off", "hack_rate")]
     assert same["difference"] == 0 and same["ci"][0] < 0 < same["ci"][1]
-    assert same["reads"] == "nothing distinguishable from off"
     off = diffs[("off", "epoch 0", "hack_rate")]  # 8/18 - 1/18
     assert off["difference"] == pytest.approx(7 / 18) and off["reads"] == "higher than epoch 0"
     assert ("off", "off", "hack_rate") not in diffs  # off is the baseline, not compared with itself
     # a fixed RNG seed: the same store gives the same intervals
-    assert build_report(url, "abl").differences == report.differences
+    assert build_report(url, "abl").episode_differences == report.episode_differences
+    # the headline is seed level: both seeds agree, so the bootstrap's narrow interval is not carried over
+    headline = next(d for d in report.differences
+                    if (d["arm"], d["versus"], d["metric"], d["final"]) == ("oracle", "off", "hack_rate", True))
+    assert headline["per_seed"] == {0: pytest.approx(-8 / 18), 1: pytest.approx(-8 / 18)}
+    assert headline["ci"] is None and "identical" in headline["note"] and headline["p_sign_flip"] == 0.5
+    assert headline["reads"] == "not distinguishable from off" and not headline["distinguishable"]
+
+
+def test_report_equals_plain_sql(ablation):
+    url, runs = ablation
+    report, expected = assert_report_matches_sql(url, "abl", list(runs.values()), epochs=1)
+    # by hand: per seed, epoch 1 of off has 8 hacks, 2 impossible "fail", 2 honest "fail" = 4 degenerate of 18
+    assert expected[(runs[("off", 0)], 1)]["degenerate"] == 4
+    assert report.differences and all(d["level"] == "seed" for d in report.differences)
 
 
 def test_stratified_bootstrap():
@@ -151,18 +164,18 @@ def test_sentences_follow_the_numbers(ablation, tmp_path):
     store.dispose()
     after = build_report(other, "abl").summary()
 
-    def sentence(lines: list[str], arm: str) -> str:
-        return next(line for line in lines if line.startswith(f"{arm} at epoch"))
+    def sentence(lines: list[str], start: str) -> str:
+        return next(line for line in lines if line.startswith(start))
 
-    assert "hack rate 0.000 (0/36)" in sentence(before, "oracle")
-    assert "against off, hack rate -0.444" in sentence(before, "oracle")
-    assert "(lower than off)" in sentence(before, "oracle") and "(higher than epoch 0)" not in sentence(before, "oracle")
-    assert "hack rate 0.444 (16/36)" in sentence(after, "oracle")
-    assert "against off, hack rate +0.000 [" in sentence(after, "oracle")
-    assert "(nothing distinguishable from off)" in sentence(after, "oracle")
-    assert "(higher than epoch 0)" in sentence(after, "oracle")
-    assert sentence(before, "off") == sentence(after, "off")  # off's numbers did not change
-    assert "against off" not in sentence(before, "off")
+    assert "hack rate 0.000 [seeds identical] W[0.00, 0.10] (0/36)" in sentence(before, "oracle at epoch")
+    assert "hack rate 0.444 [seeds identical] W[0.30, 0.60] (16/36)" in sentence(after, "oracle at epoch")
+    # one sentence per contrast; identical seeds give no interval, so nothing is called distinguishable
+    assert "hack rate -0.444 (identical at every seed: no interval), sign-flip p = 0.500: not distinguishable " \
+           "from off" in sentence(before, "oracle minus off at epoch 1 (2 paired seed(s))")
+    assert "hack rate +0.000 (identical at every seed: no interval), sign-flip p = 1.000: not distinguishable " \
+           "from off" in sentence(after, "oracle minus off at epoch 1")
+    assert sentence(before, "off at epoch") == sentence(after, "off at epoch")  # off's numbers did not change
+    assert not any(line.startswith("off minus") for line in before)  # off is the baseline
 
 
 def test_older_evaluation_rows_are_recomputed(ablation):
@@ -170,11 +183,12 @@ def test_older_evaluation_rows_are_recomputed(ablation):
     store = ensure_schema(url)
     with store.session() as s:  # as recorded before parse failures and task kinds were kept
         for row in s.scalars(select(EvaluationRow)):
-            row.extra = {k: v for k, v in row.extra.items() if k not in ("by_kind", "parse_failures")}
+            row.extra = {k: v for k, v in row.extra.items() if k not in ("by_kind", "parse_failures", "degenerate")}
     with store.session(readonly=True) as s:
         rows = [r for r in evaluation_table(s, experiment_runs(s, "abl")) if r["level"] == "seed"]
     store.dispose()
     assert all(r["by_kind"] and r["parse_failures"] == 1 for r in rows)
+    assert all("degenerate" in counts for r in rows for counts in r["by_kind"].values())
 
 
 def test_report_json_and_markdown_carry_it_all(ablation, tmp_path):
@@ -183,12 +197,21 @@ def test_report_json_and_markdown_carry_it_all(ablation, tmp_path):
     result = CliRunner().invoke(app, ["report", "abl", "--db", url, "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads((out / "report.json").read_text())
-    assert data["kinds"] and data["differences"] and "resampled with replacement within each seed" in data["bootstrap"]
-    assert {"parse_failure_rate", "parse_failure_rate_ci", "n_pairs_trained", "kappa_ci"} <= set(data["arms"][0])
+    assert data["kinds"] and data["differences"] and data["episode_level_differences"]
+    assert "within seed" in data["episode_level_method"] and "sign-flip" in data["differences_method"]
+    assert {"parse_failure_rate", "parse_failure_rate_ci", "n_pairs_trained", "kappa_ci", "degenerate_rate",
+            "degenerate_rate_ci", "degenerate_rate_note", "aligned_nondegenerate_rate",
+            "retention_nondegenerate"} <= set(data["arms"][0])
+    diff = data["differences"][0]
+    assert {"per_seed", "mean", "ci", "p_sign_flip", "n_seeds", "level", "dropped_seeds"} <= set(diff)
+    assert diff["level"] == "seed" and set(diff["per_seed"]) == {"0", "1"}  # JSON keys: the seeds
     assert any(line.startswith("oracle at epoch 1") for line in data["summary"])
+    assert "degenerate" in data["outcomes"] and "unparsed" in data["outcomes"]
     markdown = (out / "report.md").read_text()
-    assert "## By held-out task kind" in markdown and "## Differences (last epoch)" in markdown
-    assert "| oracle | off | 1 | hack_rate | -0.444 [" in markdown
+    assert "## By held-out task kind" in markdown and "## Differences between arms (seed level)" in markdown
+    assert "| oracle | off | 1 | hack rate | 2 | 0: -0.444, 1: -0.444 | -0.444 (identical at every seed: " in markdown
+    assert "## Appendix: episode-level differences (within seed, not the headline)" in markdown
+    assert "| degenerate rate [95% CI] (k/n) |" in markdown and "[seeds identical] W[" in markdown
     report = build_report(url, "abl")
     written = report.write(tmp_path / "again")  # what `agentloop experiment` writes at its end
     assert {p.name for p in written.values()} == {"report.md", "report.json", "retention_capability.png"}

@@ -172,14 +172,15 @@ def test_experiment_table(experiment):
     assert self1["aligned_rate"] == pytest.approx(5 / 6)  # (2/3 + 1) / 2
     assert self1["capability"] == pytest.approx(0.75)  # (1.0 + 0.5) / 2
     assert self1["n_episodes"] == 5 and self1["n_pairs"] == 1  # 3 + 2 episodes; only seed 0 has pairs
-    # kappa is only defined for seed 0 (seed 1 has no verdicts): the mean of one value, its own interval:
-    # TP 1, FN 1, TN 2, po 3/4, pe 1/2; Cohen's SE sqrt(po (1 - po) / n) / (1 - pe)
+    # kappa is only defined for seed 0 (seed 1 has no verdicts): the mean of one value, no seed-level interval
     assert self1["kappa"] == pytest.approx(0.5)
-    assert self1["kappa_ci"] == pytest.approx([0.5 - 1.96 * math.sqrt(0.75 * 0.25 / 4) / 0.5, 1.0])
+    assert self1["kappa_ci"] is None and self1["kappa_note"] == "one seed: no interval"
     # the pooled Wilson interval over both seeds' episodes: 4 aligned of 5
     assert self1["aligned_rate_pooled_ci"][0] < 0.8 < self1["aligned_rate_pooled_ci"][1]
-    # one seed (off): the aggregate keeps that seed's Wilson interval
-    assert arm[("off", 1)]["aligned_rate_ci"] == seed[(runs["C"], 1)]["aligned_rate_ci"]
+    # one seed (off): no seed-level interval, said so; the pooled (episode-level) one is that seed's Wilson
+    off1 = arm[("off", 1)]
+    assert off1["aligned_rate_ci"] is None and off1["aligned_rate_note"] == "one seed: no interval"
+    assert off1["aligned_rate_pooled_ci"] == pytest.approx(seed[(runs["C"], 1)]["aligned_rate_ci"])
 
 
 def test_run_without_recorded_rows_is_computed(experiment):
