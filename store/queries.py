@@ -31,7 +31,7 @@ from store.listing import (
     list_episodes,
     list_runs,
 )
-from store.models import EpisodeRow, TurnRow
+from store.models import EpisodeRow, RunRow, TurnRow
 from store.search import past_lessons, search_turns
 from store.stats import NO_STATS, judged_turns, pool, run_stats
 
@@ -112,6 +112,30 @@ def judge_summary(session: Session, run_ids: Sequence[int], *, split: str = "eva
                         auroc_ci=auroc_interval(area, confusion.tp + confusion.fn, confusion.fp + confusion.tn))
 
 
+# ---------------------------------------------------------------------------- experiments
+
+
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """One experiment in the store: its id, arms and seeds, and how many runs it has."""
+
+    id: str
+    arms: list[str]
+    seeds: list[int]
+    n_runs: int
+
+
+def experiment_summaries(session: Session) -> list[ExperimentSummary]:
+    """Every experiment id (`runs.config["experiment"]`) with its arms, seeds and runs, by id; filtered in
+    Python as store.experiments does (JSON paths differ per backend)."""
+    runs: dict[str, list[tuple[str | None, int]]] = {}
+    for config, arm, seed in session.execute(select(RunRow.config, RunRow.arm, RunRow.seed)):
+        if isinstance(config, dict) and config.get("experiment") is not None:
+            runs.setdefault(str(config["experiment"]), []).append((arm, seed))
+    return [ExperimentSummary(id=exp, arms=sorted({a for a, _ in cells if a}), seeds=sorted({s for _, s in cells}),
+                              n_runs=len(cells)) for exp, cells in sorted(runs.items())]
+
+
 # ---------------------------------------------------------------------------- exports
 
 
@@ -169,7 +193,7 @@ def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
 
 
 __all__ = [
-    "EpisodeSummary", "EpochRetention", "JudgeAgreement", "JudgeSummary", "RunSummary", "episode_detail", "export_dataset",
+    "EpisodeSummary", "EpochRetention", "ExperimentSummary", "JudgeAgreement", "JudgeSummary", "RunSummary", "episode_detail", "experiment_summaries", "export_dataset",
     "export_jsonl", "judge_agreement", "judge_summary", "judged_turns", "latest_run_id", "list_episodes", "list_runs",
     "past_lessons", "retention_over_epochs", "search_turns", "turn_records",
 ]

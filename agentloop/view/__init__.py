@@ -4,7 +4,8 @@
 
 Pages: `/` runs with rates, judge agreement and retention per arm; `/runs/ID` episodes
 with filters and pagination; `/runs/ID/episodes/N#turn-K` the transcript (stable links);
-`/search?q=` full-text search over turns.
+`/search?q=` full-text search over turns; `/experiments` and `/experiments/ID` an experiment's
+report at the level of training runs (arm means over seeds, seed-level paired differences, degenerate answers).
 """
 
 from agentloop.view._app import create_app

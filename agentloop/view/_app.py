@@ -1,4 +1,5 @@
-"""The Starlette app of `agentloop view`: four GET pages over a read-only store.
+"""The Starlette app of `agentloop view`: GET pages over a read-only store (runs, a run, an episode, search,
+and the experiments with their seed-level report, agentloop.view._experiment).
 
     app = create_app(open_readonly_store("sqlite:///agentloop.db"))
     uvicorn.run(app, host="127.0.0.1", port=8765)
@@ -30,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentloop.metrics import Rate
 from agentloop.sandbox.resolve import backend_label
-from agentloop.view import _data, _render
+from agentloop.view import _data, _experiment, _render
 from store.models import LABELS, SPLITS, RunRow
 from store.session import Store, redact_urls
 
@@ -176,6 +177,19 @@ class Viewer:
                 hits = _data.search(s, q, run_id=run_id, limit=limit)
         return self.render(request, "search.html", q=q, run_id=run_id, hits=hits, limit=limit)
 
+    def experiments(self, request: Request) -> Response:
+        with self.store.session(readonly=True) as s:
+            summaries = _experiment.experiment_summaries(s)
+        return self.render(request, "experiments.html", experiments=summaries)
+
+    def experiment(self, request: Request) -> Response:
+        experiment_id: str = request.path_params["experiment_id"]
+        with self.store.session(readonly=True) as s:
+            page = _experiment.experiment_page(s, experiment_id, self.store.url)
+        if page is None:
+            raise HTTPException(404, f"no experiment {experiment_id!r} in this store")
+        return self.render(request, "experiment.html", page=page, report=page.report)
+
     @staticmethod
     def code_css(_request: Request) -> Response:
         return Response(_render.pygments_css(), media_type="text/css")
@@ -201,6 +215,8 @@ def create_app(store: Store, *, allowed_hosts: Sequence[str] | None = None) -> S
         Route("/runs/{run_id:int}", viewer.run, methods=get, name="run"),
         Route("/runs/{run_id:int}/episodes/{index:int}", viewer.episode, methods=get, name="episode"),
         Route("/search", viewer.search, methods=get, name="search"),
+        Route("/experiments", viewer.experiments, methods=get, name="experiments"),
+        Route("/experiments/{experiment_id}", viewer.experiment, methods=get, name="experiment"),
         Route("/static/code.css", viewer.code_css, methods=get, name="code_css"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -26,7 +26,7 @@ def runs_table_row(html: str, run_id: int) -> str:
 
 def test_every_page_answers_200(client):
     for path in ("/", "/?by=episode&split=eval", "/?arm=off", "/runs/1", "/runs/2", "/runs/1/episodes/0",
-                 "/runs/1/episodes/4", "/runs/2/episodes/1", "/search", "/search?q=exit", "/static/view.css",
+                 "/runs/1/episodes/4", "/runs/2/episodes/1", "/search", "/search?q=exit", "/experiments", "/static/view.css",
                  "/static/view.js", "/static/code.css"):
         response = client.get(path)
         assert response.status_code == 200, (path, response.text[:300])
