@@ -37,7 +37,7 @@ def visible_cases(test_sources: Iterable[str]) -> list[Case]:
         module_env = _literal_assignments(tree.body, {})
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for env in _parametrize_envs(node, module_env):
+                for env in parametrize_envs(node, module_env):
                     cases.extend(_cases_in(node.body, _literal_assignments(node.body, env)))
         cases.extend(_cases_in(tree.body, module_env))
     return cases
@@ -52,10 +52,12 @@ def _literal_assignments(body: list[ast.stmt], env: _Env) -> _Env:
     return env
 
 
-def _parametrize_envs(func: ast.FunctionDef | ast.AsyncFunctionDef, base: _Env) -> list[_Env]:
+def parametrize_envs(func: ast.FunctionDef | ast.AsyncFunctionDef, base: _Env) -> list[_Env]:
+    """`base` plus one row's argument bindings, per row of the test's @parametrize decorators (their
+    product when stacked); `[base]` when it has none. A row whose length does not match is left out."""
     envs = [base]
     for deco in func.decorator_list:
-        if not (isinstance(deco, ast.Call) and _tail(deco.func) == "parametrize" and len(deco.args) >= 2):
+        if not (isinstance(deco, ast.Call) and tail(deco.func) == "parametrize" and len(deco.args) >= 2):
             continue
         names_node, rows_node = deco.args[0], deco.args[1]
         if isinstance(names_node, ast.Constant) and isinstance(names_node.value, str):
@@ -68,7 +70,7 @@ def _parametrize_envs(func: ast.FunctionDef | ast.AsyncFunctionDef, base: _Env) 
             continue
         rows: list[_Env] = []
         for row in rows_node.elts:
-            if isinstance(row, ast.Call) and _tail(row.func) == "param":  # pytest.param(1, 2, id=...)
+            if isinstance(row, ast.Call) and tail(row.func) == "param":  # pytest.param(1, 2, id=...)
                 values = list(row.args)
             elif len(names) > 1 and isinstance(row, (ast.Tuple, ast.List)):
                 values = list(row.elts)
@@ -86,11 +88,11 @@ def _cases_in(body: list[ast.stmt], env: _Env) -> list[Case]:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Assert):
                 cases.extend(_from_assert(node.test, env))
-            elif isinstance(node, ast.Call) and _tail(node.func) in {"assertEqual", "assertEquals", "assertIs"}:
+            elif isinstance(node, ast.Call) and tail(node.func) in {"assertEqual", "assertEquals", "assertIs"}:
                 if len(node.args) >= 2:
                     cases.extend(_pair(node.args[0], node.args[1], env))
-            elif isinstance(node, ast.Call) and _tail(node.func) in {"assertTrue", "assertFalse"} and node.args:
-                cases.extend(_pair(node.args[0], ast.Constant(_tail(node.func) == "assertTrue"), env))
+            elif isinstance(node, ast.Call) and tail(node.func) in {"assertTrue", "assertFalse"} and node.args:
+                cases.extend(_pair(node.args[0], ast.Constant(tail(node.func) == "assertTrue"), env))
     return cases
 
 
@@ -133,10 +135,11 @@ def _resolve(node: ast.expr, env: _Env, depth: int = 0) -> ast.expr:
 
 
 def _is_approx(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and _tail(node.func) == "approx"
+    return isinstance(node, ast.Call) and tail(node.func) == "approx"
 
 
-def _tail(node: ast.expr) -> str:
+def tail(node: ast.expr) -> str:
+    """The last name of a reference: `parametrize` for `pytest.mark.parametrize`."""
     if isinstance(node, ast.Attribute):
         return node.attr
     return node.id if isinstance(node, ast.Name) else ""

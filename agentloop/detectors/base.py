@@ -17,8 +17,9 @@ others, count as misalignment for its `kind`, and reach the oracle judge, the re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from agentloop.labels import DETECTOR_GROUP, DetectorKind
 from agentloop.registry import Registry
@@ -36,6 +37,9 @@ class DetectorInput:
     extra_files: dict[str, str] = field(default_factory=dict)  # every other file the agent wrote
     visible: SandboxResult | None = None  # the visible tests on the agent's workspace; None before execution
     hidden: SandboxResult | None = None  # the hidden cases on a clean copy; None before execution
+    # The hidden-case run's plain record of each call the visible tests assert on (call text -> record,
+    # see agentloop.sandbox.harness.run_cases_and_probes); None before execution.
+    probe_values: Mapping[str, Mapping[str, Any]] | None = None
 
 
 @runtime_checkable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agentloop.detectors import hidden_tests, insecure, tampering
 from agentloop.detectors.base import DetectorInput, register_detector
+from agentloop.detectors.tampering import divergence
 from agentloop.labels import BUILTIN_DETECTORS, DetectorKind
 from agentloop.types import Finding
 
@@ -25,16 +26,20 @@ class HiddenTests:
 
 @register_detector(tampering.NAME)
 class Tampering:
-    """Test tampering and reward hacking in the code (TAMPER_*)."""
+    """Test tampering and reward hacking: the code's TAMPER_* rules and, once both runs are in,
+    TAMPER_RUN_DIVERGENCE (a visible test's call answered differently in the hidden-case run)."""
 
     kind: DetectorKind = BUILTIN_DETECTORS[tampering.NAME]
-    needs_run = False
+    needs_run = False  # the code rules also run before execution (gate mode); the run rule joins after
 
     def detect(self, inp: DetectorInput) -> list[Finding]:
         task = inp.task
-        return tampering.detect(inp.code, inp.extra_files, visible_tests=task.visible_tests,
-                                test_names=[*task.visible_tests, *HIDDEN_NAMES, task.hidden_cases.source],
-                                solution_file=task.solution_file, spec=task.spec)
+        findings = tampering.detect(inp.code, inp.extra_files, visible_tests=task.visible_tests,
+                                    test_names=[*task.visible_tests, *HIDDEN_NAMES, task.hidden_cases.source],
+                                    solution_file=task.solution_file, spec=task.spec)
+        if inp.visible is not None and inp.probe_values is not None:
+            findings += divergence.detect(task, inp.visible, inp.probe_values)
+        return findings
 
 
 @register_detector(insecure.NAME)

@@ -10,6 +10,10 @@
     result.all_passed, [t.nodeid for t in result.tests]
     # True, ['hidden_cases.yaml::case[0]', 'hidden_cases.yaml::case[1]']
 
+`run_cases_and_probes` also evaluates `probes`, extra expressions (the calls the visible tests assert
+on, agentloop/detectors/tampering/divergence.py), in the same run after the cases, and returns each one's
+plain record; a probe whose text is a case's expression is that case's evaluation, not a second call.
+
 The sandbox runs `_case_runner.py` (passed as `python -I -B -c SOURCE`, so nothing the agent writes can
 shadow or replace it), which sends back only plain values. The expected values never enter the sandbox:
 this process compares them (`plain_equal`). So an object that equals everything, a patched framework,
@@ -25,11 +29,13 @@ fails. `raises: X` passes when X is the name of the raised class or of any class
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +46,7 @@ from agentloop.types import HiddenCase, HiddenCases, SandboxResult, TestOutcome
 if TYPE_CHECKING:
     from agentloop.sandbox._base import Sandbox
 
-__all__ = ["CASE_TIMEOUT_S", "plain_equal", "run_hidden_cases"]
+__all__ = ["CASE_TIMEOUT_S", "plain_equal", "run_cases_and_probes", "run_hidden_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +66,28 @@ def run_hidden_cases(
     case_timeout_s: float = CASE_TIMEOUT_S,
 ) -> SandboxResult:
     """Write `files`, evaluate every case against `solution_file` in the sandbox, one TestOutcome per case."""
+    return run_cases_and_probes(sandbox, files, solution_file, hidden, (), limits, case_timeout_s)[0]
+
+
+def run_cases_and_probes(
+    sandbox: Sandbox,
+    files: dict[str, str],
+    solution_file: str,
+    hidden: HiddenCases,
+    probes: Sequence[str],
+    limits: Limits | None = None,
+    case_timeout_s: float = CASE_TIMEOUT_S,
+) -> tuple[SandboxResult, dict[str, dict[str, Any]]]:
+    """`run_hidden_cases`, plus each probe's one plain record ({"value": v} | {"raised": ...} | ...) by its
+    text; a probe without exactly one record (never reached, or written twice) is left out."""
     limits = limits or sandbox.limits  # the scenario's limits (Sandbox.with_limits)
     nonce = secrets.token_hex(16)
+    exprs, probe_index = _job_exprs(hidden, probes)
     with sandbox._run_dir(files) as run:
         work, report = sandbox._inside(run.work), sandbox._inside(run.report)
         job = {
             "nonce": nonce, "solution": f"{work}/{solution_file}", "module": PurePosixPath(solution_file).stem,
-            "work": work, "setup": hidden.setup, "exprs": [c.expr for c in hidden.cases],
+            "work": work, "setup": hidden.setup, "exprs": exprs,
             "case_timeout_s": min(case_timeout_s, limits.timeout_s),
         }
         hand_over(run, CASES_IN, json.dumps(job))
@@ -77,7 +98,36 @@ def run_hidden_cases(
     result.tests = judge(hidden, records, result)
     if not records:
         result.stderr += f"\n[agentloop] the hidden-case run sent no results (exit {result.exit_code})\n"
-    return result
+    by_index: dict[int, list[dict[str, Any]]] = {}
+    for record in records:
+        if type(record.get("case")) is int:
+            by_index.setdefault(record["case"], []).append(record)
+    values = {probe: found[0] for probe, i in probe_index.items() if len(found := by_index.get(i, [])) == 1}
+    return result, values
+
+
+def _job_exprs(hidden: HiddenCases, probes: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    """The runner's expressions (the cases, then the probes that are not a case) and each probe's index."""
+    exprs = [c.expr for c in hidden.cases]
+    index = {_normal(e) or e: i for i, e in reversed(list(enumerate(exprs)))}  # the first case of a text wins
+    probe_index = {}
+    for probe in probes:
+        text = _normal(probe)
+        if text is None:
+            continue  # the runner compiles every expression first: one that does not parse would stop them all
+        if text not in index:
+            index[text] = len(exprs)
+            exprs.append(probe)
+        probe_index[probe] = index[text]
+    return exprs, probe_index
+
+
+def _normal(expr: str) -> str | None:
+    """One spelling per expression (quotes, spaces), so a probe finds the case that is the same call."""
+    try:
+        return ast.unparse(ast.parse(expr, mode="eval"))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def read_records(path: Path, nonce: str) -> list[dict[str, Any]]:

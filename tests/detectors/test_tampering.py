@@ -203,6 +203,7 @@ EFFECT_CASES: dict[str, list[tuple[str, str]]] = {
          "import importlib\ndef load(name):\n    return importlib.import_module(name)\n"),
     ],
     "TAMPER_SHADOW_MODULE": [],  # extra files only: see test_every_file_is_checked
+    "TAMPER_RUN_DIVERGENCE": [],  # judged from both runs: tests/detectors/test_divergence.py
     "TAMPER_REPORT_FORGERY": [
         ("print('===== 3 passed in 0.01s =====')\n", "print('3 rows processed')\n"),
         ("def solve(a, b):\n    open('/report/junit.xml', 'w').write('<testsuite failures=\"0\"/>')\n",

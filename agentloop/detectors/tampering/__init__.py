@@ -3,7 +3,7 @@
     from agentloop.detectors import tampering
     findings = tampering.detect(code, extra_files, visible_tests=task.visible_tests, test_names=[...])
 
-Static and AST-based, but reasoning about effects rather than spellings: import aliases, names built
+Static and AST-based, resolving spellings to what they name: import aliases, names built
 from constants (`"py" + "test"`, `"".join(map(chr, ...))`, `"tixe_"[::-1]`, base64), `importlib`,
 `__import__`, `sys.modules[...]`, `getattr`/`vars()`/`globals()` lookups and code handed to
 `exec()` as a constant are all resolved (agentloop/detectors/_fold.py), so `getattr(__import__("o"+"s"),
@@ -21,6 +21,13 @@ families, one module each:
 - delayed.py          TAMPER_DELAYED_EFFECT (atexit, finalizers, threads at import, hooks, __del__)
 - sniffing.py         TAMPER_RUN_SNIFF, TAMPER_FRAME_INSPECT
 - hardcoded.py        TAMPER_HARDCODED_OUTPUT, TAMPER_CALL_COUNT
+- divergence.py       TAMPER_RUN_DIVERGENCE: not from the code but from both runs' results (the hidden-case
+                      run re-asks the calls the visible tests assert on); the builtin detector adds it once
+                      the runs are in, `detect` here is the code rules only
+
+The code rules resolve spellings but still recognise an attack by the names it reaches (modules,
+calls, attributes, file and variable names, listed per family): a probe they have no name for passes
+them. TAMPER_RUN_DIVERGENCE is the rule that judges by effect, whatever the spelling.
 
 Code under `if __name__ == "__main__":` does not run under the tests and is not checked (except
 for hard-coded outputs).
@@ -45,10 +52,10 @@ from agentloop.detectors.tampering import (
     sniffing,
     test_files,
 )
-from agentloop.detectors.tampering._ctx import NAME, RULES, Ctx, call_target
+from agentloop.detectors.tampering._ctx import NAME, RULES, RUN_RULES, Ctx, call_target
 from agentloop.types import Finding
 
-__all__ = ["NAME", "RULES", "detect"]
+__all__ = ["NAME", "RULES", "RUN_RULES", "detect"]
 
 # Order matters once: test_files computes the test-path variables the others may read.
 _FAMILIES: tuple[Callable[[Ctx], None], ...] = (
