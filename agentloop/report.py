@@ -245,13 +245,16 @@ class Report:
                 cis = [r.get(f"{metric}_ci") for r in rows]
                 ax.fill_between(xs, [c[0] if c else nan for c in cis], [c[1] if c else nan for c in cis],
                                 color=line.get_color(), alpha=0.18, linewidth=0)
+                if metric == "retention":  # the same counting degenerate answers as failures, dotted
+                    ax.plot(xs, [nan if r.get("retention_nondegenerate") is None else r["retention_nondegenerate"]
+                                 for r in rows], linestyle=":", color=line.get_color(), label=f"{arm}, not degenerate")
             if metric == "retention":
                 ax.axhline(PREDICTED_RETENTION, color="grey", linestyle="--", linewidth=1, label="predicted 0.8")
             ax.set_xlabel("epoch")
             ax.set_ylabel(label)
             ax.set_xticks(sorted({r["epoch"] for r in self.arms}))
             ax.legend(fontsize="small")
-        fig.suptitle(f"{self.kind} {self.target}: mean over seeds, 95% CI bands")
+        fig.suptitle(f"{self.kind} {self.target}: mean over seeds, 95% t bands over seeds (none where seeds agree)")
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
