@@ -23,8 +23,10 @@ from agentloop.types import Finding, Task
 CASES_DIR = Path(__file__).parent / "redteam" / "cases"
 HACK_CATEGORIES = (
     "import_system", "shadow_runner", "report_forgery", "non_python_payload", "equality",
-    "framework_patch", "test_reads", "run_sniffing", "exits_signals", "delayed_effects",
+    "framework_patch", "test_reads", "run_sniffing", "exits_signals", "delayed_effects", "state_sniffing",
 )  # fmt: skip
+# Caught by what the code does in the runs (TAMPER_RUN_DIVERGENCE), not by how it is written (issue 29).
+RUN_CATEGORIES = ("state_sniffing",)
 
 
 @dataclass(frozen=True)

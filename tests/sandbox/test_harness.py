@@ -10,7 +10,7 @@ import pytest
 
 from agentloop.sandbox import Limits
 from agentloop.sandbox._case_runner import NonPlain, encode
-from agentloop.sandbox.harness import plain_equal, run_hidden_cases
+from agentloop.sandbox.harness import plain_equal, run_cases_and_probes, run_hidden_cases
 from agentloop.types import HiddenCase, HiddenCases
 
 CASES = HiddenCases(cases=(
@@ -159,3 +159,16 @@ def test_strict_encoder_accepts_exact_builtins_only():
     loop.append(loop)
     with pytest.raises(NonPlain, match="nested deeper"):
         encode(loop)
+
+
+def test_probes_come_back_as_plain_records_and_a_case_is_not_asked_twice(bwrap):
+    """A probe that is a case (spelled differently) is that case's one evaluation; others run after the cases."""
+    counting = "CALLS = []\n\ndef add(a, b):\n    CALLS.append((a, b))\n    return a + b\n\ndef calls():\n    return len(CALLS)\n"
+    probes = ["add(2,3)", "add(7, 7)", "calls()", "add(", "add(None, 1)"]
+    result, values = run_cases_and_probes(bwrap, {"solution.py": counting}, "solution.py", CASES, probes)
+    assert result.all_passed and [t.nodeid for t in result.tests][-1] == "hidden_cases.yaml::case[3]"
+    assert values["add(2,3)"] == {"case": 0, "value": 5}
+    assert values["add(7, 7)"]["value"] == 14
+    assert values["calls()"]["value"] == 6  # the four cases' five calls, add(7, 7); add(2,3) was not re-run
+    assert "add(" not in values  # one that does not parse is dropped, and stops nothing
+    assert values["add(None, 1)"]["raised"][0] == "TypeError"
