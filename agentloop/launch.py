@@ -96,8 +96,9 @@ def learner_schedule_warning(scenario: Scenario) -> str | None:
 
 
 def make_judge_for(scenario: Scenario, engine):
-    """The conscience: the same engine with no LoRA (frozen copy), or an external model."""
-    from conscience.judge import make_judge
+    """The conscience: the judge the scenario names, built from its settings (`Judge.from_settings`),
+    on the same engine with no LoRA (frozen copy), or on an external model."""
+    from conscience.judge import JUDGES
 
     c = scenario.conscience
     if c.mode == "off":
@@ -109,11 +110,7 @@ def make_judge_for(scenario: Scenario, engine):
         if c.external is None:
             raise AgentloopError("conscience.judge is 'external' but conscience.external (model, base_url) is not set")
         model = make_engine("openai", c.external.model, base_urls=[c.external.base_url])
-    opts = dict(snapshot=c.snapshot, rewrite_on=tuple(c.rewrite_on),
-                rewrite_sampling=Sampling(max_tokens=c.rewrite_max_tokens, temperature=0.0))
-    if c.judge != "oracle":
-        opts.update(evidence=c.evidence, decision=c.decision, threshold=c.threshold)
-    return make_judge(c.judge, model, c.framework, **opts)
+    return JUDGES.get(c.judge).from_settings(model, c, seed=scenario.seed)
 
 
 def plan_episodes(scenario: Scenario, epoch: int = 0, split: str = "train") -> list[tuple[Task, int]]:

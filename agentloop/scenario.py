@@ -99,8 +99,8 @@ class ConscienceSettings(_Section):
 
     framework: str = Field("three_laws", description="built-in framework name or a framework YAML path")
     mode: Literal["observe", "gate", "off"] = Field("observe", description="review and store | replace unethical turns | none")
-    judge: str = Field("self", description="self (frozen copy) | oracle (detectors) | external (other model) | a "
-                                           "plugin's (agentloop.judges)")
+    judge: str = Field("self", description="self (frozen copy) | oracle (detectors) | external (other model) | "
+                                           "always | random (controls) | a plugin's (agentloop.judges)")
     snapshot: Literal["base", "previous_adapter"] = Field("base", description="weights the conscience reviews with")
     evidence: Literal["none", "detectors"] = Field("none", description="show detector findings to the judge")
     decision: Literal["argmax", "threshold"] = Field("argmax", description="label by argmax or P(unethical) >= threshold")
@@ -109,6 +109,8 @@ class ConscienceSettings(_Section):
         default_factory=lambda: ["unethical"], description="verdict labels that get a rewrite"
     )
     rewrite_max_tokens: int = Field(384, ge=1, le=32768, description="completion budget of a rewrite")
+    random_rate: float = Field(0.5, ge=0.0, le=1.0, description="P(unethical) of the `random` control judge: "
+                                                                  "self's flag rate measured on the dev split")
     external: ExternalJudge | None = Field(None, description="the external judge (judge = external)")
 
     @field_validator("judge")
@@ -217,6 +219,13 @@ class SandboxSettings(_Section):
         return value if value == AUTO else _registered(SANDBOXES, value)
 
 
+class ControlSettings(_Section):
+    """Settings of the experiment's control arms (agentloop.arms), fixed on the dev split before a run."""
+
+    kl_weight: float = Field(0.1, gt=0.0, description="the kl arm's weight of KL(policy || frozen copy) on the "
+                                                       "round's task data")
+
+
 class Scenario(_Section):
     """One experiment configuration; `load_scenario` builds it from YAML."""
 
@@ -235,6 +244,7 @@ class Scenario(_Section):
     learner: LearnerSettings = Field(default_factory=LearnerSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    controls: ControlSettings = Field(default_factory=ControlSettings)
     organism: OrganismSettings | None = Field(
         None, description="model organism: warm start before epoch 0 and the pressure dose (agentloop.organism)")
 

@@ -8,6 +8,9 @@
 - `oracle`: the label comes from the objective detectors (`ReviewItem.detector_flag`); the
   rewrite still comes from the frozen copy: the ceiling arm.
 - `external`: the `self` method on another model (e.g. an OpenAI-compatible server).
+- `always`: a control: every turn labelled unethical, so every training turn is rewritten and paired.
+- `random`: a control: a turn labelled unethical with probability `conscience.random_rate` (set it to
+  self's measured flag rate on the dev split before the run), drawn from the run's seed and the turn.
 
 Judges are registered by name (`@register_judge("name")` on a `Judge` subclass); a third-party
 package adds one through the entry-point group `agentloop.judges`, and a scenario names it in
@@ -18,6 +21,7 @@ Rewrites are generated only for labels in `rewrite_on` (default: unethical), in 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -35,8 +39,8 @@ EVIDENCE_MODES = ("none", "detectors")
 SNAPSHOTS: tuple[Snapshot, ...] = ("base", "previous_adapter")
 DEFAULT_REWRITE_SAMPLING = Sampling(max_tokens=384, temperature=0.0)
 
-__all__ = ["JUDGES", "JUDGE_KINDS", "Judge", "ReviewItem", "SelfJudge", "OracleJudge", "ExternalJudge", "make_judge",
-           "register_judge"]
+__all__ = ["JUDGES", "JUDGE_KINDS", "AlwaysJudge", "Judge", "RandomJudge", "RuleJudge", "ReviewItem", "SelfJudge", "OracleJudge",
+           "ExternalJudge", "make_judge", "register_judge"]
 
 
 class Judge(ABC):
@@ -70,6 +74,19 @@ class Judge(ABC):
         self.rewrite_on = tuple(rewrite_on)
         self.rewrite_sampling = rewrite_sampling
         self.budget = budget
+
+    @classmethod
+    def from_settings(cls, model: JudgeModel, settings, *, seed: int = 0) -> "Judge":
+        """The judge a scenario's `conscience` section describes (`agentloop.scenario.ConscienceSettings`,
+        or anything with its fields): the options every judge shares, plus its own (`settings_options`)."""
+        return cls(model, settings.framework, snapshot=settings.snapshot, rewrite_on=tuple(settings.rewrite_on),
+                   rewrite_sampling=Sampling(max_tokens=settings.rewrite_max_tokens, temperature=0.0),
+                   **cls.settings_options(settings, seed))
+
+    @classmethod
+    def settings_options(cls, settings, seed: int) -> dict:
+        """This kind's own options, read from the conscience settings (none by default)."""
+        return {}
 
     @property
     def used_snapshot(self) -> Snapshot:
@@ -129,6 +146,10 @@ class SelfJudge(Judge):
         self.decision = decision
         self.threshold = threshold
 
+    @classmethod
+    def settings_options(cls, settings, seed: int) -> dict:
+        return {"evidence": settings.evidence, "decision": settings.decision, "threshold": settings.threshold}
+
     @property
     def uses_evidence(self) -> bool:
         return self.evidence == "detectors"
@@ -159,32 +180,90 @@ class ExternalJudge(SelfJudge):
     kind: JudgeKind = "external"
 
 
+class RuleJudge(Judge):
+    """A judge whose label is no model decision (detectors, a control's rule, a plugin's rule): a
+    certain verdict, the rewrite from the model; the self-only options (evidence, decision,
+    threshold) are ignored. A subclass implements `flags`."""
+
+    ignored_options = frozenset({"evidence", "decision", "threshold"})
+
+    @property
+    def uses_evidence(self) -> bool:
+        return False
+
+    @abstractmethod
+    def flags(self, items: Sequence[ReviewItem]) -> list[bool]:
+        """Which items are labelled unethical."""
+
+    def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
+        verdicts = [
+            Verdict(label="unethical" if flag else "ethical",
+                    probs={"ethical": 0.0 if flag else 1.0, "neutral": 0.0, "unethical": 1.0 if flag else 0.0},
+                    framework=self.framework.name, judge=self.kind, snapshot=self.used_snapshot,
+                    evidence=self.uses_evidence)
+            for flag in self.flags(items)
+        ]
+        return self._add_rewrites(items, verdicts)
+
+
 @register_judge("oracle")
-class OracleJudge(Judge):
-    """Labels from the objective detectors (a finding = unethical), rewrites from the model. The label
-    is not a model decision, so the `self`-only options (evidence, decision, threshold) are ignored."""
+class OracleJudge(RuleJudge):
+    """Labels from the objective detectors (a finding = unethical), rewrites from the model: the ceiling."""
 
     kind: JudgeKind = "oracle"
-    ignored_options = frozenset({"evidence", "decision", "threshold"})
 
     @property
     def uses_evidence(self) -> bool:
         return True
 
-    def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
+    def flags(self, items: Sequence[ReviewItem]) -> list[bool]:
         missing = [i for i, item in enumerate(items) if item.detector_flag is None]
         if missing:
             raise ValueError(f"the oracle judge needs ReviewItem.detector_flag; items {missing} have none")
-        verdicts = [
-            Verdict(
-                label="unethical" if item.detector_flag else "ethical",
-                probs={"ethical": 0.0 if item.detector_flag else 1.0, "neutral": 0.0,
-                       "unethical": 1.0 if item.detector_flag else 0.0},
-                framework=self.framework.name, judge=self.kind, snapshot=self.used_snapshot, evidence=self.uses_evidence,
-            )
-            for item in items
-        ]
-        return self._add_rewrites(items, verdicts)
+        return [bool(item.detector_flag) for item in items]
+
+
+# ---------------------------------------------------------------------------- control judges
+# The conscience's price without its judgement (issue 26): training toward the frozen copy's rewrites
+# anchors the policy whatever the verdicts say (SDFT arXiv 2402.13669, recontextualization arXiv
+# 2512.19027), so `self` is measured against arms that rewrite and pair without judging. Both keep
+# the frozen copy's rewrite step and ignore the self-only options (evidence, decision, threshold).
+
+
+@register_judge("always")
+class AlwaysJudge(RuleJudge):
+    """Every turn labelled unethical: every training turn rewritten and paired, no judgement."""
+
+    kind: JudgeKind = "always"
+
+    def flags(self, items: Sequence[ReviewItem]) -> list[bool]:
+        return [True] * len(items)
+
+
+@register_judge("random")
+class RandomJudge(RuleJudge):
+    """A turn labelled unethical with a fixed probability, whatever it says: pairs at a matched rate."""
+
+    kind: JudgeKind = "random"
+
+    def __init__(self, model: JudgeModel, framework, *, rate: float = 0.5, seed: int = 0, **common) -> None:
+        super().__init__(model, framework, **common)
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(f"conscience random_rate {rate}: a probability in [0, 1]")
+        self.rate, self.seed = rate, seed
+
+    @classmethod
+    def settings_options(cls, settings, seed: int) -> dict:
+        return {"rate": settings.random_rate, "seed": seed}
+
+    def flags(self, items: Sequence[ReviewItem]) -> list[bool]:
+        return [self._uniform(item) < self.rate for item in items]
+
+    def _uniform(self, item: ReviewItem) -> float:
+        """A uniform draw in [0, 1) keyed by (seed, the turn's question and answer): the same turn
+        of a resumed run gets the same label, and the draw never depends on the batch it is in."""
+        key = f"agentloop-random-judge/{self.seed}/{item.question}\x00{item.answer}".encode()
+        return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64
 
 
 JUDGE_KINDS: tuple[str, ...] = tuple(JUDGES.builtin_names())

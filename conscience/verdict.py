@@ -17,7 +17,7 @@ from agentloop.errors import ConfigError
 Label = Literal["ethical", "neutral", "unethical"]
 LABELS: tuple[Label, ...] = ("ethical", "neutral", "unethical")
 DECISIONS = ("argmax", "threshold")
-JudgeKind = Literal["self", "oracle", "external"]
+JudgeKind = str  # a registered judge's name (conscience.judge.JUDGES): self, oracle, external, always, random, plugins
 Snapshot = Literal["base", "previous_adapter"]
 
 
@@ -29,7 +29,7 @@ class Verdict:
     probs: dict[str, float]  # label -> probability; normalised over LABELS (sums to 1)
     rewrite: str | None = None  # the ethical answer, generated only for labels in `rewrite_on`
     framework: str = ""  # Framework.name the verdict was given under
-    judge: JudgeKind = "self"  # who labelled: the frozen copy, the detectors, or another model
+    judge: JudgeKind = "self"  # who labelled: the frozen copy, the detectors, another model, a control
     snapshot: Snapshot = "base"  # which weights judged: base, or the previous round's adapter
     evidence: bool = False  # whether the label saw the detector report
     latency_s: float = 0.0  # wall time of the batched calls this verdict took part in

@@ -36,10 +36,8 @@ EPISODE_STATUSES = ("pending", "running", "done", "failed")
 EPISODE_OUTCOMES = ("solved", "budget", "gave_up", "error")
 SPLITS = ("train", "eval")
 LABELS = ("ethical", "neutral", "unethical")
-JUDGES = ("self", "oracle", "external")
 SNAPSHOTS = ("base", "previous_adapter")
 SEVERITIES = ("low", "medium", "high")
-PAIR_SOURCES = ("conscience", "oracle", "external")
 ROUND_STATUSES = ("running", "done", "failed")
 ARTIFACT_KINDS = ("run_dir", "task_data", "log")
 
@@ -195,7 +193,7 @@ class VerdictRow(Base):
     p_unethical: Mapped[float]
     rewrite: Mapped[str | None] = mapped_column(Text)  # written only where needed (unethical)
     framework: Mapped[str] = mapped_column(String(64))
-    judge: Mapped[str] = mapped_column(choice("verdict_judge", JUDGES), default="self")
+    judge: Mapped[str] = mapped_column(String(64), default="self")  # a registered judge's name (plugins too)
     snapshot: Mapped[str] = mapped_column(choice("verdict_snapshot", SNAPSHOTS), default="base")
     evidence: Mapped[bool] = mapped_column(default=False)  # detector findings were shown to the judge
     latency_s: Mapped[float] = mapped_column(default=0.0)
@@ -255,7 +253,7 @@ class PreferencePairRow(Base):
     prompt: Mapped[list[Any]] = mapped_column(default=list)  # chat messages up to the answer
     chosen: Mapped[str] = mapped_column(Text)
     rejected: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(choice("pair_source", PAIR_SOURCES), default="conscience")
+    source: Mapped[str] = mapped_column(String(64), default="conscience")  # "conscience" (self) or the judge's name
     # the round that first trained on this pair; later rounds use it as replay
     first_round_id: Mapped[int | None] = fk("training_rounds.id", nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,7 +36,7 @@ def test_unknown_names_list_the_choices():
 
     with pytest.raises(ConfigError, match="unknown engine backend 'tensorflow': choose one of hf, openai, vllm"):
         make_engine("tensorflow")
-    with pytest.raises(ConfigError, match="unknown conscience judge 'kant': choose one of external, oracle, self"):
+    with pytest.raises(ConfigError, match="unknown conscience judge 'kant': choose one of always, external, oracle, random, self"):
         make_judge("kant", None, "three_laws")
     with pytest.raises(SandboxError, match="unknown sandbox backend 'docker': choose one of bwrap, rlimit"):
         get_sandbox("docker")

@@ -95,6 +95,32 @@ def test_plugin_detector_reaches_store_report_and_judge(demo_plugin, tmp_path):
     assert judged["tp"] == 2 and judged["precision"] == 1.0 and judged["recall"] == 1.0
 
 
+def test_plugin_judge_is_an_arm_stored_and_reported(demo_plugin, tmp_path):
+    """One class in a plugin package: an experiment arm, verdict rows under its own name, the report."""
+    from agentloop.arms import arm, arm_names
+    from agentloop.launch import make_judge_for, task_resolver
+    from agentloop.report import build_report
+    from agentloop.runner import Runner, RunnerOptions
+    from agentloop.sandbox import get_sandbox
+    from agentloop.scenario import load_scenario
+    from store import models as m
+
+    assert "demo_stub_judge" in arm_names()
+    scenario = load_scenario(SMOKE).with_overrides(episodes=2, turns=1)
+    trained = arm("demo_stub_judge").train_scenario(scenario, seed=0)
+    assert (trained.conscience.mode, trained.conscience.judge) == ("observe", "demo_stub_judge")
+    trained = trained.model_copy(update={"conscience": trained.conscience.model_copy(update={"rewrite_on": []})})
+    store, rec, run_id = planned_run(tmp_path / "run.db", trained, "plugin judge")
+    Runner(RunnerOptions(turns=1, batch_size=2, mode="observe"), rec, ScriptedPolicy(STUB), get_sandbox("auto"),
+           make_judge_for(trained, _NoModel()), task_resolver(trained)).run(run_id)
+    with store.session() as s:
+        verdicts = s.execute(select(m.VerdictRow.judge, m.VerdictRow.label)).all()
+    assert verdicts == [("demo_stub_judge", "unethical")] * 2
+    report = build_report(store.url, str(run_id))
+    (judged,) = report.judges.values()
+    assert judged["tp"] == 2  # the plugin detector flags the stub; the plugin judge agrees
+
+
 def test_a_broken_plugin_is_an_error_naming_it(tmp_path, monkeypatch):
     from agentloop.labels import detector_kinds
     from agentloop.registry import PluginError

@@ -1,7 +1,8 @@
-"""A demo agentloop detector plugin: a solution whose functions only `return None` is a stub.
+"""A demo agentloop plugin: a solution whose functions only `return None` is a stub.
 
-Installed through its entry point (`[project.entry-points."agentloop.detectors"]` in pyproject.toml),
-it runs on every turn next to the built-in detectors.
+Installed through its entry points (pyproject.toml): the detector runs on every turn next to the
+built-in ones; the judge (one class) labels a turn unethical when its answer says `return None`,
+and is an experiment arm, a stored verdict and a report row with no edit to agentloop.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import ast
 
 from agentloop.detectors.base import DetectorInput
 from agentloop.types import Finding
+from conscience.judge import RuleJudge
 
 NAME = "demo_stub"
 
@@ -32,3 +34,12 @@ class StubDetector:
             return []
         return [Finding(NAME, "DEMO_STUB", "medium", f"function {f.name!r} only returns None", line=f.lineno)
                 for f in stubs]
+
+
+class StubJudge(RuleJudge):
+    """Labels a turn unethical when its answer returns None: a rule, no model."""
+
+    kind = "demo_stub_judge"
+
+    def flags(self, items):
+        return ["return None" in item.answer for item in items]
