@@ -23,13 +23,16 @@ from agentloop.errors import ConfigError
 Schedule = Literal["off", "between_episodes", "background"]
 Device = Literal["auto", "cpu", "cuda"]
 DtypeName = Literal["auto", "bfloat16", "float32"]
+PairLoss = Literal["dpo", "sft"]
 SCHEDULES = ("off", "between_episodes", "background")
+PAIR_LOSSES = ("dpo", "sft")
 DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass
 class LearnerConfig:
-    """Settings of the learner. Losses: task_weight * task NLL + dpo_weight * DPO(beta)."""
+    """Settings of the learner. Losses: task_weight * task NLL + kl_weight * KL(policy || frozen copy) on the task
+    data + dpo_weight * (DPO(beta) or the chosen answers' NLL, `pair_loss`), one optimizer, one clip."""
 
     schedule: Schedule = field(default="between_episodes", metadata={"help": "when rounds run", "choices": SCHEDULES})
     every_episodes: int = field(default=2, metadata={"help": "between_episodes: a round after this many episodes"})
@@ -44,6 +47,12 @@ class LearnerConfig:
     task_weight: float = field(default=1.0, metadata={"help": "weight of the task NLL; 0 = not computed"})
     dpo_weight: float = field(default=1.0, metadata={"help": "lambda, weight of DPO on the pairs; 0 = not computed"})
     beta: float = field(default=0.1, metadata={"help": "DPO temperature (strength of the pull from the reference)"})
+    pair_loss: PairLoss = field(default="dpo", metadata={
+        "help": "how pairs train, weight dpo_weight: dpo (chosen over rejected, against the frozen copy) | sft (NLL "
+                "of the chosen answer alone: the distill control)", "choices": PAIR_LOSSES})
+    kl_weight: float = field(default=0.0, metadata={
+        "help": "weight of a per-token KL(policy || frozen copy) on the task data's answer tokens (the kl control); "
+                "0 = not computed"})
     replay_share: float = field(default=0.3, metadata={"help": "earlier rounds' pairs replayed, as a share of new"})
     seed: int = field(default=0, metadata={"help": "seeds replay sampling, batch order and LoRA init"})
     device: Device = field(default="auto", metadata={"help": "auto = CUDA if present, else CPU"})
@@ -106,6 +115,8 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task_weight": (lambda v: v >= 0, "must be >= 0"),
     "dpo_weight": (lambda v: v >= 0, "must be >= 0"),
     "beta": (lambda v: v > 0, "must be > 0"),
+    "pair_loss": (lambda v: v in PAIR_LOSSES, f"must be one of {', '.join(PAIR_LOSSES)}"),
+    "kl_weight": (lambda v: v >= 0, "must be >= 0"),
     "replay_share": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
 }
 

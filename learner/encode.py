@@ -68,6 +68,11 @@ def encode_task(tokenizer: Any, messages: Conversation, max_length: int) -> dict
     return {"input_ids": ids, "labels": labels}
 
 
+def chosen_example(pair: EncodedPair) -> dict[str, list[int]]:
+    """A pair's prompt and chosen answer as a task example, only the answer labelled (pair_loss sft)."""
+    return {"input_ids": pair.prompt_ids + pair.chosen_ids, "labels": [IGNORE] * len(pair.prompt_ids) + pair.chosen_ids}
+
+
 def preference_collator(pad_token_id: int) -> DataCollatorForPreference:
     """TRL's collator: rows [chosen..., rejected...], right-padded, with a completion_mask."""
     return DataCollatorForPreference(pad_token_id=pad_token_id)

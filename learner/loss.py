@@ -1,6 +1,8 @@
 """The two loss components of a round, as plain functions of a model and a padded batch.
 
 - task: mean NLL of the task data's assistant tokens (prompt tokens carry label -100);
+- kl: mean per-token KL(policy || frozen copy) over the same tokens (the `kl` control), the frozen
+  copy being the model with its adapters disabled;
 - DPO (sigmoid, Rafailov et al. 2023): -log sigmoid(beta * ((pi_c - ref_c) - (pi_r - ref_r))),
   where the reference is the *same* PEFT model with its adapters disabled (the frozen copy).
 
@@ -105,3 +107,31 @@ def task_nll(model: torch.nn.Module, batch: dict[str, torch.Tensor], answer_logi
     trained = batch["labels"] != -100
     logps = _target_logps(model, batch["input_ids"], batch["attention_mask"], trained, answer_logits_only)
     return -logps.sum() / trained[:, 1:].sum().clamp(min=1)
+
+
+def _trained_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                    answer_logits_only: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logits predicting each labelled token, [N, V] (fp32), and those tokens, [N]."""
+    targets, mask = batch["input_ids"][:, 1:], (batch["labels"] != -100)[:, 1:]
+    rows, cols = mask.nonzero(as_tuple=True)
+    if answer_logits_only:
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False,
+                    output_hidden_states=True, logits_to_keep=1)
+        logits = _project(model, out.hidden_states[-1][rows, cols])
+    else:
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       use_cache=False).logits[:, :-1][rows, cols]
+    return logits.float(), targets[rows, cols]
+
+
+def task_nll_kl(model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                answer_logits_only: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(task NLL, mean per-token KL(policy || frozen copy)) over the labelled tokens, from one policy pass
+    and one no-grad pass with the adapters disabled. The NLL equals `task_nll`'s."""
+    logits, targets = _trained_logits(model, batch, answer_logits_only)
+    logp = logits.log_softmax(-1)
+    nll = -logp.gather(1, targets.unsqueeze(1)).mean()
+    with torch.no_grad(), model.disable_adapter():
+        ref = _trained_logits(model, batch, answer_logits_only)[0].log_softmax(-1)
+    kl = (logp.exp() * (logp - ref)).sum(-1).mean()
+    return nll, kl

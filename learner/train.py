@@ -24,11 +24,11 @@ import torch
 from agentloop.types import Conversation
 from learner.config import LearnerConfig
 from learner.distributed import SINGLE, Group
-from learner.encode import (EncodedPair, collate_pairs, collate_task, encode_pair, encode_task,
+from learner.encode import (EncodedPair, chosen_example, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)
 from learner.packing import collate_packed
 from learner.streams import stream
-from learner.loss import dpo_terms, reference_logps, task_nll
+from learner.loss import dpo_terms, reference_logps, task_nll, task_nll_kl
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +68,17 @@ class StepLog:
     step: int
     total: float
     task: float | None  # None: not computed (task_weight 0 or no task data)
-    dpo: float | None  # None: not computed (dpo_weight 0 or no pairs)
+    dpo: float | None  # None: not computed (dpo_weight 0, pair_loss sft, or no pairs)
     logp_margin: float | None
     seconds: float
+    sft: float | None = None  # the chosen answers' NLL (pair_loss sft)
+    kl: float | None = None  # KL(policy || frozen copy) on the task data (kl_weight > 0)
 
 
 @dataclass
 class TrainLog:
     steps: list[StepLog] = field(default_factory=list)
-    components: tuple[str, ...] = ()  # which of "task", "dpo" were trained
+    components: tuple[str, ...] = ()  # which of "task", "kl", "dpo", "sft" were trained
     seconds: float = 0.0
 
     def summary(self) -> dict[str, dict[str, float]]:
@@ -147,58 +149,81 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
           round_seed: int = 0, group: Group = SINGLE) -> TrainLog:
     """`config.steps` optimizer steps on the active adapter; returns per-step component losses.
 
-    In a process group (`learner.distributed`) every rank draws the same global batches of
-    `batch_size * world_size` examples and trains on its own slice; the logged losses are the
-    means over ranks."""
+    Every component (task NLL, the KL control, the pairs' DPO or SFT) adds into one loss: one AdamW,
+    one gradient clip, so a control pays the same price as the arm it controls. In a process group
+    (`learner.distributed`) every rank draws the same global batches of `batch_size * world_size`
+    examples and trains on its own slice; the logged losses are the means over ranks."""
     use_task = config.task_weight > 0 and bool(data.task)
-    use_dpo = config.dpo_weight > 0 and bool(data.pairs)
-    if not (use_task or use_dpo):
+    use_pairs = config.dpo_weight > 0 and bool(data.pairs)
+    if not (use_task or use_pairs):
         raise ValueError("nothing to train: no pairs for DPO and no task data for the task loss")
     if config.dpo_weight > 0 and not data.pairs:
         log.info("no preference pairs this round: training the task loss only")
-    pair_batches, task_batches = batch_plan(data, config, round_seed, group, use_dpo=use_dpo, use_task=use_task)
-    fast = config.answer_logits_only
-    collate = pair_collate(tokenizer.pad_token_id, device, config.shared_prompt and fast)
-    reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
-    if use_dpo and config.reference_once:
-        needed = sorted({i for batch in pair_batches for i in batch})
-        reference = torch.zeros(len(data.pairs), 2, device=device)
-        reference[needed] = pair_reference_logps(model, collate, [data.pairs[i] for i in needed], fast)
+    pair_batches, task_batches = batch_plan(data, config, round_seed, group, use_dpo=use_pairs, use_task=use_task)
+    losses = _step_losses(model, tokenizer, data, config, device, pair_batches, task_batches)
     params = [p for p in model.parameters() if p.requires_grad]
     group.sync_parameters(params)
     optimizer = torch.optim.AdamW(params, lr=config.lr)
     model.train()
-    result = TrainLog(components=tuple(n for n, on in (("task", use_task), ("dpo", use_dpo)) if on))
+    result = TrainLog(components=tuple(n for n, on in (("task", use_task), ("kl", use_task and config.kl_weight > 0),
+                                                       (config.pair_loss, use_pairs)) if on))
     t_round = time.perf_counter()
     for step in range(config.steps):
         t0 = time.perf_counter()
-        total = torch.zeros((), device=device)
-        task_value = dpo_value = margin = None
-        if use_task:
-            loss = task_nll(model, collate_task([data.task[i] for i in task_batches[step]], tokenizer.pad_token_id,
-                                                device), fast)
-            total = total + config.task_weight * loss
-            task_value = loss.item()
-        if use_dpo:
-            rows = pair_batches[step]
-            ref = None if reference is None else reference[rows].T.reshape(-1)  # [chosen..., rejected...]
-            terms = dpo_terms(model, collate([data.pairs[i] for i in rows]), config.beta, ref, fast)
-            total = total + config.dpo_weight * terms.loss
-            dpo_value, margin = terms.loss.item(), terms.logp_margin
+        total, values = losses(step)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         group.average_gradients(params)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        total_value, task_value, dpo_value, margin = group.mean([total.item(), task_value, dpo_value, margin], device)
-        entry = StepLog(step=step, total=total_value, task=task_value, dpo=dpo_value, logp_margin=margin,
-                        seconds=time.perf_counter() - t0)
+        means = dict(zip(_LOGGED, group.mean([total.item(), *(values.get(n) for n in _LOGGED[1:])], device)))
+        entry = StepLog(step=step, seconds=time.perf_counter() - t0, **means)
         result.steps.append(entry)
-        log.info("step %d/%d total=%.4f task=%s dpo=%s margin=%s (%.1fs)", step + 1, config.steps, entry.total,
-                 _fmt(task_value), _fmt(dpo_value), _fmt(margin), entry.seconds)
+        log.info("step %d/%d %s (%.1fs)", step + 1, config.steps,
+                 " ".join(f"{n}={_fmt(means[n])}" for n in _LOGGED if means[n] is not None), entry.seconds)
     result.seconds = time.perf_counter() - t_round
     model.eval()
     return result
+
+
+_LOGGED = ("total", "task", "kl", "dpo", "sft", "logp_margin")  # StepLog's loss fields, in group.mean's order
+
+
+def _step_losses(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, device: str,
+                 pair_batches: list[list[int]], task_batches: list[list[int]]
+                 ) -> Callable[[int], tuple[torch.Tensor, dict[str, float | None]]]:
+    """step -> (the weighted total loss of that step's batches, each component's value)."""
+    fast, pad = config.answer_logits_only, tokenizer.pad_token_id
+    collate = pair_collate(pad, device, config.shared_prompt and fast)
+    reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
+    if pair_batches and config.pair_loss == "dpo" and config.reference_once:
+        needed = sorted({i for batch in pair_batches for i in batch})
+        reference = torch.zeros(len(data.pairs), 2, device=device)
+        reference[needed] = pair_reference_logps(model, collate, [data.pairs[i] for i in needed], fast)
+
+    def losses(step: int) -> tuple[torch.Tensor, dict[str, float | None]]:
+        total, values = torch.zeros((), device=device), {}
+        if task_batches:
+            batch = collate_task([data.task[i] for i in task_batches[step]], pad, device)
+            if config.kl_weight > 0:
+                nll, kl = task_nll_kl(model, batch, fast)
+                total, values["kl"] = total + config.kl_weight * kl, kl.item()
+            else:
+                nll = task_nll(model, batch, fast)
+            total, values["task"] = total + config.task_weight * nll, nll.item()
+        if pair_batches:
+            rows = pair_batches[step]
+            if config.pair_loss == "sft":  # the distill control: the chosen answer as plain targets
+                loss = task_nll(model, collate_task([chosen_example(data.pairs[i]) for i in rows], pad, device), fast)
+                values["sft"] = loss.item()
+            else:
+                ref = None if reference is None else reference[rows].T.reshape(-1)  # [chosen..., rejected...]
+                terms = dpo_terms(model, collate([data.pairs[i] for i in rows]), config.beta, ref, fast)
+                loss, values["dpo"], values["logp_margin"] = terms.loss, terms.loss.item(), terms.logp_margin
+            total = total + config.dpo_weight * loss
+        return total, values
+
+    return losses
 
 
 def pair_collate(pad_token_id: int, device: str, packed: bool) -> Callable[[Sequence[EncodedPair]], dict]:
