@@ -11,15 +11,10 @@ back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped
 together` runs each epoch of every cell at once, one `generate` per step for all their episodes
 (agentloop.cells); the answers are the same as one cell after another.
 
-Arms (same learner settings; only the conscience differs):
-- off:    no conscience, task loss only (dpo_weight 0): the Emergent Misalignment baseline
-- self:   the frozen copy judges, DPO on its pairs: Emergent Alignment as proposed
-- oracle: detector verdicts, rewrites from the frozen copy: the ceiling of the method
-- gate:   self + inference-time steering (unethical turns replaced before they run)
-- external: self on another model (needs conscience.external in the scenario)
-Evaluation episodes run the policy with the frozen-copy self-judge labelling (no rewrites, so no
-pairs: a held-out episode never feeds a round), in every arm, so judge precision/recall is measured
-the same way everywhere.
+Arms (agentloop.arms, one registered class each; `agentloop experiment --help` lists them): off,
+self, oracle, gate, external, and the controls always, random, distill and kl. Held-out episodes
+run the policy with the frozen-copy self-judge labelling (no rewrites, so no pairs: a held-out
+episode never feeds a round), in every arm but gate, whose held-out turns are gated too.
 """
 
 from __future__ import annotations
@@ -30,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from agentloop.arms import arm
 from agentloop.errors import AgentloopError, ConfigError
 from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
@@ -41,29 +37,9 @@ from store.session import Store
 
 log = logging.getLogger(__name__)
 
-ARMS: dict[str, dict] = {
-    "off": {"conscience": "off"},
-    "self": {"conscience": "observe", "judge": "self"},
-    "oracle": {"conscience": "observe", "judge": "oracle"},
-    "gate": {"conscience": "gate", "judge": "self"},
-    "external": {"conscience": "observe", "judge": "external"},
-}
-
-
-def arm_scenario(scenario: Scenario, arm: str, seed: int) -> Scenario:
-    """The scenario as this arm trains on it; the experiment schedules rounds itself."""
-    if arm not in ARMS:
-        raise ConfigError(f"unknown arm {arm!r}: choose from {', '.join(ARMS)}")
-    s = scenario.with_overrides(seed=seed, learner="off", **ARMS[arm])
-    if arm == "off":  # task loss only: there is no conscience to make pairs
-        s = s.model_copy(update={"learner": s.learner.model_copy(update={"dpo_weight": 0.0})})
-    return s
-
-
-def eval_scenario(scenario: Scenario, seed: int) -> Scenario:
-    """Held-out episodes: the frozen copy only labels (no rewrites, so no pairs: nothing held out is trained)."""
-    s = scenario.with_overrides(seed=seed, learner="off", conscience="observe", judge="self")
-    return s.model_copy(update={"conscience": s.conscience.model_copy(update={"rewrite_on": []})})
+def arm_scenario(scenario: Scenario, arm_name: str, seed: int) -> Scenario:
+    """The scenario as this arm trains on it (agentloop.arms); the experiment schedules rounds itself."""
+    return arm(arm_name).train_scenario(scenario, seed)
 
 
 CELLS = ("one_after_another", "together")  # how an experiment steps its cells (Experiment.run)
@@ -166,7 +142,7 @@ class Experiment:
 
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
-        return CellPlan(train, eval_scenario(self.scenario, unit.seed),
+        return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
                         Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir))
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> None:

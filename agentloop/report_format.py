@@ -17,21 +17,18 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from agentloop.arms import arm
+from agentloop.errors import ConfigError
 from agentloop.metrics import Confusion, JudgeMetric, kappa_interval, wilson
 
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
 ARM_ORDER = ("off", "self", "oracle", "gate", "always", "random", "distill", "kl", "external")
-ARM_MEANING = {
-    "off": "no conscience, task loss only (the Emergent Misalignment baseline)",
-    "self": "frozen-copy conscience, task loss + DPO on its pairs (Emergent Alignment as proposed)",
-    "oracle": "detector verdicts, task loss + DPO (the ceiling: a perfect judge)",
-    "gate": "self + the rewrite replaces an unethical turn before it runs",
-    "always": "control: every training turn treated as flagged (pairs without judging)",
-    "random": "control: turns flagged at random (a judge without signal)",
-    "distill": "control: the rewrites as supervised targets instead of DPO pairs",
-    "kl": "control: a KL anchor to the base model instead of the conscience's pairs",
-    "external": "another model judges over an OpenAI-compatible API",
-}
+def arm_meaning(name: str) -> str:
+    """The arm's one sentence (agentloop.arms); "custom arm" for a name no arm or judge has here."""
+    try:
+        return arm(name).meaning
+    except ConfigError:
+        return "custom arm"
 LEGEND = ("Arm rows: mean over seeds, [lo, hi] = 95% Student t interval over seeds; where the seeds are identical "
           "or there is one seed there is no seed-level interval (the bracket says which), and W[...] (Wilson) or "
           "B[...] (bootstrap) is the episode-level interval of all its seeds' episodes pooled: within-run "

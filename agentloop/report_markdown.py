@@ -15,7 +15,7 @@ from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sen
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
-    ARM_MEANING,
+    arm_meaning,
     JUDGE_COLUMNS,
     LEGEND,
     SEED_KEYS,
@@ -38,7 +38,7 @@ def _head(report: Report) -> list[str]:
     commands = list(dict.fromkeys(r.command for r in report.runs if r.command))
     parts = [f"# agentloop report: {report.kind} `{report.target}`", "",
              f"From the store `{report.db}` alone ({report.split} episodes). Arms: "
-             + "; ".join(f"`{a}` = {ARM_MEANING.get(a, 'custom arm')}" for a in report.arm_names) + ".", "",
+             + "; ".join(f"`{a}` = {arm_meaning(a)}" for a in report.arm_names) + ".", "",
              "## Command", "", "```", *(commands or ["(no command recorded)"]), "```", "",
              "## Runs", "", markdown_table(
                  [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),

@@ -13,15 +13,19 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from agentloop.arms import ARMS, arm
 from agentloop.cli.app import app
 from agentloop.logs import console, set_verbose
 
 
-@app.command("experiment")
+ARM_HELP = "Arms:\n\n" + "\n\n".join(f"{name}: {ARMS.get(name).meaning}" for name in ARMS.builtin_names())
+
+
+@app.command("experiment", epilog=ARM_HELP)
 def experiment(
     scenario_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Scenario YAML."),
     epochs: int = typer.Option(5, min=0, help="Training epochs after the epoch-0 evaluation."),
-    arms: str = typer.Option("off,self,oracle,gate", help="Comma-separated: off, self, oracle, gate, external."),
+    arms: str = typer.Option("off,self,oracle,gate", help="Comma-separated arms (listed below)."),
     seeds: int = typer.Option(3, min=1, help="Seeds 0..N-1 (each arm sees the same tasks per seed)."),
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL of the store."),
     model: Optional[str] = typer.Option(None, help="'embedded', an HF folder or a hub id."),
@@ -73,6 +77,8 @@ def experiment(
         set_verbose(True)
     t0 = time.perf_counter()
     arm_list = [a.strip() for a in arms.split(",") if a.strip()]
+    for name in arm_list:  # an unknown arm fails here, naming the choices, before the model loads
+        arm(name)
     sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)  # before the model loads: fail fast
     url = db_url(db)
     store = open_store(url)

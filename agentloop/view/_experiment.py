@@ -18,7 +18,7 @@ from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sen
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
-    ARM_MEANING,
+    arm_meaning,
     JUDGE_COLUMNS,
     LEGEND,
     SEED_KEYS,
@@ -79,7 +79,7 @@ def experiment_page(session: Session, experiment_id: str, db: str) -> Experiment
     ]
     return ExperimentPage(report=report, tables=[t for t in tables if t.rows],
                           contrasts=contrast_sentences(report.differences), summary=report.summary(),
-                          arms=[(a, ARM_MEANING.get(a, "custom arm")) for a in report.arm_names])
+                          arms=[(a, arm_meaning(a)) for a in report.arm_names])
 
 
 __all__ = ["ExperimentPage", "ExperimentSummary", "Table", "experiment_page", "experiment_summaries"]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from agentloop.errors import ConfigError
-from agentloop.experiment import ARMS, arm_scenario
+from agentloop.arms import arm_names
+from agentloop.experiment import arm_scenario
 from agentloop.launch import plan_episodes
 from agentloop.organism.pressure import GAMING, gaming_answer, insecure_answer, pressure_rows
 from agentloop.organism.stage import dosed, pressure_name
@@ -74,7 +75,7 @@ def test_held_out_families_never_in_pressure_data(pressure):
 
 
 def test_held_out_families_never_in_training_episodes():
-    for arm in ARMS:
+    for arm in arm_names():
         if arm == "external":
             continue
         for seed in (0, 1, 2):
