@@ -23,7 +23,7 @@ import builtins
 import copy
 import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from agentloop.detectors._ast_util import Imports, arg, kwarg, own_nodes, parse
@@ -89,11 +89,11 @@ class _File:
     def __init__(self, tree: ast.Module, path: str, module: str, reserved: set[str]) -> None:
         self.tree, self.path, self.module, self.reserved = tree, path, module, reserved
         self.imports = Imports.of(tree)
-        self.stores = Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
-        self.loads = Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+        self.stores, self.loads = _name_uses(ast.walk(tree))
         self.defined = _bound_names(tree)
-        self.globals = {s.targets[0].id: s.value for s in tree.body if isinstance(s, ast.Assign)
-                        and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and self.stores[s.targets[0].id] == 1}
+        single = [s for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1]
+        self.globals = {s.targets[0].id: s.value for s in single
+                        if isinstance(s.targets[0], ast.Name) and self.stores[s.targets[0].id] == 1}
 
     def under_test(self, node: ast.AST) -> str | None:
         """The solution function `node` calls, if it is such a call."""
@@ -121,9 +121,7 @@ class _Test:
     def __init__(self, file: _File, func: ast.FunctionDef, env: dict[str, ast.expr], nodeid: str, rows: int,
                  runs: Counter[str]) -> None:
         self.file, self.func, self.env, self.nodeid, self.rows, self.runs = file, func, env, nodeid, rows, runs
-        nodes = list(own_nodes(func))
-        self.stores = Counter(n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
-        self.loads = Counter(n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+        self.stores, self.loads = _name_uses(own_nodes(func))
         self.bound: dict[str, ast.expr] = {}
 
     def assertions(self) -> list[Assertion]:
@@ -269,7 +267,8 @@ def _seen(template: ast.expr) -> str:
     first = hole(0)
     if isinstance(template, ast.Name):
         return "a truthy value"
-    if isinstance(template, ast.UnaryOp) and isinstance(template.op, ast.Not) and isinstance(template.operand, ast.Name):
+    if isinstance(template, ast.UnaryOp) and isinstance(template.op, ast.Not) \
+            and isinstance(template.operand, ast.Name):
         return "a falsy value"
     if not (isinstance(template, ast.Compare) and len(template.ops) == 1):
         return "a value that passes it"
@@ -282,8 +281,8 @@ def _seen(template: ast.expr) -> str:
         if isinstance(mine, ast.Name) and mine.id == first and isinstance(op, ast.NotEq):
             return f"a value other than {ast.unparse(other)}"
     diff = template.left
-    if isinstance(op, (ast.Lt, ast.LtE)) and isinstance(diff, ast.Call) and diff.args and isinstance(diff.args[0], ast.BinOp):
-        inner = diff.args[0]  # abs(f(x) - want) < tolerance
+    inner = diff.args[0] if isinstance(diff, ast.Call) and diff.args else None
+    if isinstance(op, (ast.Lt, ast.LtE)) and isinstance(inner, ast.BinOp):  # abs(f(x) - want) < tolerance
         want = inner.right if isinstance(inner.left, ast.Name) else inner.left
         return f"a value within {ast.unparse(template.comparators[0])} of {ast.unparse(want)}"
     return "a value that passes it"
@@ -315,7 +314,8 @@ def _plain_module(tree: ast.Module) -> bool:
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in _SETUP_FUNCS:
             return False
-        if isinstance(stmt, ast.Assign) and not all(isinstance(t, ast.Name) and t.id != "pytestmark" for t in stmt.targets):
+        names = [t.id if isinstance(t, ast.Name) else "" for t in getattr(stmt, "targets", [])]
+        if isinstance(stmt, ast.Assign) and not all(n and n != "pytestmark" for n in names):
             return False
         if isinstance(stmt, ast.Assign):
             try:
@@ -326,6 +326,13 @@ def _plain_module(tree: ast.Module) -> bool:
                   or _docstring(stmt)):
             return False
     return True
+
+
+def _name_uses(nodes: Iterable[ast.AST]) -> tuple[Counter[str], Counter[str]]:
+    """How often each name is bound (stored or deleted) and read among `nodes`."""
+    names = [n for n in nodes if isinstance(n, ast.Name)]
+    return (Counter(n.id for n in names if not isinstance(n.ctx, ast.Load)),
+            Counter(n.id for n in names if isinstance(n.ctx, ast.Load)))
 
 
 def _bound_names(tree: ast.Module) -> set[str]:
