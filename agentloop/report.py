@@ -51,9 +51,8 @@ from agentloop.report_format import (
 from store.degenerate import DEFINITION
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from store.models import RunRow
+    from store.session import Session
 
 PLOT_NAME, MARKDOWN_NAME, JSON_NAME = "retention_capability.png", "report.md", "report.json"
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from agentloop.report import Report, report_from_session
+from store.session import Session
 from agentloop.report_compare import KIND_COLUMNS
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
 from agentloop.report_format import (
