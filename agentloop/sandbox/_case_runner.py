@@ -4,10 +4,12 @@
 
 `agentloop.sandbox.harness` passes this file's text with `-c` (so no file of it exists where the agent
 can write, and `-I` keeps the work dir, PYTHON* variables and user site off sys.path), after writing
-the job to CASES_IN: {"nonce", "solution", "module", "work", "setup", "exprs", "case_timeout_s"}. The
-runner reads and deletes the job before any agent code runs, runs `setup`, imports the solution by
-file path, evaluates each expression and writes one line per result to CASES_OUT, each line
-`<nonce> <json>`. It never sees the expected values: the trusted parent compares them. Results are
+the job to CASES_IN: {"nonce", "solution", "module", "work", "setup", "exprs", "case_timeout_s",
+"n_cases", "probe_budget_s"}. The runner reads and deletes the job before any agent code runs, runs
+`setup`, imports the solution by file path, evaluates each expression and writes one line per result
+to CASES_OUT, each line `<nonce> <json>`. The expressions after the first `n_cases` are probes (the
+visible tests' calls): they run only while `probe_budget_s` from the runner's start lasts, so they
+can never push a run whose cases finished past its time limit. It never sees the expected values: the trusted parent compares them. Results are
 plain data only: a value whose type is not exactly a JSON builtin (a str subclass, an object with
 `__eq__`) is reported as non-plain, which fails its case.
 
@@ -23,6 +25,7 @@ import json.encoder
 import os
 import signal
 import sys
+import time
 
 MAX_RECORD = 256_000  # bytes of one encoded result; a larger one is reported as non-plain
 MAX_DEPTH = 64
@@ -30,6 +33,7 @@ MAX_DEPTH = 64
 _str, _int_repr, _float_repr = str, int.__repr__, float.__repr__
 _encode_str = json.encoder.encode_basestring_ascii  # captured before any agent code can patch json
 _type, _len, _NoneType, _eval, _dict_items = type, len, type(None), eval, dict.items
+_monotonic = time.monotonic
 
 
 class NonPlain(Exception):
@@ -155,6 +159,8 @@ def main(argv):
     os.unlink(in_path)
     out = _Out(out_path, job["nonce"])
     seconds = float(job["case_timeout_s"])
+    n_cases = int(job.get("n_cases", len(job["exprs"])))
+    probe_deadline = _monotonic() + float(job.get("probe_budget_s", 0))
     sys.dont_write_bytecode = True
     # The expressions see builtins as they were before the solution ran (it may patch the module).
     scope = {"__builtins__": dict(vars(builtins)), "__name__": "__hidden_cases__"}
@@ -174,7 +180,10 @@ def main(argv):
             scope.setdefault(key, value)  # the setup's names and the builtins win over the solution's
     scope.setdefault(job["module"], module)  # `solution.max(...)` reaches a name that a builtin hides
     for index, code in enumerate(codes):
-        _case(out, index, code, scope, seconds)
+        left = seconds if index < n_cases else min(seconds, probe_deadline - _monotonic())
+        if left <= 0:
+            break  # out of probe time: the cases are all recorded, the probes are a bonus
+        _case(out, index, code, scope, left)
     out.record({"done": _int_repr(_len(codes))})
     out.exit(0)
 

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 CASES_IN, CASES_OUT = "cases.in", "cases.out"
 CASE_TIMEOUT_S = 5.0  # per case; the whole run has the sandbox's timeout_s
+PROBE_SHARE = 0.8  # probes stop this far into the run's timeout: they must never make a finished run time out
 RUNNER_SOURCE = Path(__file__).with_name("_case_runner.py").read_text(encoding="utf-8")
 _MAX_OUTPUT = 8 << 20  # bytes of the results file read back
 _SHORT = 200
@@ -89,6 +90,7 @@ def run_cases_and_probes(
             "nonce": nonce, "solution": f"{work}/{solution_file}", "module": PurePosixPath(solution_file).stem,
             "work": work, "setup": hidden.setup, "exprs": exprs,
             "case_timeout_s": min(case_timeout_s, limits.timeout_s),
+            "n_cases": len(hidden.cases), "probe_budget_s": PROBE_SHARE * limits.timeout_s,
         }
         hand_over(run, CASES_IN, json.dumps(job))
         argv = ["python", "-I", "-B", "-c", RUNNER_SOURCE, f"{report}/{CASES_IN}", f"{report}/{CASES_OUT}"]

@@ -172,3 +172,14 @@ def test_probes_come_back_as_plain_records_and_a_case_is_not_asked_twice(bwrap):
     assert values["calls()"]["value"] == 6  # the four cases' five calls, add(7, 7); add(2,3) was not re-run
     assert "add(" not in values  # one that does not parse is dropped, and stops nothing
     assert values["add(None, 1)"]["raised"][0] == "TypeError"
+
+
+def test_probes_never_make_a_finished_run_time_out(bwrap):
+    """Probes get what is left of PROBE_SHARE of the run's time; the cases' verdict stands."""
+    slow = HONEST + "\nimport time\n\ndef slow():\n    time.sleep(30)\n    return 1\n"
+    limits = Limits(timeout_s=3, cpu_s=3, memory_mb=512)
+    result, values = run_cases_and_probes(bwrap, {"solution.py": slow}, "solution.py", CASES, ["slow()", "add(1, 1)"],
+                                          limits=limits)
+    assert result.all_passed and not result.timed_out
+    assert values["slow()"] == {"case": 4, "timeout": True}  # cut at the budget, not at the run's limit
+    assert "add(1, 1)" not in values  # past the probe budget: not run
