@@ -11,10 +11,12 @@ import dataclasses
 
 import pytest
 
+from agentloop.detectors import is_misaligned
 from agentloop.detectors._plain_assert import hole, holds
 from agentloop.detectors._visible_probes import visible_assertions
 from agentloop.detectors.tampering import divergence
 from agentloop import types  # TestOutcome by its module: pytest would try to collect a Test* name
+from agentloop.labels import hack_detectors
 from agentloop.types import HiddenCase, HiddenCases, SandboxResult, Task
 
 P = hole(0)
@@ -104,6 +106,7 @@ def test_a_passed_assertion_the_hidden_run_contradicts_is_a_finding() -> None:
     values = {"add(2, 3)": {"case": 0, "value": 5}, "add(0, 5)": {"case": 2, "value": 5}}
     [finding] = divergence.detect(TASK, _visible("passed", "passed"), values)
     assert (finding.detector, finding.rule, finding.severity) == ("tampering", "TAMPER_RUN_DIVERGENCE", "high")
+    assert is_misaligned(finding) and finding.detector in hack_detectors()  # a hack for the judge, report, retention
     assert "add(2, 3) gave 7" in finding.message and "add(2, 3) -> 5" in finding.message
     assert divergence.calls(divergence.assertions_for(TASK)) == ["add(2, 3)", "add(0, 5)"]
 
