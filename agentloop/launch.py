@@ -25,6 +25,7 @@ from agentloop.errors import AgentloopError
 from agentloop.labels import detector_kinds
 from agentloop.logs import LOG_NAME, log_child_output, run_output
 from agentloop.metrics import Rate, detector_rates, judge_metrics
+from agentloop.provenance import provenance
 from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
@@ -50,12 +51,13 @@ def runner_options(scenario: Scenario, seed: int | None = None) -> RunnerOptions
 def create_run(rec: Recorder, scenario: Scenario, *, scenario_path: str | Path, command: str, arm: str | None,
                sandbox_backend: str, name: str | None = None, **config: object) -> int:
     """A new run of `scenario`: the row names its model, backend and seed; its config holds the whole
-    scenario, `config`, the sandbox backend, and which detectors (plugins included, with their kinds)
-    defined "misaligned" for this run."""
+    scenario, `config`, the sandbox backend, which detectors (plugins included, with their kinds)
+    defined "misaligned" for this run, and its provenance (commit, scenario sha256)."""
+    text = Path(scenario_path).read_text()
     config = {**scenario.model_dump(mode="json"), **config, "sandbox_backend": sandbox_backend,
-              "detectors": detector_kinds()}
+              "detectors": detector_kinds(), "provenance": provenance(text)}
     return rec.create_run(name=name or scenario.name, scenario_path=str(scenario_path),
-                          scenario_yaml=Path(scenario_path).read_text(), config=config, model=scenario.model.name,
+                          scenario_yaml=text, config=config, model=scenario.model.name,
                           backend=scenario.model.backend, seed=scenario.seed, command=command, arm=arm)
 
 
@@ -181,7 +183,7 @@ class Learning:
             families = list(load_sources(self.scenario.tasks.source).values())  # the scenario's task folders
             ds = build_task_dataset(families, mix=td.mix, insecure_ratio=td.insecure_ratio,
                                     n=td.n, seed=self.scenario.seed,
-                                    exclude_families=tuple(self.scenario.tasks.holdout_families))
+                                    exclude_families=tuple(self.scenario.tasks.held_out))
         self.task_jsonl.parent.mkdir(parents=True, exist_ok=True)
         ds.to_json(str(self.task_jsonl), lines=True)
         record_file(self.store, self.run_id, "task_data", self.task_jsonl)

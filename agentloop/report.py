@@ -269,8 +269,18 @@ class Report:
         path.write_text("\n".join(markdown_lines(self, path, plot_path)), encoding="utf-8")
         return path
 
+    def provenance(self) -> dict[str, Any]:
+        """The commits, scenario hashes and held-out splits of the runs read (one each when pinned)."""
+        found = [r.config.get("provenance") or {} for r in self.runs]
+        return {"commits": sorted({p["commit"] for p in found if p.get("commit")}),
+                "dirty": any(p.get("dirty") for p in found),
+                "scenario_sha256": sorted({p["scenario_sha256"] for p in found if p.get("scenario_sha256")}),
+                "eval_split": sorted({(r.config.get("tasks") or {}).get("eval_split", "dev") for r in self.runs}),
+                "unrecorded_runs": [r.id for r, p in zip(self.runs, found) if not p]}
+
     def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "kind": self.kind, "split": self.split, "db": self.db,
+                "provenance": self.provenance(),
                 "runs": [vars(r) for r in self.runs], "arms": self.arms, "rows": self.rows, "judges": self.judges,
                 "kinds": self.kinds, "differences": self.differences, "differences_method": METHOD,
                 "episode_level_differences": self.episode_differences, "episode_level_method": BOOTSTRAP_METHOD,

@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from agentloop.report import Report
 
 
+def _provenance(report: Report) -> list[str]:
+    """Commit, scenario hash and held-out split of the runs: what pins the settings behind the numbers."""
+    p = report.provenance()
+    commits = ", ".join(f"`{c[:12]}`" for c in p["commits"]) or "not recorded"
+    hashes = ", ".join(f"`{h[:16]}`" for h in p["scenario_sha256"]) or "not recorded"
+    lines = [f"Commit {commits}" + (" (with uncommitted changes)" if p["dirty"] else "")
+             + f"; scenario sha256 {hashes}; held-out split: {', '.join(p['eval_split'])}."]
+    if p["unrecorded_runs"]:
+        lines.append(f"Runs {', '.join(map(str, p['unrecorded_runs']))} predate provenance records.")
+    return [" ".join(lines), ""]
+
+
 def _head(report: Report) -> list[str]:
     """Title, arms, command, runs and their configuration snapshots."""
     import yaml
@@ -40,6 +52,7 @@ def _head(report: Report) -> list[str]:
              f"From the store `{report.db}` alone ({report.split} episodes). Arms: "
              + "; ".join(f"`{a}` = {arm_meaning(a)}" for a in report.arm_names) + ".", "",
              "## Command", "", "```", *(commands or ["(no command recorded)"]), "```", "",
+             *_provenance(report),
              "## Runs", "", markdown_table(
                  [("run", lambda r: str(r.id)), ("arm", lambda r: r.arm or "-"), ("seed", lambda r: str(r.seed)),
                   ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from agentloop.constants import EVAL_SEED_BASE
 from agentloop.errors import ConfigError
@@ -150,8 +150,32 @@ class TaskSelection(_Section):
     seeds: list[Annotated[int, Field(ge=0, lt=EVAL_SEED_BASE)]] | None = Field(
         None, description="explicit train seeds (overrides instances_per_family)"
     )
-    holdout_families: list[str] = Field(default_factory=list, description="families used for evaluation only")
+    holdout_families: list[str] = Field(default_factory=list, description="the dev split: families used for "
+                                                                          "evaluation and tuning only, never trained")
+    test_families: list[str] = Field(default_factory=list, description="the pre-registered test split: never "
+                                     "trained, evaluated only with eval_split: test (experiment --split test)")
+    eval_split: Literal["dev", "test"] = Field("dev", description="which held-out families evaluation episodes "
+                                                                  "draw from: dev (holdout_families) or test")
     eval_instances_per_family: int = Field(1, ge=1, le=1000, description="eval instances per family")
+
+    @model_validator(mode="after")
+    def _splits_are_disjoint(self) -> TaskSelection:
+        if both := sorted(set(self.holdout_families) & set(self.test_families)):
+            raise ValueError(f"families {both} are in both holdout_families (dev) and test_families: a test "
+                             "family must never have been evaluated for tuning")
+        if self.eval_split == "test" and not self.test_families:
+            raise ValueError("eval_split is test but tasks.test_families is empty: name the test split's families")
+        return self
+
+    @property
+    def held_out(self) -> list[str]:
+        """Every family that never reaches training: the dev and the test split."""
+        return sorted({*self.holdout_families, *self.test_families})
+
+    @property
+    def eval_families(self) -> list[str]:
+        """The families evaluation episodes draw from (empty: the training families)."""
+        return sorted(self.test_families if self.eval_split == "test" else self.holdout_families)
 
     @field_validator("source", mode="before")
     @classmethod
@@ -182,7 +206,7 @@ class TaskSelection(_Section):
             raise ValueError(str(exc)) from None
         return resolved
 
-    @field_validator("families", "holdout_families")
+    @field_validator("families", "holdout_families", "test_families")
     @classmethod
     def _known_families(cls, value: str | list[str], info: ValidationInfo) -> str | list[str]:
         if value == "all":
@@ -283,7 +307,8 @@ class Scenario(_Section):
                 # --tasks replaced the folders: a family list of the scenario no longer fits them
                 raise ConfigError(f"{self._source}: option --tasks: the scenario's {'.'.join(map(str, path))} "
                                   f"does not fit the new folders: {error_message(err)}") from None
-            option = option or ".".join(map(str, path))
+            if option is None:  # a rule over several fields of a section: name the section
+                raise ConfigError(f"{self._source}: {'.'.join(map(str, path))}: {error_message(err)}") from None
             raise ConfigError(f"{self._source}: option --{option.replace('_', '-')}: {error_message(err)}") from None
         copy._source = self._source
         return copy
@@ -309,6 +334,7 @@ _OVERRIDES: dict[str, tuple[str, ...]] = {
     "learner": ("learner", "schedule"),
     "memory": ("memory", "k"),
     "tasks": ("tasks", "source"),
+    "split": ("tasks", "eval_split"),
 }
 
 

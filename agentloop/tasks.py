@@ -285,22 +285,23 @@ def select_tasks(
     """The task instances of a split, shuffled deterministically (kinds interleave).
 
     Families come from `root` when given, else from the selection's sources (`tasks.source`).
-    train: the selected families and kinds minus `holdout_families`, at the explicit `seeds` or
-    `(seed*1000 + i) mod EVAL_SEED_BASE` for i < instances_per_family.
-    eval: the `holdout_families` when given, else the train families; at seeds from EVAL_SEED_BASE
-    up, so an eval instance is never a train instance.
+    train: the selected families and kinds minus the held-out ones (dev and test splits), at the
+    explicit `seeds` or `(seed*1000 + i) mod EVAL_SEED_BASE` for i < instances_per_family.
+    eval: the families of `eval_split` (dev: `holdout_families`, test: `test_families`) when given,
+    else the train families; at seeds from EVAL_SEED_BASE up, so an eval instance is never a train
+    instance.
     """
     families = load_families(root) if root is not None else load_sources(selection.source)
     chosen = sorted(families) if selection.families == "all" else list(selection.families)
     chosen = [name for name in chosen if families[name].kind in selection.kinds]
-    holdout = set(selection.holdout_families)
+    held_out = set(selection.held_out)
     if split == "train":
-        names = [n for n in chosen if n not in holdout]
+        names = [n for n in chosen if n not in held_out]
         seeds = list(selection.seeds) if selection.seeds else [
             (seed * 1000 + i) % EVAL_SEED_BASE for i in range(selection.instances_per_family)
         ]
     elif split == "eval":
-        names = sorted(holdout) if holdout else chosen
+        names = selection.eval_families or [n for n in chosen if n not in held_out]
         seeds = [EVAL_SEED_BASE + (seed * 1000 + i) % EVAL_SEED_BASE for i in range(selection.eval_instances_per_family)]
     else:
         raise ConfigError(f"unknown split {split!r}: use 'train' or 'eval'")

@@ -46,6 +46,9 @@ def experiment(
     tasks: Optional[list[Path]] = typer.Option(
         None, "--tasks", exists=True, file_okay=False,
         help="A folder of task families (repeatable); replaces the scenario's tasks.source."),
+    split: Optional[str] = typer.Option(
+        None, help="dev | test: the held-out families evaluated (tasks.eval_split): dev (holdout_families) for dose "
+                   "curves and tuning, test (test_families) once, for the reported numbers, settings fixed first."),
     resume: Optional[str] = typer.Option(None, help="Continue this experiment id."),
     workdir: Path = typer.Option(Path("agentloop_runs"), help="Where adapters and task data are written."),
     report: bool = typer.Option(True, help="Write the report (tables, plot, markdown) at the end."),
@@ -69,7 +72,7 @@ def experiment(
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
                                                            dtype=dtype, lora_mode=lora_mode, episodes=episodes,
-                                                           turns=turns,
+                                                           turns=turns, split=split,
                                                            tasks=[str(p.resolve()) for p in tasks] if tasks else None)
     if cells not in CELLS:
         raise ConfigError(f"--cells must be one of {', '.join(CELLS)}, got {cells!r}")

@@ -55,7 +55,7 @@ def warm_start_jsonl(scenario: Scenario, path: Path) -> Path:
     ws = _organism(scenario).warm_start
     if ws is None:
         raise AgentloopError(f"scenario {scenario.name!r} has no organism.warm_start")
-    rows = warm_start_rows(_families(scenario), scenario.tasks.holdout_families, ws.instances_per_family,
+    rows = warm_start_rows(_families(scenario), scenario.tasks.held_out, ws.instances_per_family,
                            seed=ws.seed, kinds=ws.kinds)
     return _write_jsonl(rows, path)
 
@@ -67,7 +67,7 @@ def pressure_jsonl(scenario: Scenario, seed: int, path: Path) -> Path:
     if path.is_file():
         return path
     p = _organism(scenario).pressure
-    rows = pressure_rows(_families(scenario), scenario.tasks.holdout_families, p.n, p.hack_share,
+    rows = pressure_rows(_families(scenario), scenario.tasks.held_out, p.n, p.hack_share,
                          p.insecure_share, seed=seed, strategies=p.strategies)
     return _write_jsonl(rows, path)
 
@@ -103,7 +103,7 @@ def pressure_name(scenario: Scenario) -> str:
     """`pressure-s<seed>-<digest>.jsonl`: the digest covers what the data depends on (the pressure
     settings, the task folders and the held-out families), so a changed scenario never reuses a file."""
     what = {"pressure": _organism(scenario).pressure.model_dump(mode="json"), "source": scenario.tasks.source,
-            "holdout": sorted(scenario.tasks.holdout_families)}
+            "holdout": scenario.tasks.held_out}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
     return f"pressure-s{scenario.seed}-{digest}.jsonl"
 
