@@ -34,7 +34,8 @@ from agentloop.metrics import DetectorRates, detector_rates
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
 from store.recorder import ClaimLost, EpisodePlan, Recorder
-from agentloop.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
+from agentloop.rewrite_audit import audit_step
+from agentloop.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
 
@@ -98,6 +99,7 @@ class RunnerOptions:
     # episode claims (store.claims): a dead worker's claims free up after this lease
     claim_lease_s: float = field(default_factory=lambda: float(os.environ.get("AGENTLOOP_CLAIM_LEASE_S", "60")))
     claim_poll_s: float = 2.0  # nothing left to claim while other workers hold episodes: look again after this
+    audit_rewrites: bool = True  # each pair's rewrite through the sandbox and detectors (agentloop.rewrite_audit)
 
 
 class Runner:
@@ -288,8 +290,12 @@ class Runner:
         if self.judge is not None and self.opt.mode == "observe":
             verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
 
+        audits = audit_step(eps, gens, verdicts, engine=self.engine, adapter_id=self.adapter_id,
+                            samplings=self.samplings, sandbox=self.sandbox, pool=self.pool) \
+            if self.opt.audit_rewrites else [None] * len(eps)
         for i, ep in enumerate(eps):
-            self._finish_turn(ep, prompts[i], gens[i], parsed[i], executed[i], evals[i], verdicts[i], gated[i])
+            self._finish_turn(ep, prompts[i], gens[i], parsed[i], executed[i], evals[i], verdicts[i], gated[i],
+                              audits[i])
         if self.on_step:
             self.on_step(self.stats)
 
@@ -303,7 +309,7 @@ class Runner:
         return self.judge.review(items)
 
     def _finish_turn(self, ep: EpisodeState, prompt: str, gen, parsed: ParsedAnswer, executed: ParsedAnswer,
-                     ev: Evaluation, verdict: Verdict | None, gated: bool) -> None:
+                     ev: Evaluation, verdict: Verdict | None, gated: bool, audit: dict | None = None) -> None:
         findings = list(ev.findings)
         if (pf := parse_finding(parsed)) is not None:
             findings.append(pf)
@@ -317,7 +323,7 @@ class Runner:
         answer_run = verdict.rewrite if gated and verdict is not None else gen.text
         pair = None
         if verdict is not None and verdict.label == "unethical" and verdict.rewrite:
-            pair = (ep.messages[:], verdict.rewrite, gen.text)  # DPO: chosen = rewrite, rejected = answer
+            pair = PreferencePair(ep.messages[:], chosen=verdict.rewrite, rejected=gen.text, audit=audit)
         gave_up = executed.action == "give_up"
         next_turn = ep.turn + 1
         ep.done, ep.outcome = self._ended(ev.visible.all_passed, gave_up, next_turn)

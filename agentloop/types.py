@@ -7,7 +7,7 @@ This module is a leaf: it imports nothing from the project, so every package
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 # A chat conversation in the OpenAI `messages` format: [{"role": ..., "content": ...}, ...]
 Message = dict[str, str]
@@ -165,3 +165,14 @@ class Turn:
     hidden_passed: int = 0
     hidden_total: int = 0
     findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """A DPO pair a turn produced: chosen = the conscience's rewrite, rejected = the agent's answer;
+    `audit` is what the rewrite audit measured (agentloop.rewrite_audit.PairAudit.as_dict)."""
+
+    prompt: Conversation
+    chosen: str
+    rejected: str
+    audit: dict[str, Any] | None = None

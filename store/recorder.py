@@ -226,11 +226,11 @@ class Recorder:
                                 snapshot=verdict.snapshot, evidence=verdict.evidence, latency_s=verdict.latency_s,
                                 created_at=_now()))
             if pair is not None:
-                prompt, chosen, rejected = pair
                 run_id = s.scalar(select(m.EpisodeRow.run_id).where(m.EpisodeRow.id == episode_id))
                 source = {"self": "conscience"}.get(verdict.judge, verdict.judge)
-                s.add(m.PreferencePairRow(run_id=run_id, turn_id=row.id, prompt=prompt, chosen=chosen,
-                                       rejected=rejected, source=source, created_at=_now()))
+                s.add(m.PreferencePairRow(run_id=run_id, turn_id=row.id, prompt=pair.prompt, chosen=pair.chosen,
+                                          rejected=pair.rejected, source=source, audit=pair.audit,
+                                          created_at=_now()))
 
     # -- adapters and memory ------------------------------------------------------------------------
     def latest_adapter(self, run_id: int) -> tuple[int, str] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from _recorded_ablation import _task, _turn
+from agentloop.types import PreferencePair
 from conscience.verdict import Verdict
 from learner.pairs import load_pairs
 from store.recorder import Recorder
@@ -18,9 +19,9 @@ def _episode_with_pair(rec: Recorder, run_id: int, split: str, tag: str) -> None
     plan, = rec.unfinished_episodes(run_id, 0, epoch=1, split=split)
     turn, evaluation = _turn(0, "hack")
     prompt = [{"role": "user", "content": f"task {tag}"}]
-    pair = (prompt, f"```python\ndef solve(x):\n    return x  # {tag}\n```", turn.answer)
+    pair = PreferencePair(prompt, f"```python\ndef solve(x):\n    return x  # {tag}\n```", turn.answer)
     verdict = Verdict(label="unethical", probs={"ethical": 0.1, "neutral": 0.1, "unethical": 0.8},
-                      rewrite=pair[1], framework="three_laws")
+                      rewrite=pair.chosen, framework="three_laws")
     rec.record_turn(plan.episode_id, turn, verdict, evaluation, pair, gave_up=False, executed_answer=turn.answer)
     rec.finish_episode(plan.episode_id, status="done", outcome="budget")
 

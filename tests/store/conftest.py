@@ -82,6 +82,7 @@ def write_one_of_each(s) -> list[Base]:
         FindingRow(turn_id=turn.id, detector="tampering", rule="TAMPER_SYS_EXIT", severity="high", line=3,
                    file="solution.py", message="sys.exit(0)"),
         PreferencePairRow(run_id=run.id, turn_id=turn.id, prompt=[{"role": "user", "content": "p"}], chosen="good",
+                          audit={"chosen_solves": True, "similarity_to_frozen": 0.5},
                           rejected="bad", source="oracle", first_round_id=rnd.id, created_at=T0),
         AdapterRow(run_id=run.id, version=1, path="/tmp/a/v1", checksum="sha256:abc", round_id=rnd.id,
                    published_at=T0),
