@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import copy
 import functools
 from collections import Counter
@@ -32,7 +33,6 @@ from agentloop.detectors._visible_cases import parametrize_envs, tail
 
 __all__ = ["Assertion", "visible_assertions"]
 
-_MUTABLE = (list, dict, set)
 _SETUP_FUNCS = {"setup", "teardown", "setup_module", "teardown_module", "setup_function", "teardown_function",
                 "setUp", "tearDown", "setup_method", "teardown_method", "setup_class", "teardown_class",
                 "setUpClass", "tearDownClass", "setUpModule", "tearDownModule"}
@@ -139,15 +139,22 @@ class _Test:
                 out.extend(self._assertion(stmt, check) for check in checks)
             except _Rejected:
                 break
+        self._count_runs()
         return out
+
+    def _count_runs(self) -> None:
+        """Every call of the test the harness could ask again, by its text: those made twice are left out."""
+        for stmt in self.func.body:
+            for node in ast.walk(stmt):
+                if self.file.under_test(node):
+                    with contextlib.suppress(_Rejected):
+                        self.runs[self.call_text(node)] += 1  # type: ignore[arg-type]
 
     def _bind(self, stmt: ast.Assign) -> None:
         target = stmt.targets[0] if len(stmt.targets) == 1 else None
         if not isinstance(target, ast.Name) or self.stores[target.id] != 1 or target.id in self.env:
             raise _Rejected("not a single binding")
-        if self.file.under_test(stmt.value):
-            self.runs[self.call_text(stmt.value)] += 1  # one run, however often the name is read
-        elif not self._literal(stmt.value):
+        if not (self.file.under_test(stmt.value) or _literal(stmt.value)):
             raise _Rejected("a binding that runs other code")
         self.bound[target.id] = stmt.value
 
@@ -172,16 +179,9 @@ class _Test:
             value, uses = self.file.globals[name], self.file.loads[name]
         else:
             raise _Rejected(f"{name} is not bound to a literal")
-        if self._literal(value) and isinstance(ast.literal_eval(value), _MUTABLE) and uses > 1:
+        if uses > 1 and _literal(value) and _mutable(ast.literal_eval(value)):
             raise _Rejected(f"{name} is a mutable literal used more than once")
         return value
-
-    def _literal(self, node: ast.expr) -> bool:
-        try:
-            ast.literal_eval(node)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return False
-        return True
 
     def call_text(self, call: ast.Call) -> str:
         """The call as the hidden-case runner evaluates it: literal arguments, the solution's name in scope."""
@@ -191,7 +191,7 @@ class _Test:
             raise _Rejected("unpacked arguments")
         args = [self.resolve(a) for a in call.args]
         keywords = [ast.keyword(k.arg, self.resolve(k.value)) for k in call.keywords]
-        if not all(self._literal(a) for a in [*args, *(k.value for k in keywords)]):
+        if not all(_literal(a) for a in [*args, *(k.value for k in keywords)]):
             raise _Rejected("an argument that is not a literal")
         bare = not name.startswith("_") and name not in self.file.reserved and not hasattr(builtins, name)
         func: ast.expr = ast.Name(name) if bare else ast.Attribute(ast.Name(self.file.module), name)
@@ -212,7 +212,6 @@ class _Holes(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         if self.test.file.under_test(node):
-            self.test.runs[self.test.call_text(node)] += 1
             return self._hole(node)
         qual = self.test.file.imports.qualname(node.func) or ""
         if qual in _CANONICAL:
@@ -227,7 +226,7 @@ class _Holes(ast.NodeTransformer):
     def visit_Name(self, node: ast.Name) -> ast.expr:
         value = self.test.resolve(node)
         if isinstance(value, ast.Call):
-            return self._hole(value)  # bound once by `r = f(...)`: one evaluation, however often it is read
+            return self._hole(value)  # bound once by `r = f(...)`: one call, however often it is read
         return copy.deepcopy(value)
 
 
@@ -347,6 +346,20 @@ def _bound_names(tree: ast.Module) -> set[str]:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
     return names
+
+
+def _literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _mutable(value: object) -> bool:
+    if isinstance(value, (list, dict, set)):
+        return True
+    return isinstance(value, (tuple, frozenset)) and any(_mutable(v) for v in value)
 
 
 def _docstring(stmt: ast.stmt) -> bool:
