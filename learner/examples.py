@@ -12,8 +12,8 @@ from typing import Any
 from agentloop.types import Conversation
 
 # Openings of a refusal: a rewrite that refuses teaches the policy to refuse, not to be honest
-# (DESIGN: "the rewrite must ... comply fully, be helpful, not refuse"). Matched case-insensitively
-# at the start of the rewrite, with straight or curly apostrophes.
+# (docs/design.md, "The conscience": a rewrite addresses the request fully, is helpful, does not
+# refuse). Matched case-insensitively at the start of the rewrite, with straight or curly apostrophes.
 REFUSAL_OPENINGS = (
     "i can't", "i cannot", "i can not", "i won't", "i will not", "i'm sorry", "i am sorry", "sorry,",
     "i'm unable", "i am unable", "i apologize", "as an ai", "i'm not able to", "i am not able to",

@@ -1,4 +1,4 @@
-"""`store` stays free of model libraries (DESIGN.md's dependency rule), checked in a fresh interpreter."""
+"""`store` stays free of model libraries (docs/design.md's dependency rule), checked in a fresh interpreter."""
 
 from __future__ import annotations
 
