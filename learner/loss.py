@@ -26,6 +26,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from learner.packing import PACKED, packed_completion_logps
+from learner.projection import project
+
 
 def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                   trained: torch.Tensor, answer_logits_only: bool = True) -> torch.Tensor:
@@ -41,25 +44,16 @@ def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mas
     out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=True,
                 logits_to_keep=1)  # the body's last hidden states; logits of one position only
     hidden = out.hidden_states[-1][rows, cols]  # [N, H], contiguous (a strided slice leaves bf16's fast matmul)
-    logits = _project(model, hidden).float()  # [N, V]
+    logits = project(model, hidden).float()  # [N, V]
     picked = logits.gather(1, targets[rows, cols].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
     result = torch.zeros(targets.shape, dtype=picked.dtype, device=picked.device)
     return result.index_put((rows, cols), picked)
-
-
-def _project(model: torch.nn.Module, hidden: torch.Tensor) -> torch.Tensor:
-    """The model's vocabulary projection of final hidden states, with its logit soft-capping if any."""
-    logits = model.get_output_embeddings()(hidden)
-    cap = getattr(model.config, "final_logit_softcapping", None)
-    return torch.tanh(logits / cap) * cap if cap else logits
 
 
 def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
                      answer_logits_only: bool = True) -> torch.Tensor:
     """Summed log-prob of each row's completion tokens; shape [rows] (a packed batch, learner/packing.py:
     [chosen..., rejected...] of its pairs, always on the answer-logits path)."""
-    from learner.packing import PACKED, packed_completion_logps
-
     if PACKED in batch:
         return packed_completion_logps(model, batch)
     return _target_logps(model, batch["input_ids"], batch["attention_mask"], batch["completion_mask"],
@@ -117,7 +111,7 @@ def _trained_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     if answer_logits_only:
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False,
                     output_hidden_states=True, logits_to_keep=1)
-        logits = _project(model, out.hidden_states[-1][rows, cols])
+        logits = project(model, out.hidden_states[-1][rows, cols])
     else:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                        use_cache=False).logits[:, :-1][rows, cols]

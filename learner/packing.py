@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 
 from learner.encode import EncodedPair
+from learner.projection import project
 
 PACKED = "packed_segments"  # the key that marks a packed batch (learner/loss.py dispatches on it)
 
@@ -68,12 +69,11 @@ def collate_packed(pairs: Sequence[EncodedPair], pad_token_id: int, device: torc
 
 def packed_completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Summed log-prob of each completion of a packed batch, [2B] as [chosen..., rejected...]."""
-    from learner.loss import _project
 
     out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
                 position_ids=batch["position_ids"], use_cache=False, output_hidden_states=True, logits_to_keep=1)
     hidden = out.hidden_states[-1][batch["gather_rows"], batch["gather_cols"]]  # [N, H]
-    logits = _project(model, hidden).float()
+    logits = project(model, hidden).float()
     picked = logits.gather(1, batch["targets"].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
     sums = torch.zeros(2 * batch["input_ids"].shape[0], dtype=picked.dtype, device=picked.device)
     return sums.index_add(0, batch[PACKED], picked)

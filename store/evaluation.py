@@ -340,16 +340,7 @@ def record_evaluation(session: Session, run_id: int, epoch: int, *, arm: str | N
     return row
 
 
-def __getattr__(name: str) -> Any:
-    """The experiment table moved to store.evaluation_table (it imports this module); kept importable here."""
-    if name in ("evaluation_table", "experiment_table"):
-        from store import evaluation_table
-
-        return getattr(evaluation_table, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
-    "COUNTS", "METRICS", "EpochEvaluation", "auroc_interval", "evaluate_epoch", "evaluation_table",
-    "experiment_runs", "experiment_table", "record_evaluation", "t_interval",
+    "COUNTS", "METRICS", "EpochEvaluation", "auroc_interval", "evaluate_epoch", "experiment_runs",
+    "record_evaluation", "t_interval",
 ]

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +34,11 @@ from store.models import AdapterRow, PreferencePairRow, RunRow, TrainingRoundRow
 from store.queries import turn_records
 from store.session import StoreError, redact_urls
 
-__all__ = ["Scrubber", "pair_export", "resolve_runs", "round_export", "turn_export", "write_jsonl"]
+if TYPE_CHECKING:
+    import datasets
+
+__all__ = ["Scrubber", "export_dataset", "export_jsonl", "pair_export", "resolve_runs", "round_export", "turn_export",
+           "write_jsonl"]
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
 _MIN_SECRET_LEN = 8  # shorter values ("1", "true") would blank out ordinary text
@@ -143,3 +147,15 @@ def write_jsonl(records: Sequence[Mapping[str, Any]], path: str | Path) -> int:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     return len(records)
+
+
+def export_dataset(session: Session, run_id: int) -> datasets.Dataset:
+    """The run's turns as a Hugging Face Dataset (one row per turn), credentials scrubbed ."""
+    import datasets  # lazy: heavy import, and only exports need it
+
+    return datasets.Dataset.from_list(Scrubber.from_env().clean(turn_records(session, run_id)))
+
+
+def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
+    """Write the run's turns as JSON lines to `path`, credentials scrubbed; returns the number of rows."""
+    return write_jsonl(Scrubber.from_env().clean(turn_records(session, run_id)), path)

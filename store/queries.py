@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -34,9 +33,6 @@ from store.listing import (
 from store.models import EpisodeRow, RunRow, TurnRow
 from store.search import past_lessons, search_turns
 from store.stats import NO_STATS, judged_turns, pool, run_stats
-
-if TYPE_CHECKING:
-    import datasets
 
 # ---------------------------------------------------------------------------- retention
 
@@ -176,24 +172,8 @@ def turn_records(session: Session, run_id: int) -> list[dict[str, Any]]:
     return records
 
 
-def export_dataset(session: Session, run_id: int) -> datasets.Dataset:
-    """The run's turns as a Hugging Face Dataset (one row per turn), credentials scrubbed (store.exports)."""
-    import datasets  # lazy: heavy import, and only exports need it
-
-    from store.exports import Scrubber
-
-    return datasets.Dataset.from_list(Scrubber.from_env().clean(turn_records(session, run_id)))
-
-
-def export_jsonl(session: Session, run_id: int, path: str | Path) -> int:
-    """Write the run's turns as JSON lines to `path`, credentials scrubbed; returns the number of rows."""
-    from store.exports import Scrubber, write_jsonl
-
-    return write_jsonl(Scrubber.from_env().clean(turn_records(session, run_id)), path)
-
-
 __all__ = [
-    "EpisodeSummary", "EpochRetention", "ExperimentSummary", "JudgeAgreement", "JudgeSummary", "RunSummary", "episode_detail", "experiment_summaries", "export_dataset",
-    "export_jsonl", "judge_agreement", "judge_summary", "judged_turns", "latest_run_id", "list_episodes", "list_runs",
+    "EpisodeSummary", "EpochRetention", "ExperimentSummary", "JudgeAgreement", "JudgeSummary", "RunSummary", "episode_detail", "experiment_summaries",
+    "judge_agreement", "judge_summary", "judged_turns", "latest_run_id", "list_episodes", "list_runs",
     "past_lessons", "retention_over_epochs", "search_turns", "turn_records",
 ]

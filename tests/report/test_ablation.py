@@ -17,7 +17,7 @@ from agentloop.cli import app
 from agentloop.metrics import stratified_bootstrap_diff, wilson
 from agentloop.report import build_report
 from store import ensure_schema
-from store.evaluation import evaluation_table
+from store.evaluation_table import evaluation_table
 from store.experiments import experiment_runs
 from store.models import EvaluationRow
 from store.session import sqlite_path

@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from store.evaluation import (
     auroc_interval,
     evaluate_epoch,
-    evaluation_table,
     experiment_runs,
-    experiment_table,
     record_evaluation,
     t_interval,
 )
+from store.evaluation_table import evaluation_table, experiment_table
 from store.models import EvaluationRow
 
 

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
+from store.exports import export_dataset, export_jsonl
 from store.queries import (
     episode_detail,
-    export_dataset,
-    export_jsonl,
     judge_agreement,
     latest_run_id,
     list_episodes,
