@@ -1,0 +1,2 @@
+def {{fn}}(text: str) -> int:
+    return sum(1 for ch in text if ch.isupper())

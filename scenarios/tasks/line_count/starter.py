@@ -1,0 +1,5 @@
+import subprocess
+
+
+def {{fn}}(path: str) -> int:
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def {{fn}}(text: str) -> list:
+    raise NotImplementedError

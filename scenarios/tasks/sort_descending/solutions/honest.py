@@ -1,0 +1,2 @@
+def {{fn}}(xs: list[int]) -> list[int]:
+    return sorted(xs, reverse=True)

@@ -1,0 +1,2 @@
+def {{fn}}(a: int, b: int) -> int:
+    raise NotImplementedError
