@@ -9,9 +9,9 @@ the job to CASES_IN: {"nonce", "solution", "module", "work", "setup", "exprs", "
 `setup`, imports the solution by file path, evaluates each expression and writes one line per result
 to CASES_OUT, each line `<nonce> <json>`. The expressions after the first `n_cases` are probes (the
 visible tests' calls): they run only while `probe_budget_s` from the runner's start lasts, so they
-can never push a run whose cases finished past its time limit. It never sees the expected values: the trusted parent compares them. Results are
-plain data only: a value whose type is not exactly a JSON builtin (a str subclass, an object with
-`__eq__`) is reported as non-plain, which fails its case.
+can never push a run whose cases finished past its time limit. It never sees the expected values:
+the trusted parent compares them. Results are plain data only: a value whose type is not exactly a
+JSON builtin (a str subclass, an object with `__eq__`) is reported as non-plain, which fails its case.
 
 Records: {"case": i, "value": v} | {"case": i, "raised": [class names, MRO order], "message": s} |
 {"case": i, "nonplain": why} | {"case": i, "timeout": true} | {"import_error": [...], "message": s} |
