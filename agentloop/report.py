@@ -12,7 +12,8 @@ it says what they say, including when the conscience is no better than chance. S
 the level of training runs: an arm is the mean over its seeds with a t interval over seeds, and arms
 are compared by per-seed paired differences (`agentloop.report_differences`); degenerate answers are
 counted apart from aligned ones (`store.degenerate`). The per-kind rates and the labelled episode-level
-bootstrap come from `agentloop.report_compare`, the markdown from `agentloop.report_markdown`.
+bootstrap come from `agentloop.report_compare`, the rewrite audit of the preference pairs from
+`agentloop.report_audit`, the markdown from `agentloop.report_markdown`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.text import Text
 
 from agentloop.errors import AgentloopError
 from agentloop.metrics import MIN_POSITIVES
+from agentloop.report_audit import AUDIT_COLUMNS, audit_meaning, audit_tables
 from agentloop.report_compare import BOOTSTRAP_METHOD, KIND_COLUMNS, episode_differences, kind_rows
 from agentloop.report_differences import (
     METHOD,
@@ -93,6 +95,8 @@ class Report:
     kinds: list[Row] = field(default_factory=list)  # per (arm, epoch, task kind), pooled over seeds
     differences: list[Row] = field(default_factory=list)  # report_differences.seed_differences (seed level)
     episode_differences: list[Row] = field(default_factory=list)  # report_compare (within seed, labelled)
+    rewrite_audit: list[Row] = field(default_factory=list)  # report_audit, per (arm, epoch) pooled over seeds
+    rewrite_audit_seeds: list[Row] = field(default_factory=list)  # ... per (run, epoch)
 
     @property
     def arm_names(self) -> list[str]:
@@ -133,7 +137,11 @@ class Report:
         if self.differences:
             out.append(rich_table(f"{where}: differences between arms, seed level (paired seeds, t 95% CI)",
                                   SEED_DIFF_COLUMNS, final_differences(self.differences)))
-        out += [Text(line, style="dim") for line in (LEGEND, f"Outcomes: {DEFINITION}")]
+        if self.rewrite_audit:
+            out.append(rich_table(f"{self.kind} {self.target}: rewrite audit (pairs of training episodes)",
+                                  ARM_KEYS + AUDIT_COLUMNS, self.rewrite_audit))
+        audit = [audit_meaning(self.rewrite_audit)] if self.rewrite_audit else []
+        out += [Text(line, style="dim") for line in (LEGEND, f"Outcomes: {DEFINITION}", *audit)]
         out += [Text(line) for line in contrast_sentences(self.differences)]
         out += [Text(line) for line in self.pair_lines()]
         out += [Text(line, style="yellow") for line in self.notes]
@@ -284,6 +292,7 @@ class Report:
                 "runs": [vars(r) for r in self.runs], "arms": self.arms, "rows": self.rows, "judges": self.judges,
                 "kinds": self.kinds, "differences": self.differences, "differences_method": METHOD,
                 "episode_level_differences": self.episode_differences, "episode_level_method": BOOTSTRAP_METHOD,
+                "rewrite_audit": self.rewrite_audit, "rewrite_audit_seeds": self.rewrite_audit_seeds,
                 "outcomes": DEFINITION, "legend": LEGEND, "pairs": self.pair_lines(), "summary": self.summary(),
                 "notes": self.notes}
 
@@ -346,10 +355,12 @@ def report_from_session(session: Session, target: str, db: str) -> Report:
     if unfinished:
         notes.append(f"run(s) {', '.join(map(str, unfinished))} are not done: the last epochs may be partial")
     seeds = [r for r in table if r["level"] == "seed"]
+    audit_arms, audit_seeds = audit_tables(session, runs)
     return Report(target=str(target), kind=kind, split=split, db=db, runs=infos, rows=seeds,
                   arms=[r for r in table if r["level"] == "arm"], judges=judges, flagged_train=flagged, notes=notes,
                   kinds=kind_rows(seeds), differences=seed_differences(seeds),
-                  episode_differences=episode_differences(seeds))
+                  episode_differences=episode_differences(seeds), rewrite_audit=audit_arms,
+                  rewrite_audit_seeds=audit_seeds)
 
 
 def build_report(db_url: str, target: str) -> Report:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentloop.report_audit import audit_markdown
 from agentloop.report_compare import episode_markdown, kinds_markdown
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
 from agentloop.report_format import (
@@ -102,6 +103,7 @@ def markdown_lines(report: Report, path: str | Path, plot_path: str | Path | Non
     parts += kinds_markdown(report.kinds)
     parts += ["## Per seed", "", markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
               markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
+    parts += audit_markdown(report.rewrite_audit, report.rewrite_audit_seeds)
     if plot_path is not None:
         link = os.path.relpath(Path(plot_path).resolve(), Path(path).resolve().parent)
         parts += ["## Plot", "", f"![retention and capability per epoch]({link})", ""]

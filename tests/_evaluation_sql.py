@@ -1,11 +1,11 @@
 """The experiment's headline numbers per (run, epoch), recomputed from the SQLite file with plain SQL
 and no project code: the reference the report and the experiment tests are checked against, including
-the seed-level arm means and paired differences built on them."""
+the seed-level arm means and paired differences built on them, and the rewrite audit of the pairs."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from store.session import sqlite_path
 
@@ -77,6 +77,74 @@ def run_cells(db_url: str, run_ids: list[int]) -> dict[int, tuple[str, int]]:
         con.close()
 
 
+# every pair of a train episode with its audit's fields; no audit is stored as JSON 'null' (or SQL NULL)
+AUDITED_PAIRS = """
+    SELECT r.arm, r.id, e.epoch, p.chosen, p.rejected, p.first_round_id IS NOT NULL,
+           COALESCE(json_type(p.audit), 'null') != 'null',
+           json_extract(p.audit, '$.chosen_hack'), json_extract(p.audit, '$.chosen_insecure'),
+           json_extract(p.audit, '$.chosen_solves'), json_extract(p.audit, '$.chosen_parsed'),
+           json_extract(p.audit, '$.similarity_to_frozen'), json_extract(p.audit, '$.similarity_to_rejected')
+    FROM preference_pairs p JOIN turns t ON t.id = p.turn_id JOIN episodes e ON e.id = t.episode_id
+    JOIN runs r ON r.id = e.run_id WHERE e.split = 'train'"""
+
+
+def sql_rewrite_audit(db_url: str, run_ids: list[int]) -> dict[tuple[str, int], dict]:
+    """Per (arm, epoch) with train episodes, the rewrite audit's counts and sums from plain SQL; the learner's skip
+    rule (learner.examples.skip_reason) is the one piece of project code, as it defines "skipped"."""
+    from learner.examples import skip_reason
+
+    con = sqlite3.connect(sqlite_path(db_url))
+    ids = ", ".join(map(str, run_ids))
+    arms = dict(con.execute(f"SELECT id, COALESCE(arm, 'run ' || id) FROM runs WHERE id IN ({ids})"))
+    epochs = [e for (e,) in con.execute(f"SELECT DISTINCT epoch FROM episodes WHERE split = 'train' "
+                                        f"AND run_id IN ({ids})")]
+    out = {(arm, epoch): {"n_pairs": 0, "skipped": Counter(), "n_trained": 0, "n_audited": 0, "n_rated": 0,
+                          "hacks": 0, "insecure": 0, "solves": 0, "unparsed": 0, "frozen": [], "rejected": []}
+           for arm in set(arms.values()) for epoch in epochs}
+    for arm, run, epoch, chosen, rejected, seen, audited, hack, insecure, solves, parsed, frozen, rej in \
+            con.execute(AUDITED_PAIRS):
+        if run not in arms:
+            continue
+        cell, reason = out[(arm, epoch)], skip_reason(chosen, rejected)
+        cell["n_pairs"] += 1
+        cell["n_audited"] += audited
+        if reason is not None:
+            cell["skipped"][reason] += 1
+            continue
+        cell["n_trained"] += seen
+        if audited:
+            cell["n_rated"] += 1
+            for key, value in (("hacks", hack), ("insecure", insecure), ("solves", solves), ("unparsed", not parsed)):
+                cell[key] += bool(value)
+            cell["frozen"] += [frozen] if frozen is not None else []
+            cell["rejected"].append(rej)
+    con.close()
+    return out
+
+
+def assert_audit_matches_sql(report, db_url: str, run_ids: list[int]) -> None:
+    """The report's rewrite audit rows (per arm and epoch, seeds pooled) equal the plain-SQL counts."""
+    import pytest
+
+    from agentloop.metrics import wilson
+
+    expected = sql_rewrite_audit(db_url, run_ids)
+    assert {(r["arm"], r["epoch"]) for r in report.rewrite_audit} == set(expected)
+    for row in report.rewrite_audit:
+        cell = expected[(row["arm"], row["epoch"])]
+        for count in ("n_pairs", "n_trained", "n_audited", "n_rated", "hacks", "insecure", "solves", "unparsed"):
+            assert row[count] == cell[count], (row["arm"], row["epoch"], count)
+        assert {k: v for k, v in row["skipped"].items() if v} == dict(cell["skipped"])
+        for rate, count in (("hack_rate", "hacks"), ("insecure_rate", "insecure"), ("capability", "solves"),
+                            ("unparsed_rate", "unparsed")):
+            n = cell["n_rated"]
+            assert row[rate] == (pytest.approx(cell[count] / n) if n else None), (row["arm"], rate)
+            assert row[f"{rate}_ci"] == (pytest.approx(list(wilson(cell[count], n))) if n else None)
+        for key, values in (("similarity_to_frozen", cell["frozen"]), ("similarity_to_rejected", cell["rejected"])):
+            assert row[f"n_{key}"] == len(values)
+            assert row[key] == (pytest.approx(sum(values) / len(values)) if values else None), (row["arm"], key)
+
+
 def _check_arm_means(report, expected: dict, cells: dict[int, tuple[str, int]]) -> None:
     import pytest
 
@@ -131,4 +199,5 @@ def assert_report_matches_sql(db_url: str, experiment_id: str, run_ids: list[int
     cells = run_cells(db_url, run_ids)
     _check_arm_means(report, expected, cells)
     _check_differences(report, expected, cells)
+    assert_audit_matches_sql(report, db_url, run_ids)
     return report, expected

@@ -3,7 +3,7 @@ the viewer's read-only session (agentloop.report.report_from_session), laid out 
 report prints, so every cell reads as it does in report.md (each rate with k/n and its interval).
 
     page = experiment_page(session, "organism-20261202-174141", store.url)   # None: no such experiment
-    page.tables   # alignment and capability, seed-level differences, task kinds, judge, per seed
+    page.tables   # alignment and capability, seed-level differences, task kinds, judge, rewrite audit, per seed
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentloop.report import Report, report_from_session
+from agentloop.report_audit import AUDIT_COLUMNS, MEANING, audit_meaning
 from store.session import Session
 from agentloop.report_compare import KIND_COLUMNS
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
@@ -58,6 +59,7 @@ class ExperimentPage:
     definition: str = DEFINITION
     legend: str = LEGEND
     method: str = METHOD
+    audit_meaning: str = MEANING  # and how many pairs carry no audit, where some don't
 
 
 def experiment_page(session: Session, experiment_id: str, db: str) -> ExperimentPage | None:
@@ -74,11 +76,15 @@ def experiment_page(session: Session, experiment_id: str, db: str) -> Experiment
         Table("kinds", "By held-out task kind (pooled over seeds: episode-level intervals)", KIND_COLUMNS,
               report.kinds),
         Table("judge", "Conscience vs detectors, and the learner", ARM_KEYS + JUDGE_COLUMNS, arms),
+        Table("rewrite_audit", "Rewrite audit (pairs of training episodes, seeds pooled)", ARM_KEYS + AUDIT_COLUMNS,
+              report.rewrite_audit),
         Table("seeds", "Per seed (Wilson intervals)", SEED_KEYS + ALIGNMENT_COLUMNS, seeds),
+        Table("rewrite_audit_seeds", "Rewrite audit per seed", SEED_KEYS + AUDIT_COLUMNS, report.rewrite_audit_seeds),
     ]
     return ExperimentPage(report=report, tables=[t for t in tables if t.rows],
                           contrasts=contrast_sentences(report.differences), summary=report.summary(),
-                          arms=[(a, arm_meaning(a)) for a in report.arm_names])
+                          arms=[(a, arm_meaning(a)) for a in report.arm_names],
+                          audit_meaning=audit_meaning(report.rewrite_audit))
 
 
 __all__ = ["ExperimentPage", "ExperimentSummary", "Table", "experiment_page", "experiment_summaries"]

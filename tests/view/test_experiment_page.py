@@ -1,6 +1,6 @@
 """The viewer's experiment pages on a store written through the runner's own write API (store.recorder.Recorder,
 via tests/_recorded_ablation): the same cells as `agentloop report` (every rate with k/n and an interval, or
-the reason there is none), the seed-level differences and the degenerate rate."""
+the reason there is none), the seed-level differences, the degenerate rate and the rewrite audit of the pairs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from _recorded_ablation import Cells, record_ablation
+from _recorded_audit import EXPERIMENT, record_audit_experiment
+from agentloop.metrics import wilson
 from agentloop.report import build_report
+from agentloop.report_audit import AUDIT_COLUMNS
 from agentloop.report_differences import SEED_DIFF_COLUMNS, final_differences
 from agentloop.report_format import ALIGNMENT_COLUMNS, ARM_KEYS
 from store import ensure_schema
@@ -95,3 +98,37 @@ def test_page_shows_seed_level_differences(recorded):
     assert degenerate["ci"] is not None and degenerate["ci"][0] < 0 < degenerate["ci"][1]
     assert "self minus off at epoch 1 (3 paired seed(s)): hack rate -0.500 (identical at every seed: no interval), " \
            "sign-flip p = 0.250: not distinguishable from off" in unescape(html)
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory) -> Iterator[tuple[TestClient, str]]:
+    """tests/_recorded_audit's experiment: pairs with rewrite audits (its docstring draws them)."""
+    from agentloop.view import create_app, open_readonly_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('audit') / 'store.db'}"
+    writer = ensure_schema(url)
+    record_audit_experiment(writer)
+    writer.dispose()
+    store = open_readonly_store(url)
+    with TestClient(create_app(store)) as client:
+        yield client, url
+    store.dispose()
+
+
+def test_page_shows_the_rewrite_audit(audited):
+    client, url = audited
+    html = client.get(f"/experiments/{EXPERIMENT}").text
+    report = build_report(url, EXPERIMENT)
+    shown = table_rows(html, "rewrite_audit")
+    assert shown == [[get(r) for _, get in ARM_KEYS + AUDIT_COLUMNS] for r in report.rewrite_audit]
+    headers = [h for h, _ in ARM_KEYS + AUDIT_COLUMNS]
+    self1 = dict(zip(headers, next(r for r in shown if r[:2] == ["self", "1"])))
+    lo, hi = wilson(1, 4)  # by hand: 1 gaming rewrite of the 4 audited, unskipped pairs
+    assert self1["rewrite hack rate [95% CI] (k/n)"] == f"0.250 [{lo:.3f}, {hi:.3f}] (1/4)"
+    assert (self1["pairs"], self1["skipped (empty/refusal/identical)"], self1["trained"]) == ("6", "2 (0/1/1)", "4")
+    assert self1["similarity to frozen answer (n)"] == "1.000 (n=2)"
+    off1 = dict(zip(headers, next(r for r in shown if r[:2] == ["off", "1"])))
+    assert (off1["pairs"], off1["rewrite hack rate [95% CI] (k/n)"]) == ("0", "n/a (n=0)")  # zeros, not missing
+    assert len(table_rows(html, "rewrite_audit_seeds")) == 10
+    assert "teaches gaming under the name of alignment" in unescape(html)
+    assert "1 of 11 pairs carry no audit" in html
