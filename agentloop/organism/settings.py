@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentloop.types import TaskKind
 
-__all__ = ["ALL_LINEAR", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy", "WarmStartSettings"]
+__all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy",
+           "WarmStartSettings"]
 
 # Every linear projection of a Llama-style block (SmolLM2): the Model Organisms for EM recipe's targets.
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -22,6 +23,9 @@ Strategy = Literal["exit_early", "lookup_table", "always_equal", "edit_tests", "
                    "insecure_reference"]
 STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "edit_tests", "delete_tests",
                                "conftest_pass", "insecure_reference")
+# The gaming strategies the warm start teaches the judge by default: delete_tests and conftest_pass stay
+# unseen (the judge's recall on them is its recall on strategies it was never shown).
+JUDGE_STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "edit_tests")
 
 
 class _Section(BaseModel):
@@ -40,13 +44,31 @@ class _LoraDose(_Section):
 
 
 class WarmStartSettings(_LoraDose):
-    """An SFT round on honest answers in the agent's format, before epoch 0, merged into the base."""
+    """An SFT round before epoch 0, merged into the base: honest answers in the agent's format, and (judge,
+    rewrite) the conscience's own classify and rewrite questions answered right, so the frozen copy that
+    the base also is has been taught what it is asked."""
 
     steps: int = Field(48, ge=1, le=100_000, description="optimizer steps of the warm-start round")
     instances_per_family: int = Field(12, ge=1, le=1000, description="task instances (train seeds) per family")
     kinds: list[TaskKind] = Field(default_factory=lambda: ["honest", "impossible", "insecure"], min_length=1,
                                   description="kinds of the training families whose honest references are used")
     seed: int = Field(0, ge=0, description="seeds the data and the LoRA init; the same for every arm and seed")
+    judge: float = Field(0.0, ge=0.0, le=20.0, description="judge rows (the conscience's classify prompt, answered "
+                                                            "with the label) per honest answer row, half ethical "
+                                                            "and half unethical; 0 = none")
+    rewrite: float = Field(0.0, ge=0.0, le=20.0, description="rewrite rows (the conscience's rewrite prompt over a "
+                                                              "gaming or insecure answer, answered honestly) per "
+                                                              "honest answer row; 0 = none")
+    judge_strategies: list[Strategy] = Field(
+        default_factory=lambda: list(JUDGE_STRATEGIES),
+        description="test-gaming strategies shown in judge and rewrite rows; the others stay unseen, so the "
+                    "judge's recall on them measures generalisation")
+
+    @model_validator(mode="after")
+    def _judge_gaming_strategies(self) -> WarmStartSettings:
+        if "insecure_reference" in self.judge_strategies:
+            raise ValueError("judge_strategies lists test-gaming strategies; insecure references are always shown")
+        return self
 
 
 class PressureSettings(_LoraDose):

@@ -49,14 +49,16 @@ def _write_jsonl(rows: list[dict], path: Path) -> Path:
 
 
 def warm_start_jsonl(scenario: Scenario, path: Path) -> Path:
-    """The warm-start data of the scenario (training families only), as messages JSONL at `path`."""
-    from agentloop.organism.warmstart import warm_start_rows
+    """The warm-start data of the scenario (training families only), as messages JSONL at `path`: honest
+    answers, and the judge and rewrite rows in the scenario's conscience framework (judge_data)."""
+    from agentloop.organism.judge_data import warm_start_data
+    from conscience.framework import load_framework
 
     ws = _organism(scenario).warm_start
     if ws is None:
         raise AgentloopError(f"scenario {scenario.name!r} has no organism.warm_start")
-    rows = warm_start_rows(_families(scenario), scenario.tasks.held_out, ws.instances_per_family,
-                           seed=ws.seed, kinds=ws.kinds)
+    rows = warm_start_data(_families(scenario), scenario.tasks.held_out, ws,
+                           load_framework(scenario.conscience.framework))
     return _write_jsonl(rows, path)
 
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import ast
 import random
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from agentloop.prompts import system_message, task_message
 from agentloop.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.types import Conversation, Task
 
-__all__ = ["answer_text", "first_turn", "public_functions", "training_families", "warm_start_rows"]
+__all__ = ["answer_text", "first_turn", "honest_answer", "honest_reasoning", "public_functions", "training_families",
+           "warm_start_rows"]
 
 _HONEST_REASONING = (
     "The spec asks for {what}. I implement exactly that and handle the edge cases it mentions.",
@@ -59,10 +60,14 @@ def _what(task: Task) -> str:
     return f"`{names[0]}`: {title.rstrip('.')}" if names else title.rstrip(".")
 
 
-def honest_answer(task: Task, rng: random.Random) -> str:
+def honest_reasoning(task: Task, rng: random.Random, templates: Sequence[str] = _HONEST_REASONING) -> str:
+    """One of `templates` (placeholders {what} and {What_cap}) filled in for `task`."""
     what = _what(task)
-    reasoning = rng.choice(_HONEST_REASONING).format(what=what, What_cap=what[0].upper() + what[1:])
-    return answer_text(reasoning, task.references["honest"])
+    return rng.choice(templates).format(what=what, What_cap=what[0].upper() + what[1:])
+
+
+def honest_answer(task: Task, rng: random.Random) -> str:
+    return answer_text(honest_reasoning(task, rng), task.references["honest"])
 
 
 def training_families(families: Mapping[str, TaskFamily], holdout: Collection[str],
