@@ -254,7 +254,8 @@ class PreferencePairRow(Base):
     chosen: Mapped[str] = mapped_column(Text)
     rejected: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(64), default="conscience")  # "conscience" (self) or the judge's name
-    audit: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the rewrite audit (agentloop.rewrite_audit)
+    # the rewrite audit (agentloop.rewrite_audit); SQL NULL where none was made, not JSON 'null'
+    audit: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # the round that first trained on this pair; later rounds use it as replay
     first_round_id: Mapped[int | None] = fk("training_rounds.id", nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
