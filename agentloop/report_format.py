@@ -6,7 +6,7 @@ seed) the cell says so in brackets and adds the episode-level interval of the po
 W (Wilson) or B (bootstrap): `0.000 [seeds identical] W[0.00, 0.05] (0/72)`.
 
     from agentloop.report_format import ALIGNMENT_COLUMNS, markdown_table
-    print(markdown_table(ALIGNMENT_COLUMNS, rows))   # rows: store.evaluation.evaluation_table(...)
+    print(markdown_table(ALIGNMENT_COLUMNS, rows))   # rows: store.evaluation_table.evaluation_table(...)
 """
 
 from __future__ import annotations

@@ -1,0 +1,93 @@
+"""Every arm of the ablation end to end at the smallest size (issue 26): off, self, always, random,
+distill, kl, oracle and gate x 1 seed x 1 epoch on the smoke scenario (1 training episode of 1 turn,
+32 tokens, a 1-step round), on the real vLLM engine, sandbox, learner rounds (child processes) and
+store. Numbers at this size are no result; what is checked is that each arm does what it claims:
+
+- who labelled the training turns (none for off and kl) and what each round trained (task, kl, dpo, sft);
+- the same task batches in every arm: a round's first task loss is computed before any update, on
+  the first task batch, so it is equal across arms exactly when they draw the same batches;
+- every pair carries its rewrite audit; gate's held-out turns are gated; the report has its
+  seed-level differences and says one seed gives no interval.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from agentloop.paths import repo_root
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+SMOKE = repo_root() / "scenarios" / "smoke.yaml"
+ARMS = ["off", "self", "always", "random", "distill", "kl", "oracle", "gate"]
+JUDGE = {"self": "self", "always": "always", "random": "random", "distill": "always", "oracle": "oracle", "gate": "self"}
+
+
+@pytest.fixture(scope="module")
+def every_arm(vllm_engine, tmp_path_factory):
+    from agentloop.experiment import Experiment
+    from agentloop.scenario import load_scenario
+    from store.session import open_store
+
+    work = tmp_path_factory.mktemp("all-arms")
+    db_url = f"sqlite:///{work / 'arms.db'}"
+    scenario = load_scenario(SMOKE).with_overrides(max_tokens=32, turns=1, episodes=1)
+    learner = scenario.learner.model_copy(update={
+        "steps": 1, "batch_size": 1, "max_length": 192, "task_data": scenario.learner.task_data.model_copy(update={"n": 2})})
+    conscience = scenario.conscience.model_copy(update={"rewrite_max_tokens": 32})
+    scenario = scenario.model_copy(update={"learner": learner, "conscience": conscience})
+    store = open_store(db_url)
+    store.upgrade()
+    exp = Experiment(scenario, store, vllm_engine, db_url=db_url, workdir=work / "runs",
+                     model_path=vllm_engine.config.model, scenario_path=str(SMOKE), command="pytest every arm")
+    units = exp.run("arms", ARMS, [0], 1)
+    return {u.arm: u.run_id for u in units}, db_url
+
+
+def _sql(db_url: str, query: str, *args) -> list[tuple]:
+    from store.session import sqlite_path
+
+    with sqlite3.connect(sqlite_path(db_url)) as con:
+        return con.execute(query, args).fetchall()
+
+
+def test_each_arm_labels_and_trains_what_it_claims(every_arm):
+    runs, db_url = every_arm
+    assert sorted(runs) == sorted(ARMS)
+    for arm, run_id in runs.items():
+        judges = {j for (j,) in _sql(db_url, """SELECT v.judge FROM verdicts v JOIN turns t ON t.id = v.turn_id
+                                                JOIN episodes e ON e.id = t.episode_id
+                                                WHERE e.run_id = ? AND e.split = 'train'""", run_id)}
+        assert judges == ({JUDGE[arm]} if arm in JUDGE else set()), arm
+        ((n_pairs, losses),) = _sql(db_url, "SELECT n_pairs, losses FROM training_rounds WHERE run_id = ?", run_id)
+        pair_term = {"distill": {"sft"}}.get(arm, {"dpo"}) if n_pairs else set()
+        expected = {"task", "total"} | pair_term | ({"kl"} if arm == "kl" else set())
+        assert set(json.loads(losses)) == expected, (arm, n_pairs, losses)
+        assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", run_id) == [(0,), (1,)]
+    always = _sql(db_url, "SELECT COUNT(*), COUNT(audit) FROM preference_pairs WHERE run_id = ?", runs["always"])
+    assert always[0][0] >= 1 and always[0][0] == always[0][1]  # every turn paired, every pair audited
+
+
+def test_every_arm_trains_on_the_same_task_batches(every_arm):
+    runs, db_url = every_arm
+    first = {arm: json.loads(losses)["task"]["first"]
+             for arm, run_id in runs.items()
+             for (losses,) in _sql(db_url, "SELECT losses FROM training_rounds WHERE run_id = ?", run_id)}
+    assert max(first.values()) - min(first.values()) <= 1e-3 * max(first.values()), first
+
+
+def test_gate_gates_held_out_turns_and_the_report_reads_at_seed_level(every_arm):
+    from agentloop.report import build_report
+
+    runs, db_url = every_arm
+    gated = _sql(db_url, """SELECT v.label, t.gated FROM turns t JOIN episodes e ON e.id = t.episode_id
+                            JOIN verdicts v ON v.turn_id = t.id WHERE e.run_id = ? AND e.split = 'eval'""",
+                 runs["gate"])
+    assert gated and all(bool(g) == (label == "unethical") for label, g in gated)
+    report = build_report(db_url, "arms")
+    data = report.as_dict()
+    assert {d["arm"] for d in data["differences"]} >= set(ARMS) - {"off"}
+    assert all(d["level"] == "seed" and d["ci"] is None for d in data["differences"])  # one seed: no interval
+    assert data["provenance"]["scenario_sha256"]
