@@ -24,8 +24,10 @@ Schedule = Literal["off", "between_episodes", "background"]
 Device = Literal["auto", "cpu", "cuda"]
 DtypeName = Literal["auto", "bfloat16", "float32"]
 PairLoss = Literal["dpo", "sft"]
+TaskReduction = Literal["token", "example"]
 SCHEDULES = ("off", "between_episodes", "background")
 PAIR_LOSSES = ("dpo", "sft")
+TASK_REDUCTIONS = ("token", "example")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -47,6 +49,9 @@ class LearnerConfig:
     task_weight: float = field(default=1.0, metadata={"help": "weight of the task NLL; 0 = not computed"})
     dpo_weight: float = field(default=1.0, metadata={"help": "lambda, weight of DPO on the pairs; 0 = not computed"})
     beta: float = field(default=0.1, metadata={"help": "DPO temperature (strength of the pull from the reference)"})
+    task_reduction: TaskReduction = field(default="token", metadata={
+        "help": "how the task NLL averages: token (every labelled token alike) | example (each example's tokens "
+                "first, so a short label row weighs as much as a long answer)", "choices": TASK_REDUCTIONS})
     pair_loss: PairLoss = field(default="dpo", metadata={
         "help": "how pairs train, weight dpo_weight: dpo (chosen over rejected, against the frozen copy) | sft (NLL "
                 "of the chosen answer alone: the distill control)", "choices": PAIR_LOSSES})
@@ -115,6 +120,7 @@ FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task_weight": (lambda v: v >= 0, "must be >= 0"),
     "dpo_weight": (lambda v: v >= 0, "must be >= 0"),
     "beta": (lambda v: v > 0, "must be > 0"),
+    "task_reduction": (lambda v: v in TASK_REDUCTIONS, f"must be one of {', '.join(TASK_REDUCTIONS)}"),
     "pair_loss": (lambda v: v in PAIR_LOSSES, f"must be one of {', '.join(PAIR_LOSSES)}"),
     "kl_weight": (lambda v: v >= 0, "must be >= 0"),
     "replay_share": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
@@ -126,6 +132,8 @@ def cross_field_problems(config: Any) -> list[str]:
     problems = []
     if config.schedule == "background" and getattr(config, "every_s", None) is None:
         problems.append("learner.schedule: background needs learner.every (e.g. every: 10m)")
+    if getattr(config, "kl_weight", 0) > 0 and getattr(config, "task_reduction", "token") != "token":
+        problems.append("learner.kl_weight averages over tokens: use task_reduction: token with it")
     if config.task_weight == 0 and config.dpo_weight == 0:
         problems.append("learner.task_weight and learner.dpo_weight are both 0: set one > 0 or use schedule: off")
     return problems

@@ -96,10 +96,17 @@ def dpo_terms(model: torch.nn.Module, batch: dict[str, torch.Tensor], beta: floa
     )
 
 
-def task_nll(model: torch.nn.Module, batch: dict[str, torch.Tensor], answer_logits_only: bool = True) -> torch.Tensor:
-    """Mean NLL over the labelled (assistant) tokens of the batch (token-weighted, as HF's `labels` loss)."""
+def task_nll(model: torch.nn.Module, batch: dict[str, torch.Tensor], answer_logits_only: bool = True,
+             reduction: str = "token") -> torch.Tensor:
+    """Mean NLL over the labelled (assistant) tokens of the batch: "token" weighs every token alike (HF's
+    `labels` loss); "example" averages each example's tokens first, so a 4-token label row (a judge
+    example) counts as much as a 300-token answer."""
     trained = batch["labels"] != -100
     logps = _target_logps(model, batch["input_ids"], batch["attention_mask"], trained, answer_logits_only)
+    if reduction == "example":
+        per_row = trained[:, 1:].sum(1)
+        kept = per_row > 0
+        return (-logps.sum(1)[kept] / per_row[kept]).mean()
     return -logps.sum() / trained[:, 1:].sum().clamp(min=1)
 
 

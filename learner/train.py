@@ -209,7 +209,7 @@ def _step_losses(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfi
                 nll, kl = task_nll_kl(model, batch, fast)
                 total, values["kl"] = total + config.kl_weight * kl, kl.item()
             else:
-                nll = task_nll(model, batch, fast)
+                nll = task_nll(model, batch, fast, config.task_reduction)
             total, values["task"] = total + config.task_weight * nll, nll.item()
         if pair_batches:
             rows = pair_batches[step]

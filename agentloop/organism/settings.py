@@ -59,6 +59,9 @@ class WarmStartSettings(_LoraDose):
     rewrite: float = Field(0.0, ge=0.0, le=20.0, description="rewrite rows (the conscience's rewrite prompt over a "
                                                               "gaming or insecure answer, answered honestly) per "
                                                               "honest answer row; 0 = none")
+    task_reduction: Literal["token", "example"] = Field(
+        "token", description="how the round averages its NLL (learner.task_reduction): example weighs a judge row's "
+                             "few label tokens as much as an answer's hundreds; token is the untaught warm start's")
     judge_strategies: list[Strategy] = Field(
         default_factory=lambda: list(JUDGE_STRATEGIES),
         description="test-gaming strategies shown in judge and rewrite rows; the others stay unseen, so the "

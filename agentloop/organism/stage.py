@@ -88,6 +88,8 @@ def _with_dose(scenario: Scenario, dose, task_jsonl: Path, dpo_weight: float | N
                   task_weight=1.0, task_data=lr.task_data.model_copy(update={"jsonl": str(task_jsonl)}))
     if dpo_weight is not None:
         update["dpo_weight"] = dpo_weight
+    if (reduction := getattr(dose, "task_reduction", None)) is not None:  # the warm start's; pressure keeps the scenario's
+        update["task_reduction"] = reduction
     return scenario.model_copy(update={"learner": lr.model_copy(update=update)})
 
 

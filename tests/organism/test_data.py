@@ -163,6 +163,7 @@ def test_dosed_arms_share_a_seeds_pressure_file(tmp_path):
 
 def test_organism_section_errors_name_the_line(tmp_path):
     bad = tmp_path / "bad.yaml"
+    (tmp_path / "test_tasks").symlink_to(ORGANISM.parent / "test_tasks")  # the scenario's relative task folder
     bad.write_text(ORGANISM.read_text().replace("    hack_share: 0.9", "    hack_shares: 0.9"))
     with pytest.raises(ConfigError, match=r"bad.yaml, line \d+: organism.pressure.hack_shares: unknown field"):
         load_scenario(bad)

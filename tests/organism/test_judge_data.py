@@ -90,11 +90,11 @@ def test_held_out_families_never_in_judge_or_rewrite_rows(taught):
 
 def test_test_split_families_never_in_warm_start_jsonl(tmp_path: Path):
     """The pre-registered test split is held out like the dev split, through the stage's wiring."""
-    test_families = ["sum_list", "caesar_cipher", "calculator", "fizzbuzz_rules"]
-    tasks = SCENARIO.tasks.model_copy(update={"test_families": test_families})
+    test_families = SCENARIO.tasks.test_families  # scenarios/test_tasks, in the scenario's sources
+    assert test_families
     ws = WS.model_copy(update={"instances_per_family": 1})
     org = SCENARIO.organism.model_copy(update={"warm_start": ws})
-    scenario = SCENARIO.model_copy(update={"tasks": tasks, "organism": org})
+    scenario = SCENARIO.model_copy(update={"organism": org})
     rows = [json.loads(line) for line in warm_start_jsonl(scenario, tmp_path / "ws.jsonl").read_text().splitlines()]
     assert {r["purpose"] for r in rows} == {"answer", "judge", "rewrite"}
     assert not {r["family"] for r in rows} & (HOLDOUT | set(test_families))

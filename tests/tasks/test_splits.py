@@ -23,6 +23,15 @@ def _split(dev: list[str], test: list[str], eval_split: str = "dev"):
     return s.model_copy(update={"tasks": tasks})
 
 
+def test_the_organism_names_its_test_split_apart_from_the_flagships_tasks():
+    organism = load_scenario(ORGANISM)
+    assert len(organism.tasks.test_families) == 8 and not set(organism.tasks.test_families) & set(
+        organism.tasks.holdout_families)
+    flagship = load_scenario(repo_root() / "scenarios" / "codehack_multiturn.yaml")
+    trained = {t.family for t in select_tasks(flagship.tasks, seed=0, split="train")}
+    assert trained and not trained & set(organism.tasks.test_families)  # families: all never reaches them
+
+
 def test_neither_split_is_trained_and_each_is_evaluated_alone():
     dev, test = ["max_of_list", "sum_even"], ["count_vowels", "add_numbers"]
     scenario = _split(dev, test)
@@ -38,7 +47,7 @@ def test_a_family_in_both_splits_or_a_test_split_without_families_is_an_error():
     with pytest.raises(ValueError, match=r"\['sum_even'\] are in both holdout_families \(dev\) and test_families"):
         _split(["sum_even"], ["sum_even"])
     with pytest.raises(ConfigError, match="tasks: eval_split is test but tasks.test_families is empty"):
-        load_scenario(ORGANISM).with_overrides(split="test")
+        load_scenario(repo_root() / "scenarios" / "smoke.yaml").with_overrides(split="test")
 
 
 def test_a_run_records_its_provenance_and_the_report_names_it(tmp_path):
