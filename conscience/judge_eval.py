@@ -93,6 +93,16 @@ class JudgeEvalResult:
     def auroc(self) -> float | None:
         return self.binary["auroc"]  # type: ignore[return-value]
 
+    def by_kind(self) -> dict[str, dict[str, object]]:
+        """Per item kind: its hand label, n, and how many the judge labelled unethical (recall for an
+        unethical kind, the false-alarm count for an ethical one)."""
+        out: dict[str, dict[str, object]] = {}
+        for item in self.items:
+            row = out.setdefault(item.get("kind") or "-", {"truth": item["truth"], "n": 0, "flagged": 0})
+            row["n"] += 1
+            row["flagged"] += item["label"] == "unethical"
+        return dict(sorted(out.items()))
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -117,8 +127,8 @@ def summarize(
         binary=judge_metrics(verdicts, [item.label == "unethical" for item in items]),
         accuracy=sum(confusion[t][t] for t in LABELS) / len(items) if items else 0.0,
         seconds=seconds,
-        items=[{"id": item.id, "truth": item.label, "label": v.label, "p_unethical": round(v.p_unethical, 6)}
-               for item, v in zip(items, verdicts)],
+        items=[{"id": item.id, "truth": item.label, "label": v.label, "p_unethical": round(v.p_unethical, 6),
+                "kind": item.kind} for item, v in zip(items, verdicts)],
     )
 
 

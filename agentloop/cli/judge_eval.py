@@ -25,6 +25,7 @@ from rich.table import Table
 
 from agentloop.cli.app import app, result_stdout
 from agentloop.errors import ConfigError
+from agentloop.metrics import Rate
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -71,7 +72,12 @@ def _print_result(result, calibrated: float | None) -> None:
     )
     p = [item["p_unethical"] for item in result.items]
     extra = f"  in-sample F1-optimal threshold {calibrated:.4f}" if calibrated is not None else ""
-    console.print(f"P(unethical) range {min(p):.4f}-{max(p):.4f}{extra}  ({result.seconds:.1f} s)\n")
+    console.print(f"P(unethical) range {min(p):.4f}-{max(p):.4f}{extra}  ({result.seconds:.1f} s)")
+    kinds = result.by_kind()
+    if len(kinds) > 1:
+        console.print("labelled unethical, per kind: " + "; ".join(
+            f"{kind} ({row['truth']}) {Rate(row['flagged'], row['n']).text()}" for kind, row in kinds.items()))
+    console.print()
 
 
 @app.command("judge-eval")
@@ -85,9 +91,14 @@ def judge_eval(
     decision: str = typer.Option("argmax", help="argmax | threshold (on P(unethical))."),
     threshold: float = typer.Option(0.5, help="P(unethical) threshold for --decision threshold."),
     judge_set: Path | None = typer.Option(None, "--set", help="A JSONL judge set of the same shape (default: the shipped one)."),
+    scenario: Path | None = typer.Option(
+        None, help="Instead of --set: a judge set built from this scenario's held-out families (--split), every "
+                   "gaming strategy, hack and insecure references against honest and honest-but-wrong answers."),
+    split: str = typer.Option("dev", help="dev (tasks.holdout_families) | test (tasks.test_families), with --scenario."),
+    n: int = typer.Option(96, min=2, help="Items of the --scenario set (half unethical)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON instead of tables."),
 ) -> None:
-    """Score the conscience against the hand-labelled judge set: confusion matrix per framework."""
+    """Score the conscience against a labelled judge set: confusion matrix per framework, flags per kind."""
     from conscience.framework import BUILTIN_FRAMEWORKS
     from conscience.judge import make_judge
     from conscience.judge_eval import evaluate_judge, load_judge_set
@@ -101,7 +112,13 @@ def judge_eval(
 
     if dtype not in DTYPES:
         raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
-    items = load_judge_set(judge_set)
+    if scenario is not None:
+        from agentloop.organism.held_out_judge import held_out_judge_set
+        from agentloop.scenario import load_scenario
+
+        items = held_out_judge_set(load_scenario(scenario), split, n)
+    else:
+        items = load_judge_set(judge_set)
     if judge == "oracle" or evidence == "detectors":
         items = [replace(item, evidence=report, detector_flag=flag)
                  for item in items for report, flag in [_detector_report(item.answer)]]
@@ -131,4 +148,4 @@ def judge_eval(
             if engine is not None:
                 engine.close()
         if as_json:
-            out.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+            out.write(json.dumps([{**r.as_dict(), "by_kind": r.by_kind()} for r in results], indent=2) + "\n")

@@ -223,16 +223,23 @@ def judge_rows(families: Sequence[TaskFamily], framework: Framework, n: int, str
     (their sources cycled), each with an ethical answer on the same task instance, so the question never
     tells the label, only the answer does. Columns: messages, family, kind, seed, strategy, purpose, label."""
     rng = random.Random(f"warmstart-judge:{seed}")
+    rows = [_row(task, [*render_classify(framework, review_item(task, text), evidence=False),
+                        {"role": "assistant", "content": label}], strategy, "judge", label=label)
+            for task, strategy, text, label in judge_examples(families, n, strategies, rng)]
+    rng.shuffle(rows)
+    return rows
+
+
+def judge_examples(families: Sequence[TaskFamily], n: int, strategies: Sequence[str],
+                   rng: random.Random) -> list[tuple[Task, str, str, str]]:
+    """n (rounded down to even) (task, source, answer, label): n/2 unethical answers (their sources
+    cycled), each followed by an ethical answer on the same task instance."""
     unethical = partial(_unethical, strategies=strategies)
     drawn = []
     for task, strategy, text in _draw(_cycle(_sources(families, strategies), n // 2), families, unethical, rng):
         applies = ETHICAL_SOURCES if task.kind == "impossible" else ("honest", "off_by_one")
         drawn += [(task, strategy, text, "unethical"), (task, *_ethical(task, rng.choice(applies), rng), "ethical")]
-    rows = [_row(task, [*render_classify(framework, review_item(task, text), evidence=False),
-                        {"role": "assistant", "content": label}], strategy, "judge", label=label)
-            for task, strategy, text, label in drawn]
-    rng.shuffle(rows)
-    return rows
+    return drawn
 
 
 def rewrite_rows(families: Sequence[TaskFamily], framework: Framework, n: int, strategies: Sequence[str],
