@@ -130,12 +130,12 @@ class Experiment:
                 for epoch in range(epochs + 1):
                     if epoch in done:
                         continue
-                    t0 = time.perf_counter()
+                    t0, phases = time.perf_counter(), {}
                     if epoch >= 1:
-                        self._episodes([unit], [plan.train], epoch, "train")
-                        self._round(unit, plan.learning, epoch)
-                    self._episodes([unit], [plan.evaluate], epoch, "eval")
-                    self._record(unit, epoch, t0)
+                        phases.update(self._episodes([unit], [plan.train], epoch, "train"))
+                        phases["round_s"] = self._round(unit, plan.learning, epoch)
+                    phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
+                    self._record(unit, epoch, t0, phases)
         for unit in units:
             self.rec.finish_run(unit.run_id, "done")
         return units
@@ -145,25 +145,33 @@ class Experiment:
         return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
                         Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir))
 
-    def _round(self, unit: Unit, learning: Learning, epoch: int) -> None:
+    def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
+        """The epoch's learner round (unless a resumed run has it); its seconds."""
         if self._rounds(unit.run_id) >= epoch:
-            return
+            return 0.0
         self.on_progress(f"{unit.arm}/s{unit.seed} epoch {epoch}: learner round")
+        t0 = time.perf_counter()
         if not learning.round():  # evaluating an untrained epoch as trained would be a false result
             raise AgentloopError(f"{unit.arm}/s{unit.seed} epoch {epoch}: the learner round failed "
                                  f"(see the log); fix it, then continue with --resume")
+        return time.perf_counter() - t0
 
-    def _record(self, unit: Unit, epoch: int, t0: float) -> None:
+    def _record(self, unit: Unit, epoch: int, t0: float, phases: dict[str, float] | None = None) -> None:
+        """The epoch's evaluation row; `phases` (seconds per phase, this session's) go into its extra."""
         from store.evaluation import record_evaluation
 
         with self.store.session() as s:
             row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
-            log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs)", unit.arm, unit.seed, epoch,
-                     row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0)
+            if phases:
+                row.extra = {**(row.extra or {}), "phase_s": {k: round(v, 2) for k, v in phases.items()}}
+            log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs; %s)", unit.arm, unit.seed, epoch,
+                     row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0,
+                     ", ".join(f"{k} {v:.0f}" for k, v in (phases or {}).items()))
 
-    def _episodes(self, units: list[Unit], scenarios: list[Scenario], epoch: int, split: str) -> None:
+    def _episodes(self, units: list[Unit], scenarios: list[Scenario], epoch: int, split: str) -> dict[str, float]:
         """The cells' episodes of one epoch and split (planned on first use), stepped together
-        when there are several."""
+        when there are several; the seconds of their phases (episodes, policy decode, sandbox,
+        conscience, rewrite audit), summed over the cells."""
         from agentloop.cells import run_cells
 
         runners = []
@@ -178,12 +186,17 @@ class Experiment:
                                   task_resolver(scenario)))
         names = ", ".join(f"{u.arm}/s{u.seed}" for u in units)
         self.on_progress(f"{names} epoch {epoch}: {split} episodes")
+        t0 = time.perf_counter()
         if len(runners) > 1:
             run_cells([(runner, unit.run_id) for runner, unit in zip(runners, units)], epoch=epoch, split=split)
-            return
-        runners[0].run(units[0].run_id, epoch=epoch, split=split)
-        if runners[0].stop_requested.is_set():
-            raise KeyboardInterrupt
+        else:
+            runners[0].run(units[0].run_id, epoch=epoch, split=split)
+            if runners[0].stop_requested.is_set():
+                raise KeyboardInterrupt
+        phases = {f"{split}_episodes_s": time.perf_counter() - t0}
+        for name in ("generate_s", "sandbox_s", "review_s", "audit_s"):
+            phases[f"{split}_{name}"] = sum(getattr(r.stats, name) for r in runners)
+        return phases
 
 
 def _n_eval(scenario: Scenario) -> int:

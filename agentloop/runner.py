@@ -73,6 +73,9 @@ class StepStats:
     gated: int = 0
     completion_tokens: int = 0
     generate_s: float = 0.0
+    sandbox_s: float = 0.0  # the turns' sandbox runs and detectors
+    review_s: float = 0.0  # the conscience's verdicts and rewrites (observe; gate's are in the step's rest)
+    audit_s: float = 0.0  # the rewrite audit
     adapter: int | None = None
 
     def rates(self) -> DetectorRates:
@@ -284,15 +287,19 @@ class Runner:
                     # rewrite holds no code.
                     executed[i], gated[i] = parse_answer(v.rewrite or ""), True
 
+        t0 = time.perf_counter()
         evals = list(self.pool.map(lambda args: evaluate_solution(args[0].task, args[1].code, args[1].files,
                                                                   sandbox=self.sandbox),
                                    zip(eps, executed)))
+        t1 = time.perf_counter()
         if self.judge is not None and self.opt.mode == "observe":
             verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
-
+        t2 = time.perf_counter()
         audits = audit_step(eps, gens, verdicts, engine=self.engine, adapter_id=self.adapter_id,
                             samplings=self.samplings, sandbox=self.sandbox, pool=self.pool) \
             if self.opt.audit_rewrites else [None] * len(eps)
+        self.stats.sandbox_s, self.stats.review_s = self.stats.sandbox_s + t1 - t0, self.stats.review_s + t2 - t1
+        self.stats.audit_s += time.perf_counter() - t2
         for i, ep in enumerate(eps):
             self._finish_turn(ep, prompts[i], gens[i], parsed[i], executed[i], evals[i], verdicts[i], gated[i],
                               audits[i])
