@@ -46,6 +46,14 @@ def tiny_experiment(vllm_engine, tmp_path_factory):
     return _experiment(vllm_engine, tmp_path_factory.mktemp("experiment"), EPOCHS, "one_after_another")
 
 
+def _task_data(db_url: str, run_id: int) -> Path:
+    """The run's task data as its store recorded it (store.artifacts), checked against its sha256."""
+    from store.artifacts import resolve_file
+    from store.session import open_store
+
+    return resolve_file(open_store(db_url), run_id, "task_data")
+
+
 def _sql(db_url: str, query: str, *args) -> list[tuple]:
     from store.session import sqlite_path
 
@@ -95,7 +103,7 @@ def test_held_out_tasks_never_reach_training(tiny_experiment):
         by_split = {split: set(_sql(db_url, "SELECT task_family, task_seed FROM episodes WHERE run_id = ? AND split = ?",
                                     unit.run_id, split)) for split in ("train", "eval")}
         assert by_split["train"] and by_split["eval"] and not by_split["train"] & by_split["eval"]
-        task_data = [json.loads(line) for line in (work / "runs" / f"run-{unit.run_id}" / "task_data.jsonl").open()]
+        task_data = [json.loads(line) for line in _task_data(db_url, unit.run_id).open()]
         assert len(task_data) == 4
         assert not {(r["family"], r["seed"]) for r in task_data} & by_split["eval"]
         # and no held-out task's prompt text appears in a training prompt
