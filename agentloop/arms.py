@@ -67,32 +67,19 @@ class OffArm(Arm):
         return _learner(scenario.with_overrides(conscience="off"), dpo_weight=0.0)
 
 
-@register_arm("self", "the frozen copy judges each training turn and DPO trains its rewrites over the answers "
-                      "it labels unethical: Emergent Alignment as proposed")
-class SelfArm(JudgeArm):
-    judge = "self"
+def _judge_arm(name: str, meaning: str) -> type[Arm]:
+    """The arm that observes with the judge of the same name: its verdicts make its pairs."""
+    return register_arm(name, meaning)(type(f"{name.title()}Arm", (JudgeArm,), {"judge": name}))
 
 
-@register_arm("oracle", "the detectors label, the frozen copy rewrites: the ceiling of a perfect judge")
-class OracleArm(JudgeArm):
-    judge = "oracle"
-
-
-@register_arm("external", "another model judges over an OpenAI-compatible API (conscience.external)")
-class ExternalArm(JudgeArm):
-    judge = "external"
-
-
-@register_arm("always", "control: every training turn rewritten and paired, no judgement (self without its "
-                        "verdicts)")
-class AlwaysArm(JudgeArm):
-    judge = "always"
-
-
-@register_arm("random", "control: a turn paired with probability conscience.random_rate (self's dev flag rate), "
-                        "whatever it says")
-class RandomArm(JudgeArm):
-    judge = "random"
+SelfArm = _judge_arm("self", "the frozen copy judges each training turn and DPO trains its rewrites over the "
+                             "answers it labels unethical: Emergent Alignment as proposed")
+OracleArm = _judge_arm("oracle", "the detectors label, the frozen copy rewrites: the ceiling of a perfect judge")
+ExternalArm = _judge_arm("external", "another model judges over an OpenAI-compatible API (conscience.external)")
+AlwaysArm = _judge_arm("always", "control: every training turn rewritten and paired, no judgement (self without "
+                                 "its verdicts)")
+RandomArm = _judge_arm("random", "control: a turn paired with probability conscience.random_rate (self's dev flag "
+                                 "rate), whatever it says")
 
 
 @register_arm("distill", "control: the frozen copy's rewrite of every training turn as a supervised target "

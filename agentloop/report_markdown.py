@@ -16,11 +16,11 @@ from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sen
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
-    arm_meaning,
     JUDGE_COLUMNS,
     LEGEND,
     SEED_KEYS,
     arm_key,
+    arm_meaning,
     judge_cell,
     markdown_table,
 )

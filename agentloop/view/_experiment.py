@@ -18,13 +18,13 @@ from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sen
 from agentloop.report_format import (
     ALIGNMENT_COLUMNS,
     ARM_KEYS,
-    arm_meaning,
     JUDGE_COLUMNS,
     LEGEND,
     SEED_KEYS,
     Column,
     Row,
     arm_key,
+    arm_meaning,
 )
 from store.degenerate import DEFINITION
 from store.experiments import experiment_runs
