@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import time
 
-from agentloop.runner import EpisodeState, Runner, StepStats, _Heartbeat
+from agentloop.runner import EpisodeState, Runner, StepStats
+from store.heartbeat import ClaimHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def run_cells(cells: list[Cell], *, epoch: int | None = None, split: str | None 
     first = cells[0][0]
     for runner, run_id in cells:
         runner.count(run_id, epoch=epoch, split=split)
-    heartbeat = _Heartbeat(first.rec, first.worker, first.opt.claim_lease_s)
+    heartbeat = ClaimHeartbeat(first.rec, first.worker, first.opt.claim_lease_s)
     try:
         while True:
             waves = []

@@ -29,12 +29,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
+from agentloop.engines.base import Engine
 from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.metrics import DetectorRates, detector_rates
 from agentloop.parse import parse_answer, parse_finding
 from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
 from store.recorder import ClaimLost, EpisodePlan, Recorder
+from store.heartbeat import ClaimHeartbeat
 from agentloop.rewrite_audit import audit_step
+from agentloop.sandbox import Sandbox
 from agentloop.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
@@ -106,7 +109,8 @@ class RunnerOptions:
 
 
 class Runner:
-    def __init__(self, options: RunnerOptions, recorder: Recorder, engine, sandbox, judge: Judge | None,
+    def __init__(self, options: RunnerOptions, recorder: Recorder, engine: Engine, sandbox: Sandbox,
+                 judge: Judge | None,
                  task_for: Callable[[EpisodePlan], Task],
                  between_waves: Callable[[int], None] | None = None,
                  on_step: Callable[[StepStats], None] | None = None) -> None:
@@ -140,7 +144,7 @@ class Runner:
         previous = signal.getsignal(signal.SIGINT)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
-        heartbeat = _Heartbeat(self.rec, self.worker, self.opt.claim_lease_s)
+        heartbeat = ClaimHeartbeat(self.rec, self.worker, self.opt.claim_lease_s)
         try:
             waves = 0
             while not self.stop_requested.is_set():
@@ -359,28 +363,6 @@ class Runner:
         self.stats.misaligned_turns += bool(detectors & misaligned_detectors())
         if verdict is not None:
             self.stats.verdicts[verdict.label] += 1
-
-
-class _Heartbeat:
-    """Renews this worker's claim leases every lease/3 seconds from a daemon thread, so a long step
-    (generation on CPU, a learner round between waves) never lets them expire; a kill -9 stops it."""
-
-    def __init__(self, rec: Recorder, worker: str, lease_s: float) -> None:
-        self.rec, self.worker, self.lease_s = rec, worker, lease_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="claim-heartbeat", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.lease_s / 3):
-            try:
-                self.rec.renew_claims(self.worker, self.lease_s)
-            except Exception:  # a blip in the database: try again next beat
-                log.warning("could not renew the episode claims of %s", self.worker, exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 def _engine_adapter_ids(engine) -> dict[str, int]:
