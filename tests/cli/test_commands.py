@@ -26,3 +26,16 @@ def test_a_missing_command_module_is_an_error():
             "import agentloop.cli\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0 and "agentloop.cli.export" in result.stderr
+
+
+def test_experiment_help_lists_every_arm_with_its_sentence():
+    from typer.testing import CliRunner
+
+    from agentloop.arms import ARMS
+    from agentloop.cli import app
+
+    result = CliRunner().invoke(app, ["experiment", "--help"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for name in ("off", "self", "oracle", "gate", "external", "always", "random", "distill", "kl"):
+        assert f"{name}: {' '.join(ARMS.get(name).meaning.split())}" in text, name

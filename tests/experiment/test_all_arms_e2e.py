@@ -1,13 +1,15 @@
 """Every arm of the ablation end to end at the smallest size (issue 26): off, self, always, random,
-distill, kl, oracle and gate x 1 seed x 1 epoch on the smoke scenario (1 training episode of 1 turn,
-32 tokens, a 1-step round), on the real vLLM engine, sandbox, learner rounds (child processes) and
-store. Numbers at this size are no result; what is checked is that each arm does what it claims:
+distill, kl, oracle and gate x 1 seed x 1 epoch of the organism (scenarios/organism.yaml without its
+warm start, so the session's vLLM engine on the raw model serves it: 1 training episode, 1-step
+pressure rounds, 1 instance of each held-out family, 32 tokens), with the real sandbox, learner
+rounds (child processes) and store. Numbers at this size are no result; what is checked is that each
+arm does what it claims:
 
 - who labelled the training turns (none for off and kl) and what each round trained (task, kl, dpo, sft);
 - the same task batches in every arm: a round's first task loss is computed before any update, on
   the first task batch, so it is equal across arms exactly when they draw the same batches;
-- every pair carries its rewrite audit; gate's held-out turns are gated; the report has its
-  seed-level differences and says one seed gives no interval.
+- every pair carries its rewrite audit; gate's held-out turns are gated; held-out families never
+  reach training; the report has its seed-level differences and says one seed gives no interval.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from agentloop.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-SMOKE = repo_root() / "scenarios" / "smoke.yaml"
+ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 ARMS = ["off", "self", "always", "random", "distill", "kl", "oracle", "gate"]
 JUDGE = {"self": "self", "always": "always", "random": "random", "distill": "always", "oracle": "oracle", "gate": "self"}
 
@@ -33,15 +35,16 @@ def every_arm(vllm_engine, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("all-arms")
     db_url = f"sqlite:///{work / 'arms.db'}"
-    scenario = load_scenario(SMOKE).with_overrides(max_tokens=32, turns=1, episodes=1)
-    learner = scenario.learner.model_copy(update={
-        "steps": 1, "batch_size": 1, "max_length": 192, "task_data": scenario.learner.task_data.model_copy(update={"n": 2})})
-    conscience = scenario.conscience.model_copy(update={"rewrite_max_tokens": 32})
-    scenario = scenario.model_copy(update={"learner": learner, "conscience": conscience})
+    s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1)
+    org = s.organism.model_copy(update={"warm_start": None, "pressure": s.organism.pressure.model_copy(
+        update={"steps": 1, "batch_size": 1, "n": 4, "max_length": 768})})
+    tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
+    conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 32})
+    scenario = s.model_copy(update={"organism": org, "tasks": tasks, "conscience": conscience, "batch_size": 8})
     store = open_store(db_url)
     store.upgrade()
     exp = Experiment(scenario, store, vllm_engine, db_url=db_url, workdir=work / "runs",
-                     model_path=vllm_engine.config.model, scenario_path=str(SMOKE), command="pytest every arm")
+                     model_path=vllm_engine.config.model, scenario_path=str(ORGANISM), command="pytest every arm")
     units = exp.run("arms", ARMS, [0], 1)
     return {u.arm: u.run_id for u in units}, db_url
 
@@ -54,6 +57,8 @@ def _sql(db_url: str, query: str, *args) -> list[tuple]:
 
 
 def test_each_arm_labels_and_trains_what_it_claims(every_arm):
+    from agentloop.scenario import load_scenario
+
     runs, db_url = every_arm
     assert sorted(runs) == sorted(ARMS)
     for arm, run_id in runs.items():
@@ -68,6 +73,10 @@ def test_each_arm_labels_and_trains_what_it_claims(every_arm):
         assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", run_id) == [(0,), (1,)]
     always = _sql(db_url, "SELECT COUNT(*), COUNT(audit) FROM preference_pairs WHERE run_id = ?", runs["always"])
     assert always[0][0] >= 1 and always[0][0] == always[0][1]  # every turn paired, every pair audited
+    holdout = set(load_scenario(ORGANISM).tasks.held_out)
+    trained = {f for (f,) in _sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'train'")}
+    evaluated = {f for (f,) in _sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'eval'")}
+    assert trained and not trained & holdout and evaluated == set(load_scenario(ORGANISM).tasks.holdout_families)
 
 
 def test_every_arm_trains_on_the_same_task_batches(every_arm):
