@@ -108,14 +108,15 @@ class Report:
     def pair_lines(self) -> list[str]:
         """One line per arm on the preference pairs it produced; explicit when there were none."""
         lines = []
+        unjudged = {r.arm for r in self.runs if (r.config.get("conscience") or {}).get("mode") == "off"} | {"off"}
         for arm in self.arm_names:
             rows = self._arm_rows(arm)
             total = sum(r["n_pairs"] for r in rows)
             per_epoch = ", ".join(f"epoch {r['epoch']}: {r['n_pairs']}" for r in rows if r["epoch"] > 0)
             if total:
                 lines.append(f"{arm}: {total} preference pairs ({per_epoch})")
-            elif arm == "off":
-                lines.append("off: no conscience, so no pairs (the baseline trains on the task loss only)")
+            elif arm in unjudged:
+                lines.append(f"{arm}: no conscience in training, so no pairs (its rounds train without DPO)")
             elif not self.flagged_train.get(arm):
                 who = "the frozen-copy judge" if arm in ("self", "gate") else f"the {arm} judge"
                 lines.append(f"{arm}: {who} flagged nothing, so DPO had no pairs")
