@@ -21,9 +21,17 @@ def _git(*args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def provenance(scenario_text: str) -> dict[str, object]:
-    """{commit, dirty, scenario_sha256}; commit and dirty are None outside a git checkout."""
+def _code_state() -> tuple[str | None, bool | None]:
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"commit": commit, "dirty": bool(status) if status is not None else None,
-            "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest()}
+    return commit, (bool(status) if status is not None else None)
+
+
+# Read when the process imports this module (it starts), not when a run is created: a run created an
+# hour into an experiment runs the code the process loaded, whatever was committed since.
+COMMIT, DIRTY = _code_state()
+
+
+def provenance(scenario_text: str) -> dict[str, object]:
+    """{commit, dirty, scenario_sha256}; commit and dirty are None outside a git checkout."""
+    return {"commit": COMMIT, "dirty": DIRTY, "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest()}
