@@ -40,14 +40,21 @@ def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mas
         logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[:, :-1].float()
         logps = torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
         return logps * mask.to(logps.dtype)
+    logits, rows, cols = _answer_logits(model, input_ids, attention_mask, mask)
+    picked = logits.gather(1, targets[rows, cols].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
+    result = torch.zeros(targets.shape, dtype=picked.dtype, device=picked.device)
+    return result.index_put((rows, cols), picked)
+
+
+def _answer_logits(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                   mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The fp32 logits [N, V] at the N positions `mask` ([rows, T-1]) marks, and those (rows, cols):
+    only they reach the vocabulary projection."""
     rows, cols = mask.nonzero(as_tuple=True)  # the trained (row, position) pairs, N of them
     out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=True,
                 logits_to_keep=1)  # the body's last hidden states; logits of one position only
     hidden = out.hidden_states[-1][rows, cols]  # [N, H], contiguous (a strided slice leaves bf16's fast matmul)
-    logits = project(model, hidden).float()  # [N, V]
-    picked = logits.gather(1, targets[rows, cols].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
-    result = torch.zeros(targets.shape, dtype=picked.dtype, device=picked.device)
-    return result.index_put((rows, cols), picked)
+    return project(model, hidden).float(), rows, cols
 
 
 def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
@@ -114,15 +121,12 @@ def _trained_logits(model: torch.nn.Module, batch: dict[str, torch.Tensor],
                     answer_logits_only: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits predicting each labelled token, [N, V] (fp32), and those tokens, [N]."""
     targets, mask = batch["input_ids"][:, 1:], (batch["labels"] != -100)[:, 1:]
-    rows, cols = mask.nonzero(as_tuple=True)
     if answer_logits_only:
-        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False,
-                    output_hidden_states=True, logits_to_keep=1)
-        logits = project(model, out.hidden_states[-1][rows, cols])
-    else:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                       use_cache=False).logits[:, :-1][rows, cols]
-    return logits.float(), targets[rows, cols]
+        logits, rows, cols = _answer_logits(model, batch["input_ids"], batch["attention_mask"], mask)
+        return logits, targets[rows, cols]
+    rows, cols = mask.nonzero(as_tuple=True)
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
+    return logits[:, :-1][rows, cols].float(), targets[rows, cols]
 
 
 def task_nll_kl(model: torch.nn.Module, batch: dict[str, torch.Tensor],
