@@ -171,6 +171,8 @@ class Learning:
 
         from store.artifacts import record_file, recorded, resolve_file
 
+        if self._task_jsonl is not None:  # prepared by this process; each round's child checks its sha256
+            return
         if recorded(self.store, self.run_id, "task_data") is not None:
             self._task_jsonl = resolve_file(self.store, self.run_id, "task_data")  # a resumed run: checked
             return
@@ -187,6 +189,7 @@ class Learning:
         self.task_jsonl.parent.mkdir(parents=True, exist_ok=True)
         ds.to_json(str(self.task_jsonl), lines=True)
         record_file(self.store, self.run_id, "task_data", self.task_jsonl)
+        self._task_jsonl = self.task_jsonl
 
     def config_json(self) -> str:
         """The round's `--config`: the scenario's learner block as a LearnerConfig (its seed, its model's dtype)."""

@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from agentloop.errors import AgentloopError
 from store.models import ArtifactRow
@@ -34,9 +35,13 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _row(session: Session, run_id: int, kind: str) -> ArtifactRow | None:
+    return session.scalar(select(ArtifactRow).where(ArtifactRow.run_id == run_id, ArtifactRow.kind == kind))
+
+
 def recorded(store: Store, run_id: int, kind: str) -> ArtifactRow | None:
     with store.session(readonly=True) as s:
-        row = s.scalar(select(ArtifactRow).where(ArtifactRow.run_id == run_id, ArtifactRow.kind == kind))
+        row = _row(s, run_id, kind)
         if row is not None:
             s.expunge(row)
         return row
@@ -44,7 +49,7 @@ def recorded(store: Store, run_id: int, kind: str) -> ArtifactRow | None:
 
 def _record(store: Store, run_id: int, kind: str, path: Path, checksum: str | None, size: int | None) -> None:
     with store.session() as s:
-        row = s.scalar(select(ArtifactRow).where(ArtifactRow.run_id == run_id, ArtifactRow.kind == kind))
+        row = _row(s, run_id, kind)
         if row is None:
             row = ArtifactRow(run_id=run_id, kind=kind, path="")
             s.add(row)
