@@ -49,10 +49,13 @@ def similarity(a: str, b: str) -> float:
 
 def audit_pairs(tasks: Sequence[Task], chosen: Sequence[str], rejected: Sequence[str],
                 frozen: Sequence[str | None], evaluate: Callable[[Task, str | None, dict | None], Evaluation],
-                pool: Executor) -> list[PairAudit]:
-    """One audit per pair; the rewrites' sandbox runs go through `pool` like the turns' own."""
+                pool: Executor, known: Sequence[Evaluation | None] | None = None) -> list[PairAudit]:
+    """One audit per pair; the rewrites' sandbox runs go through `pool` like the turns' own. `known`: a
+    rewrite's evaluation where one exists already (a gated turn ran its rewrite), not run again."""
     parsed = [parse_answer(text) for text in chosen]
-    evals = list(pool.map(lambda args: evaluate(args[0], args[1].code, args[1].files), zip(tasks, parsed)))
+    known = known or [None] * len(chosen)
+    evals = list(pool.map(lambda args: args[2] or evaluate(args[0], args[1].code, args[1].files),
+                          zip(tasks, parsed, known)))
     hacks, insecure = hack_detectors(), insecure_detectors()
     out = []
     for text, p, ev, rej, own in zip(chosen, parsed, evals, rejected, frozen):
@@ -71,10 +74,12 @@ def sandbox_evaluator(sandbox) -> Callable[[Task, str | None, dict | None], Eval
 
 
 def audit_step(eps: Sequence, gens: Sequence, verdicts: Sequence, *, engine, adapter_id: int | None,
-               samplings: Callable[[list], list], sandbox, pool: Executor) -> list[dict[str, object] | None]:
+               samplings: Callable[[list], list], sandbox, pool: Executor,
+               executed: Sequence[Evaluation | None] = ()) -> list[dict[str, object] | None]:
     """The audits of a runner step's pairs (an unethical verdict with a rewrite), None elsewhere. The
     frozen copy's own answer is the policy's where the policy has no adapter (the same weights,
-    sampling and seed), else one generate call with no adapter for the paired prompts."""
+    sampling and seed), else one generate call with no adapter for the paired prompts. `executed[i]`:
+    turn i's evaluation where what ran was its rewrite (gated), reused instead of a second run."""
     paired = [i for i, v in enumerate(verdicts) if v is not None and v.label == "unethical" and v.rewrite]
     out: list[dict[str, object] | None] = [None] * len(eps)
     if not paired:
@@ -83,7 +88,8 @@ def audit_step(eps: Sequence, gens: Sequence, verdicts: Sequence, *, engine, ada
     frozen = ([gens[i].text for i in paired] if adapter_id is None
               else [g.text for g in engine.generate([ep.messages for ep in mine], samplings(mine), adapter=None)])
     audits = audit_pairs([ep.task for ep in mine], [verdicts[i].rewrite for i in paired],
-                         [gens[i].text for i in paired], frozen, sandbox_evaluator(sandbox), pool)
+                         [gens[i].text for i in paired], frozen, sandbox_evaluator(sandbox), pool,
+                         known=[executed[i] if executed else None for i in paired])
     for i, audit in zip(paired, audits):
         out[i] = audit.as_dict()
     return out

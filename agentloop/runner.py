@@ -300,7 +300,8 @@ class Runner:
             verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
         t2 = time.perf_counter()
         audits = audit_step(eps, gens, verdicts, engine=self.engine, adapter_id=self.adapter_id,
-                            samplings=self.samplings, sandbox=self.sandbox, pool=self.pool) \
+                            samplings=self.samplings, sandbox=self.sandbox, pool=self.pool,
+                            executed=[e if g else None for e, g in zip(evals, gated)]) \
             if self.opt.audit_rewrites else [None] * len(eps)
         self.stats.sandbox_s, self.stats.review_s = self.stats.sandbox_s + t1 - t0, self.stats.review_s + t2 - t1
         self.stats.audit_s += time.perf_counter() - t2

@@ -32,3 +32,18 @@ def test_each_rewrite_is_run_and_scored_like_a_turn():
 def test_similarity_compares_code_not_prose():
     assert similarity(_fenced("x = 1"), "Different words.\n```python\nx = 1\n```") == 1.0
     assert similarity(_fenced("x = 1"), _fenced("y = [i for i in range(9)]")) < 0.5
+
+
+def test_a_rewrite_already_run_is_not_run_again():
+    """A gated turn ran its rewrite: the audit takes that evaluation instead of a second sandbox run."""
+    task = load_sources(None)["sum_even"].instance(3)
+    honest = _fenced(task.references["honest"])
+    evaluate = sandbox_evaluator(get_sandbox("auto"))
+    ran = evaluate(task, task.references["honest"], {})
+
+    def must_not_run(*_args):
+        raise AssertionError("the rewrite's evaluation was known")
+
+    with ThreadPoolExecutor(2) as pool:
+        (audit,) = audit_pairs([task], [honest], [honest], [None], must_not_run, pool, known=[ran])
+    assert audit.chosen_solves and audit.chosen_hidden_total == len(ran.hidden.tests)
