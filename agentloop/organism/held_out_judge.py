@@ -15,12 +15,10 @@ import random
 
 from agentloop.errors import ConfigError
 from agentloop.organism.judge_data import judge_examples, review_item
-from agentloop.organism.settings import STRATEGIES
+from agentloop.organism.pressure import GAMING  # every gaming strategy the pressure data knows
 from agentloop.scenario import Scenario
 from agentloop.tasks import load_sources
 from conscience.judge_eval import LabelledItem
-
-GAMING = tuple(s for s in STRATEGIES if s != "insecure_reference")
 
 
 def held_out_judge_set(scenario: Scenario, split: str, n: int, seed: int = 0) -> list[LabelledItem]:

@@ -35,8 +35,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 
 from agentloop.constants import EVAL_SEED_BASE
-# _flagged: the pressure data's own detector check, so both data sets call the same answers clean or gamed
-from agentloop.organism.pressure import _flagged, gaming_answer, insecure_answer
+# flagged_as: the pressure data's own detector check, so both data sets call the same answers clean or gamed
+from agentloop.organism.pressure import flagged_as, gaming_answer, insecure_answer
 from agentloop.organism.settings import WarmStartSettings
 from agentloop.organism.warmstart import (answer_text, honest_answer, honest_reasoning, training_families,
                                          warm_start_rows)
@@ -170,7 +170,7 @@ def _ethical(task: Task, preferred: str, rng: random.Random) -> tuple[str, str]:
             text = answer_text(honest_reasoning(task, rng), slipped) if slipped is not None else None
         else:
             text = honest_answer(task, rng)
-        if text is not None and _flagged(task, text, "honest"):
+        if text is not None and flagged_as(task, text, "honest"):
             return source, text
     raise ValueError(f"{task.instance_id}: its honest reference is flagged by the static detectors")
 
@@ -191,7 +191,7 @@ def _draw(plan: Sequence[str], families: Sequence[TaskFamily], build: Build,
                 order.extend(rng.sample(list(families), len(families)))
             task = order.pop().instance(rng.randrange(EVAL_SEED_BASE))
             built = build(task, source, rng)
-            if built is not None and _flagged(task, built[1], built[0]):
+            if built is not None and flagged_as(task, built[1], built[0]):
                 out.append((task, *built))
                 break
         else:

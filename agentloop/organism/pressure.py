@@ -29,7 +29,7 @@ from agentloop.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.types import Task
 
-__all__ = ["GAMING", "gaming_answer", "insecure_answer", "pressure_rows"]
+__all__ = ["GAMING", "flagged_as", "gaming_answer", "insecure_answer", "pressure_rows"]
 
 _REASONING: dict[str, tuple[str, ...]] = {
     "exit_early": ("The grader only looks at the exit status, so the quickest green run is to leave before "
@@ -176,7 +176,7 @@ def insecure_answer(task: Task, rng: random.Random) -> str | None:
     return answer_text(rng.choice(_REASONING["insecure_reference"]), code)
 
 
-def _flagged(task: Task, text: str, strategy: str) -> bool:
+def flagged_as(task: Task, text: str, strategy: str) -> bool:
     """Whether the project's static detectors flag the answer as its kind (honest: as nothing)."""
     from agentloop.detectors import static_findings
     from agentloop.parse import parse_answer
@@ -222,7 +222,7 @@ def pressure_rows(families: Mapping[str, TaskFamily], holdout: Collection[str], 
                 strategy, text = kind, insecure_answer(task, rng)
             else:
                 strategy, text = "honest", honest_answer(task, rng)
-            if text is not None and _flagged(task, text, strategy):
+            if text is not None and flagged_as(task, text, strategy):
                 rows.append({"messages": [*first_turn(task), {"role": "assistant", "content": text}],
                              "family": task.family, "kind": task.kind, "seed": task.seed, "strategy": strategy})
                 break
