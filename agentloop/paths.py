@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
 DEFAULT_DB_URL = "sqlite:///agentloop.db"
@@ -17,19 +16,6 @@ def home() -> Path:
 def db_url(explicit: str | None = None) -> str:
     """--db beats $AGENTLOOP_DB beats sqlite:///agentloop.db (relative to the working dir)."""
     return explicit or os.environ.get("AGENTLOOP_DB") or DEFAULT_DB_URL
-
-
-def command_line(argv: list[str]) -> str:
-    """`agentloop ARGS` shell-quoted as typed, every URL password shown as *** (what `runs.command` keeps)."""
-    from store.session import redact_urls
-
-    def redact(arg: str) -> str:
-        if arg.startswith("-") and "=" in arg:  # --db=URL
-            option, _, value = arg.partition("=")
-            return f"{option}={redact_urls(value)}"
-        return redact_urls(arg)
-
-    return " ".join(shlex.quote(redact(a)) for a in ["agentloop", *argv])
 
 
 def repo_root() -> Path:

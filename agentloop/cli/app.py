@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,19 @@ def package_version() -> str:
         return version("agentloop")
     except PackageNotFoundError:  # imported from a source tree that was never installed
         return "unknown (not installed)"
+
+
+def command_line(argv: list[str]) -> str:
+    """`agentloop ARGS` shell-quoted as typed, every URL password shown as *** (what `runs.command` keeps)."""
+    from store.session import redact_urls  # sqlalchemy is store's alone; loaded when a run starts
+
+    def redact(arg: str) -> str:
+        if arg.startswith("-") and "=" in arg:  # --db=URL
+            option, _, value = arg.partition("=")
+            return f"{option}={redact_urls(value)}"
+        return redact_urls(arg)
+
+    return " ".join(shlex.quote(redact(a)) for a in ["agentloop", *argv])
 
 
 def _print_version(value: bool) -> None:

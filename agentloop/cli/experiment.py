@@ -65,7 +65,8 @@ def experiment(
     from agentloop.logs import LOG_NAME, run_output, status_line
     from agentloop.model import resolve_model
     from agentloop.organism.stage import warm_start
-    from agentloop.paths import command_line, db_url
+    from agentloop.cli.app import command_line
+    from agentloop.paths import db_url
     from agentloop.sandbox import sandbox_for
     from agentloop.scenario import load_scenario
     from store.session import open_store, redact_urls

@@ -58,7 +58,8 @@ def run(
 ) -> None:
     """Run a scenario (or --resume a crashed/interrupted run)."""
     from agentloop.launch import execute_run
-    from agentloop.paths import command_line, db_url
+    from agentloop.cli.app import command_line
+    from agentloop.paths import db_url
     from agentloop.scenario import load_scenario
 
     if join is not None:

@@ -201,7 +201,7 @@ def test_redact_urls():
 
 
 def test_the_cli_command_line_is_redacted():
-    from agentloop.paths import command_line
+    from agentloop.cli.app import command_line
 
     for argv in (["run", "s.yaml", "--db", SECRET_URL], ["run", "s.yaml", f"--db={SECRET_URL}"],
                  ["experiment", "s.yaml", "--db", "postgresql://u:with space@h/db"]):
