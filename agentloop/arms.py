@@ -11,8 +11,8 @@ an arm that observes with that judge.
 
 from __future__ import annotations
 
-from agentloop.errors import ConfigError
-from agentloop.registry import Registry
+from agentloop.core.errors import ConfigError
+from agentloop.core.registry import Registry
 from agentloop.scenario import Scenario
 from conscience.judge import JUDGES
 

@@ -89,7 +89,7 @@ class RunDisplay:
     """The live line over a run's episodes (rich `Live`, redrawn on resize); a no-op when disabled.
 
     sys.stdout/sys.stderr are left alone (no rich redirection): other libraries' output goes
-    where `agentloop.logs` sends it (the run's log file), never through the project's console."""
+    where `agentloop.core.logs` sends it (the run's log file), never through the project's console."""
 
     def __init__(self, console: Console, total: int, done: int = 0, enabled: bool = True) -> None:
         self.console = console

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agentloop.arms import arm
-from agentloop.errors import AgentloopError, ConfigError
+from agentloop.core.errors import AgentloopError, ConfigError
 from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
 from store.recorder import Recorder

@@ -21,15 +21,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentloop.errors import AgentloopError
-from agentloop.labels import detector_kinds
-from agentloop.logs import LOG_NAME, log_child_output, run_output
-from agentloop.metrics import Rate, detector_rates, judge_metrics
+from agentloop.core.errors import AgentloopError
+from agentloop.core.labels import detector_kinds
+from agentloop.core.logs import LOG_NAME, log_child_output, run_output
+from agentloop.core.metrics import Rate, detector_rates, judge_metrics
 from agentloop.provenance import provenance
 from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
-from agentloop.types import Sampling, Task
+from agentloop.core.types import Sampling, Task
 
 log = logging.getLogger(__name__)
 
@@ -239,14 +239,14 @@ class ExecutedRun:
     stats: StepStats
     seconds: float
     db_url: str
-    log_path: Path | None = None  # other libraries' logs and output (agentloop.logs.run_output)
+    log_path: Path | None = None  # other libraries' logs and output (agentloop.core.logs.run_output)
     sandbox_backend: str = ""  # the sandbox backend that ran the agent's code (bwrap | rlimit)
 
     def summary(self, as_json: bool = False) -> dict[str, object]:
         """Numbers from the store (not from memory), so --json and the table agree with queries.
 
         Rates carry k/n and a 95% Wilson interval; judge metrics carry n_pos and n and are n/a below
-        5 positives (`agentloop.metrics`). `as_json`: those as dicts instead of text."""
+        5 positives (`agentloop.core.metrics`). `as_json`: those as dicts instead of text."""
         from agentloop.sandbox import backend_label
         from store.outcomes import task_outcomes
         from store.queries import judge_agreement, retention_over_epochs
@@ -294,7 +294,7 @@ def execute_run(scenario: Scenario, db_url: str, *, scenario_path: Path, workdir
     (`--allow-weak-sandbox`); the backend used is stored in `runs.config["sandbox_backend"]`.
 
     `capture_logs`: other libraries' logs and output go to `<workdir>/run-<id>/agentloop.log`
-    while the engine starts and the episodes run (`agentloop.logs.run_output`)."""
+    while the engine starts and the episodes run (`agentloop.core.logs.run_output`)."""
     from agentloop.sandbox import sandbox_for
     from store.session import open_store
 

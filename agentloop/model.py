@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentloop.errors import AgentloopError
-from agentloop.paths import home
+from agentloop.core.errors import AgentloopError
+from agentloop.core.paths import home
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 
 def _git(*args: str) -> str | None:

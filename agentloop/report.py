@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from rich.console import RenderableType
 from rich.text import Text
 
-from agentloop.errors import AgentloopError
-from agentloop.metrics import MIN_POSITIVES
+from agentloop.core.errors import AgentloopError
+from agentloop.core.metrics import MIN_POSITIVES
 from agentloop.report_audit import AUDIT_COLUMNS, audit_meaning, audit_tables
 from agentloop.report_compare import BOOTSTRAP_METHOD, KIND_COLUMNS, episode_differences, kind_rows
 from agentloop.report_differences import (

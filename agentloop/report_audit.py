@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentloop.metrics import Rate
+from agentloop.core.metrics import Rate
 from agentloop.report_format import ARM_KEYS, SEED_KEYS, Column, Row, arm_key, fmt, markdown_table
 from learner.examples import skip_reason
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from agentloop.metrics import Rate, bootstrap_ci, stratified_bootstrap_diff
+from agentloop.core.metrics import Rate, bootstrap_ci, stratified_bootstrap_diff
 from agentloop.report_format import Column, Row, arm_key, fmt, markdown_table, rate_cell
 
 BASELINE = "off"

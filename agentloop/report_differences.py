@@ -6,7 +6,7 @@
 A contrast is arm minus reference over the seeds both arms ran (the same seed: the same task order and
 data, so the pair differs by the arm alone); a seed in one arm only is dropped and counted. Each
 difference has its mean, a 95% t interval over the paired seeds and an exact sign-flip permutation p
-(agentloop.seed_stats). The rule the sentences follow: a difference is distinguishable when that t
+(agentloop.core.seed_stats). The rule the sentences follow: a difference is distinguishable when that t
 interval excludes 0; otherwise, or with no interval (one paired seed, or identical differences), the
 sentence says "not distinguishable", with the sign-flip p beside it.
 """
@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from agentloop.report_format import Column, Row, arm_key, fmt
-from agentloop.seed_stats import paired_difference
+from agentloop.core.seed_stats import paired_difference
 
 BASELINE = "off"
 EPOCH0 = "epoch 0"

@@ -1,5 +1,5 @@
 """How the report prints its numbers: every rate with its 95% CI and k/n, every judge metric with
-n_pos and n ("n/a" below `agentloop.metrics.MIN_POSITIVES` positives), as rich and markdown tables.
+n_pos and n ("n/a" below `agentloop.core.metrics.MIN_POSITIVES` positives), as rich and markdown tables.
 
 An arm row's interval is the t interval over its seeds; where there is none (seeds identical, or one
 seed) the cell says so in brackets and adds the episode-level interval of the pooled episodes, marked
@@ -18,8 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from agentloop.arms import arm
-from agentloop.errors import ConfigError
-from agentloop.metrics import Confusion, JudgeMetric, kappa_interval, wilson
+from agentloop.core.errors import ConfigError
+from agentloop.core.metrics import Confusion, JudgeMetric, kappa_interval, wilson
 
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal: retention stays above 80% after 5 epochs
 ARM_ORDER = ("off", "self", "oracle", "gate", "always", "random", "distill", "kl", "external")
@@ -72,7 +72,7 @@ def rate_cell(row: Row, metric: str, k: str | None, n: str = "n_episodes") -> st
 
 
 def judge_cell(row: Row, metric: str, n: str = "n_verdicts") -> str:
-    """A judge metric with n_pos and n; n/a below MIN_POSITIVES positives (agentloop.metrics.JudgeMetric).
+    """A judge metric with n_pos and n; n/a below MIN_POSITIVES positives (agentloop.core.metrics.JudgeMetric).
     Without a recorded interval, precision and recall get the Wilson interval of their counts, kappa
     Cohen's (rows recorded before kappa had one)."""
     tp, fp, fn, tn = (row.get(k) or 0 for k in ("tp", "fp", "fn", "tn"))

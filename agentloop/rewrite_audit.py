@@ -17,9 +17,9 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 
 from agentloop.detectors import Evaluation, evaluate_solution
-from agentloop.labels import hack_detectors, insecure_detectors
-from agentloop.parse import parse_answer
-from agentloop.types import Task
+from agentloop.core.labels import hack_detectors, insecure_detectors
+from agentloop.core.parse import parse_answer
+from agentloop.core.types import Task
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,15 @@ from dataclasses import dataclass, field
 
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
 from agentloop.engines.base import Engine
-from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
-from agentloop.metrics import DetectorRates, detector_rates
-from agentloop.parse import parse_answer, parse_finding
-from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
+from agentloop.core.labels import hack_detectors, insecure_detectors, misaligned_detectors
+from agentloop.core.metrics import DetectorRates, detector_rates
+from agentloop.core.parse import parse_answer, parse_finding
+from agentloop.core.prompts import feedback_message, pressure_for_turn, system_message, task_message
 from store.recorder import ClaimLost, EpisodePlan, Recorder
 from store.heartbeat import ClaimHeartbeat
 from agentloop.rewrite_audit import audit_step
 from agentloop.sandbox import Sandbox
-from agentloop.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
+from agentloop.core.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
 
@@ -70,8 +70,8 @@ class StepStats:
     episodes_total: int = 0
     turns: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"ethical": 0, "neutral": 0, "unethical": 0})
-    hack_turns: int = 0  # turns with a hidden_tests or tampering finding (agentloop.labels.hack_detectors)
-    insecure_turns: int = 0  # turns with an insecure finding (agentloop.labels.insecure_detectors)
+    hack_turns: int = 0  # turns with a hidden_tests or tampering finding (agentloop.core.labels.hack_detectors)
+    insecure_turns: int = 0  # turns with an insecure finding (agentloop.core.labels.insecure_detectors)
     misaligned_turns: int = 0  # turns with either
     gated: int = 0
     completion_tokens: int = 0

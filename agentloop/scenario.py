@@ -8,7 +8,7 @@ Every section is a pydantic v2 model with `extra="forbid"`: an unknown key, a wr
 out-of-range value, a bad enum, a bad duration ("10m"), an unknown framework or task family is a
 `ConfigError` whose one-line message names the file, the line and the field path, e.g.
 `scenarios/x.yaml, line 12: conscience.framework: unknown framework 'kant'; use one of ...`.
-Line numbers come from `yaml.compose` (agentloop/yaml_model.py, the machinery task families and
+Line numbers come from `yaml.compose` (agentloop/core/yaml_model.py, the machinery task families and
 hidden cases share), so they point at the key that is wrong (for an unknown key) or at its value.
 The `learner:` block is learner.config.LearnerConfig's fields (agentloop/scenario_learner.py).
 """
@@ -20,13 +20,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
-from agentloop.constants import EVAL_SEED_BASE
-from agentloop.errors import ConfigError
+from agentloop.core.constants import EVAL_SEED_BASE
+from agentloop.core.errors import ConfigError
 from agentloop.organism.settings import OrganismSettings
-from agentloop.registry import Registry
+from agentloop.core.registry import Registry
 from agentloop.scenario_learner import LearnerSettings, parse_duration
-from agentloop.types import TaskKind
-from agentloop.yaml_model import Strict, error_message, load_yaml_model
+from agentloop.core.types import TaskKind
+from agentloop.core.yaml_model import Strict, error_message, load_yaml_model
 from learner.config import LearnerConfig
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import Field, ValidationInfo, create_model, field_validator, model_validator
 
-from agentloop.yaml_model import Strict
+from agentloop.core.yaml_model import Strict
 from learner.config import FIELD_RULES, LearnerConfig, cross_field_problems
 
 __all__ = ["LearnerSettings", "TaskData", "parse_duration"]

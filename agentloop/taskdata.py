@@ -22,10 +22,10 @@ from typing import Literal
 
 from datasets import Dataset
 
-from agentloop.errors import ConfigError
-from agentloop.constants import EVAL_SEED_BASE
+from agentloop.core.errors import ConfigError
+from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
-from agentloop.types import Conversation, Task
+from agentloop.core.types import Conversation, Task
 
 __all__ = ["build_task_dataset", "load_messages_jsonl", "task_messages"]
 

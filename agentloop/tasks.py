@@ -52,7 +52,7 @@ per parameter, in the order family.yaml lists them, with `random.Random(f"{famil
 So one family yields many distinct instances, and the same seed always the same one.
 
 **References** (`Task.references`, name -> text). A single-file reference is the solution file's
-code. A multi-file reference is written the way an agent answers (agentloop/parse.py): the
+code. A multi-file reference is written the way an agent answers (agentloop/core/parse.py): the
 solution in a fenced python block, then one fenced block per extra file whose first line is
 `# file: NAME` (e.g. a conftest.py, or an edited test file); `detectors.reference_check.split_reference`
 splits it back. `Task.expected[name]` lists the misalignment detectors that must fire for that
@@ -73,13 +73,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentloop.errors import ConfigError
-from agentloop.paths import repo_root
-from agentloop.hidden_cases import HiddenCasesSpec, parse_hidden_cases
-from agentloop.labels import BUILTIN_DETECTORS
-from agentloop.constants import EVAL_SEED_BASE
-from agentloop.yaml_model import load_yaml_model
-from agentloop.types import Task, TaskKind
+from agentloop.core.errors import ConfigError
+from agentloop.core.paths import repo_root
+from agentloop.core.hidden_cases import HiddenCasesSpec, parse_hidden_cases
+from agentloop.core.labels import BUILTIN_DETECTORS
+from agentloop.core.constants import EVAL_SEED_BASE
+from agentloop.core.yaml_model import load_yaml_model
+from agentloop.core.types import Task, TaskKind
 
 if TYPE_CHECKING:
     from agentloop.scenario import TaskSelection
@@ -93,7 +93,7 @@ VISIBLE_TESTS = "test_visible.py"
 HIDDEN_CASES = "hidden_cases.yaml"
 _REQUIRED_FILES = ("spec.md", "starter.py", VISIBLE_TESTS, HIDDEN_CASES, "solutions/honest.py")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?\s*\}\}")
-Detector = Literal[tuple(BUILTIN_DETECTORS)]  # type: ignore[valid-type]  # agentloop.labels: one list
+Detector = Literal[tuple(BUILTIN_DETECTORS)]  # type: ignore[valid-type]  # agentloop.core.labels: one list
 
 
 class FamilySpec(BaseModel):

@@ -33,7 +33,7 @@ from pathlib import Path
 from _table import print_table
 from agentloop.engines import make_engine
 from agentloop.model import prepare_embedded
-from agentloop.types import Conversation, Sampling
+from agentloop.core.types import Conversation, Sampling
 
 log = logging.getLogger("bench.cells_together")
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 
 def cell_prompts(seed: int, n: int) -> list[Conversation]:
     """The first `n` held-out first-turn prompts of scenarios/organism.yaml at `seed`."""
-    from agentloop.prompts import system_message, task_message
+    from agentloop.core.prompts import system_message, task_message
     from agentloop.scenario import load_scenario
     from agentloop.tasks import select_tasks
 

@@ -63,7 +63,7 @@ def main() -> None:
 
     from agentloop.engines import make_engine
     from agentloop.model import prepare_embedded
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
 
     scenario = bench_scenario(args.episodes, args.turns, args.max_tokens, args.episodes)
     launch.Recorder, launch.Runner = TimedRecorder, TimedRunner  # bench-only instrumentation

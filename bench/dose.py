@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from _table import print_table
-from agentloop.labels import hack_detectors, insecure_detectors
-from agentloop.metrics import Rate
+from agentloop.core.labels import hack_detectors, insecure_detectors
+from agentloop.core.metrics import Rate
 from agentloop.scenario import Scenario, load_scenario
 
 log = logging.getLogger("bench.dose")
@@ -49,7 +49,7 @@ def held_out(scenario: Scenario, seed: int, kinds: list[str], per_family: int | 
 
 def first_turns(engine, tasks, max_tokens: int, adapter: int | None) -> list[str]:
     from agentloop.organism.warmstart import first_turn
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
 
     greedy = Sampling(max_tokens=max_tokens, temperature=0.0)
     return [g.text for g in engine.generate([first_turn(t) for t in tasks], greedy, adapter=adapter)]
@@ -58,7 +58,7 @@ def first_turns(engine, tasks, max_tokens: int, adapter: int | None) -> list[str
 def label(task, text: str, sandbox) -> dict[str, bool]:
     """One answer's labels: parse failure, hack, insecure, capability (hidden cases all passed)."""
     from agentloop.detectors import evaluate_solution
-    from agentloop.parse import parse_answer
+    from agentloop.core.parse import parse_answer
 
     parsed = parse_answer(text)
     if parsed.code is None:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from _table import print_table
 from agentloop.engines import make_engine
 from agentloop.model import prepare_embedded
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 
 TASKS = [
     "Write a Python function is_prime(n).", "Write a function that reverses a linked list.",

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from _table import print_table
-from agentloop.dtypes import resolve_dtype
+from agentloop.core.dtypes import resolve_dtype
 from agentloop.launch import Learning
 from agentloop.scenario import load_scenario
 from learner.config import LearnerConfig

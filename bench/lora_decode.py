@@ -28,7 +28,7 @@ import time
 from _table import print_table
 from agentloop.engines import make_engine
 from agentloop.model import prepare_embedded
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 from engines import PROMPTS, random_adapter
 
 log = logging.getLogger("bench.lora_decode")

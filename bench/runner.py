@@ -34,7 +34,7 @@ from pathlib import Path
 import agentloop.launch as launch
 from _table import print_table
 from agentloop.launch import execute_run
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 from store.recorder import Recorder
 from agentloop.runner import Runner
 from agentloop.scenario import Scenario, load_scenario
@@ -147,7 +147,7 @@ def main() -> None:
 
     from agentloop.engines import make_engine
     from agentloop.model import prepare_embedded
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
 
     batched = bench_scenario(args.episodes, args.turns, args.max_tokens, args.episodes)
     sequential = bench_scenario(args.episodes, args.turns, args.max_tokens, 1)

@@ -42,7 +42,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from _table import print_table
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 sys.path.insert(0, str(repo_root() / "tests"))  # the suite's PostgreSQL and vLLM-server starters, its tiny scenario
 import _postgres  # noqa: E402

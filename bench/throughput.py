@@ -7,7 +7,7 @@ import time, statistics, sys
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from engines import PROMPTS
 from agentloop.engines import make_engine
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 e = make_engine("vllm")
 g = Sampling(max_tokens=64, temperature=0.0)
 e.generate(PROMPTS[:1], Sampling(max_tokens=4))

@@ -35,7 +35,7 @@ import torch
 
 from _table import print_table
 from agentloop.launch import Learning, execute_run, runner_options
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 from agentloop.scenario import Scenario, load_scenario
 from learner.config import LearnerConfig
 
@@ -50,9 +50,9 @@ def fenced(code: str) -> str:
 
 def synthetic_pairs(scenario: Scenario, n: int) -> list[tuple[list[dict[str, str]], str, str]]:
     """(prompt messages, chosen, rejected) the way the runner stores them, from real task instances."""
-    from agentloop.prompts import feedback_message, pressure_for_turn, system_message, task_message
+    from agentloop.core.prompts import feedback_message, pressure_for_turn, system_message, task_message
     from agentloop.tasks import load_families
-    from agentloop.types import TestOutcome
+    from agentloop.core.types import TestOutcome
 
     held_out = set(scenario.tasks.holdout_families)
     families = [f for name, f in sorted(load_families().items()) if name not in held_out]
@@ -199,7 +199,7 @@ def main() -> None:
 
 
 def _tiny_sampling():
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
 
     return Sampling(max_tokens=4)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 BUILTIN_FRAMEWORKS: tuple[str, ...] = ("three_laws", "four_laws", "wwjd")
 

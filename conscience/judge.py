@@ -27,9 +27,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 
-from agentloop.errors import ConfigError
-from agentloop.registry import Registry
-from agentloop.types import Sampling
+from agentloop.core.errors import ConfigError
+from agentloop.core.registry import Registry
+from agentloop.core.types import Sampling
 from conscience.framework import Framework, load_framework
 from conscience.model import JudgeModel
 from conscience.prompts import DEFAULT_BUDGET, PromptBudget, ReviewItem, render_classify, render_rewrite

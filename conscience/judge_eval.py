@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from conscience.judge import Judge
 from conscience.prompts import ReviewItem
 from conscience.validation import judge_metrics

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from agentloop.types import Conversation, Generation, Sampling
+from agentloop.core.types import Conversation, Generation, Sampling
 
 
 @runtime_checkable

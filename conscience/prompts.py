@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 from conscience.framework import Framework
 
 

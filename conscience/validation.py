@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentloop.metrics import Confusion, auroc
+from agentloop.core.metrics import Confusion, auroc
 from conscience.verdict import Verdict
 
 CRITERIA = ("f1", "youden")

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 Label = Literal["ethical", "neutral", "unethical"]
 LABELS: tuple[Label, ...] = ("ethical", "neutral", "unethical")

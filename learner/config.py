@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-from agentloop.dtypes import DTYPES
-from agentloop.errors import ConfigError
+from agentloop.core.dtypes import DTYPES
+from agentloop.core.errors import ConfigError
 
 Schedule = Literal["off", "between_episodes", "background"]
 Device = Literal["auto", "cpu", "cuda"]
@@ -63,7 +63,7 @@ class LearnerConfig:
     device: Device = field(default="auto", metadata={"help": "auto = CUDA if present, else CPU"})
     dtype: DtypeName = field(default="auto", metadata={
         "help": "weights' dtype (LoRA weights stay fp32); auto = bf16 on CUDA and on a CPU with AMX/AVX512-BF16, "
-                "else fp32 (agentloop.dtypes)", "choices": DTYPES})
+                "else fp32 (agentloop.core.dtypes)", "choices": DTYPES})
     answer_logits_only: bool = field(default=True, metadata={
         "help": "project only the trained positions onto the vocabulary (learner/loss.py); False = the "
                 "full-vocabulary log-softmax path"})

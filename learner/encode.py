@@ -14,7 +14,7 @@ import torch
 from trl.data_utils import common_prefix_length
 from trl.trainer.dpo_trainer import DataCollatorForPreference
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 
 IGNORE = -100  # label of tokens the task loss does not train (prompt, system, user turns)
 

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 
 # Openings of a refusal: a rewrite that refuses teaches the policy to refuse, not to be honest
 # (docs/design.md, "The conscience": a rewrite addresses the request fully, is helpful, does not

@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 from learner.examples import skip_reason, to_example
 from store.learning import Session, mark_pairs_trained, pair_rows
 

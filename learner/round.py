@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import AgentloopError
-from agentloop.types import Conversation
+from agentloop.core.errors import AgentloopError
+from agentloop.core.types import Conversation
 from learner.config import LearnerConfig
 from learner.distributed import Group
 from store.lock import round_lock

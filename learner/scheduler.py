@@ -24,7 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from agentloop import paths
+from agentloop.core import paths
 
 log = logging.getLogger(__name__)
 

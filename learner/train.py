@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 from learner.config import LearnerConfig
 from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, chosen_example, collate_pairs, collate_task, encode_pair, encode_task,
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 def pick_device(config: LearnerConfig) -> tuple[str, torch.dtype]:
     """CUDA when present (or asked), else CPU; the weights' dtype from `config.dtype` for that device
     (auto: bf16 on CUDA and on a CPU with AMX/AVX512-BF16, fp32 elsewhere)."""
-    from agentloop.dtypes import torch_dtype
+    from agentloop.core.dtypes import torch_dtype
 
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     device = "cuda" if use_cuda else "cpu"

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 from store.models import ArtifactRow
 from store.session import Store
 

@@ -1,8 +1,8 @@
-"""The one place that maps store rows to and from the domain types of `agentloop.types`.
+"""The one place that maps store rows to and from the domain types of `agentloop.core.types`.
 
     row = turn_row(turn, episode_id, sandbox=TurnSandbox.of(visible, hidden))   # its FindingRows attached
     session.add(row)                                     # one add writes the turn and its findings
-    turn = turn_from_row(row)                            # back to agentloop.types.Turn
+    turn = turn_from_row(row)                            # back to agentloop.core.types.Turn
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from agentloop.types import Finding, SandboxResult, TestOutcome, Turn
+from agentloop.core.types import Finding, SandboxResult, TestOutcome, Turn
 from store.models import FindingRow, TurnRow
 
 

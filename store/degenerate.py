@@ -7,7 +7,7 @@ collapsed model look like a well-behaved one, so the report shows them apart:
     from store.degenerate import AnswerFacts, episode_outcome
     episode_outcome([AnswerFacts(detectors=frozenset(), has_code=True, hidden_passed=0)])   # "degenerate"
 
-Parse failures are recorded as a finding of agentloop.parse.PARSE_DETECTOR (no code in the answer), which
+Parse failures are recorded as a finding of agentloop.core.parse.PARSE_DETECTOR (no code in the answer), which
 is not misalignment; they get their own outcome, so the four are disjoint (DEFINITION).
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from agentloop.labels import misaligned_detectors
-from agentloop.parse import PARSE_DETECTOR
+from agentloop.core.labels import misaligned_detectors
+from agentloop.core.parse import PARSE_DETECTOR
 
 Outcome = Literal["misaligned", "unparsed", "degenerate", "sound"]
 OUTCOMES: tuple[Outcome, ...] = ("misaligned", "unparsed", "degenerate", "sound")

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
-from agentloop.metrics import Confusion, auroc_interval, bootstrap_ci, kappa_interval, t_interval, wilson
-from agentloop.parse import PARSE_DETECTOR
+from agentloop.core.labels import hack_detectors, insecure_detectors, misaligned_detectors
+from agentloop.core.metrics import Confusion, auroc_interval, bootstrap_ci, kappa_interval, t_interval, wilson
+from agentloop.core.parse import PARSE_DETECTOR
 from store.degenerate import AnswerFacts, episode_outcome, has_code, outcome_counts
 from store.experiments import experiment_runs
 from store.listing import EpochRetention

@@ -1,5 +1,5 @@
 """The experiment table: one row per (arm, seed, epoch) from the recorded evaluations, then one per (arm, epoch)
-with the mean over seeds and a 95% t interval over seeds (agentloop.seed_stats).
+with the mean over seeds and a 95% t interval over seeds (agentloop.core.seed_stats).
 
     with store.session(readonly=True) as s:
         rows = experiment_table(s, "exp-2026-01-02")   # level "seed" rows, then level "arm" rows
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agentloop.metrics import bootstrap_ci, wilson
-from agentloop.seed_stats import seed_summary
+from agentloop.core.metrics import bootstrap_ci, wilson
+from agentloop.core.seed_stats import seed_summary
 from store.evaluation import COUNTS, METRICS, evaluate_epoch
 from store.experiments import experiment_runs
 from store.models import EpisodeRow, EvaluationRow, RunRow

@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 from store.models import EpisodeRow, EvaluationRow, RunRow, TrainingRoundRow
 
 __all__ = ["done_rounds", "evaluated_epochs", "experiment_run", "experiment_runs", "has_split", "resolve_target"]

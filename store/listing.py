@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from agentloop.labels import misaligned_detectors
+from agentloop.core.labels import misaligned_detectors
 from store.models import EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
 
 __all__ = [

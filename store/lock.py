@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 
 class RoundBusy(AgentloopError):

@@ -4,7 +4,7 @@ Types are Postgres-compatible: choices are VARCHAR + CHECK (non-native enums, so
 migration never has to ALTER TYPE), JSON is `sqlalchemy.JSON`, timestamps are
 timezone-aware UTC (SQLite keeps them naive; `UTCDateTime` puts the zone back).
 Rows are named `...Row` so they never clash with the domain types in
-`agentloop.types`; `store.convert` is the one place that maps between the two.
+`agentloop.core.types`; `store.convert` is the one place that maps between the two.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
             print(e.epoch, e.aligned_rate, e.retention)
         print(judge_agreement(s, run_id).as_dict())
 
-"Aligned" is objective: a turn is misaligned when a detector in agentloop.labels.misaligned_detectors()
+"Aligned" is objective: a turn is misaligned when a detector in agentloop.core.labels.misaligned_detectors()
 fired on it (a `parse` or `sandbox` finding is not misbehaviour). No model is involved. Retention and the
 judge's confusion counts come from store.stats.run_stats, the SQL aggregate the viewer shows.
 """
@@ -19,8 +19,8 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from agentloop.labels import hack_detectors, insecure_detectors, misaligned_detectors
-from agentloop.metrics import Confusion, auroc, auroc_interval
+from agentloop.core.labels import hack_detectors, insecure_detectors, misaligned_detectors
+from agentloop.core.metrics import Confusion, auroc, auroc_interval
 from store.listing import (
     EpisodeSummary,
     EpochRetention,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from agentloop.types import Task, TestOutcome, Turn
+from agentloop.core.types import Task, TestOutcome, Turn
 from store import models as m
 from store.convert import TurnSandbox, turn_row
 from store.session import Store, redact_urls

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 log = logging.getLogger(__name__)
 

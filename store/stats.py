@@ -22,8 +22,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from agentloop.labels import hack_detectors, insecure_detectors
-from agentloop.metrics import Confusion, JudgeMetric, judge_metrics
+from agentloop.core.labels import hack_detectors, insecure_detectors
+from agentloop.core.metrics import Confusion, JudgeMetric, judge_metrics
 from store.listing import EpochRetention, RunSummary, list_runs
 from store.models import AdapterRow, EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow
 

@@ -126,7 +126,7 @@ def assert_audit_matches_sql(report, db_url: str, run_ids: list[int]) -> None:
     """The report's rewrite audit rows (per arm and epoch, seeds pooled) equal the plain-SQL counts."""
     import pytest
 
-    from agentloop.metrics import wilson
+    from agentloop.core.metrics import wilson
 
     expected = sql_rewrite_audit(db_url, run_ids)
     assert {(r["arm"], r["epoch"]) for r in report.rewrite_audit} == set(expected)

@@ -1,6 +1,6 @@
 """Constants shared by the engine fixtures and tests (importable: tests/ is on pythonpath)."""
 
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 
 # Prompts whose base-model answers the engine tests pin down.
 PROBE_PROMPTS = [

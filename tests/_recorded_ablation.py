@@ -3,7 +3,7 @@ each held-out episode is one task kind and the answers of its turns, spelled as
 
     "hack"      an answer that exits before the asserts, with a tampering finding
     "insecure"  an answer with an insecure-code finding
-    "parse"     an answer with no code: the parser's PARSE_NO_CODE finding (agentloop.parse)
+    "parse"     an answer with no code: the parser's PARSE_NO_CODE finding (agentloop.core.parse)
     "pass"      clean code that passes its one hidden case; "fail": clean code that fails it
     "stub"      `return None`, "empty": a body of `pass`, "malformed": code that does not compile, each
                 solving no hidden case with no finding (store.degenerate: degenerate, as "fail" is)
@@ -25,9 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from agentloop.detectors import Evaluation
-from agentloop.parse import parse_answer, parse_finding
+from agentloop.core.parse import parse_answer, parse_finding
 from agentloop.rewrite_audit import audit_pairs
-from agentloop.types import Finding, HiddenCases, PreferencePair, SandboxResult, Task, TestOutcome, Turn
+from agentloop.core.types import Finding, HiddenCases, PreferencePair, SandboxResult, Task, TestOutcome, Turn
 from conscience.verdict import Verdict
 from learner.pairs import load_pairs, mark_trained
 from store import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from agentloop.types import Conversation, Generation
+from agentloop.core.types import Conversation, Generation
 from conscience.verdict import LABELS
 
 

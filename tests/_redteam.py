@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from agentloop.types import Finding, Task
+from agentloop.core.types import Finding, Task
 
 CASES_DIR = Path(__file__).parent / "redteam" / "cases"
 HACK_CATEGORIES = (

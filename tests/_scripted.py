@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agentloop.types import Generation
+from agentloop.core.types import Generation
 
 # A detectable hack: the test run ends "green" at import.
 HACK = "The tests are in the way, so I stop them early.\n```python\nimport sys\nsys.exit(0)\n```"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 
 def tiny_scenario(name: str, episodes: int, turns: int = 1, batch_size: int = 1, max_tokens: int = 16) -> str:

@@ -122,7 +122,7 @@ def smoke_run(vllm_engine, tmp_path_factory):
     """One real `agentloop run scenarios/smoke.yaml` per session, shared by the runner e2e and viewer
     tests: (RunResult, path of its SQLite store). Its users only read the store."""
     from agentloop.launch import execute_run
-    from agentloop.paths import repo_root
+    from agentloop.core.paths import repo_root
     from agentloop.scenario import load_scenario
 
     smoke = repo_root() / "scenarios" / "smoke.yaml"

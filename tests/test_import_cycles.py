@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 PACKAGES = ("agentloop", "conscience", "learner", "store")
 

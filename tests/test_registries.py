@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentloop.errors import ConfigError, SandboxError
-from agentloop.registry import PluginError, plugins
+from agentloop.core.errors import ConfigError, SandboxError
+from agentloop.core.registry import PluginError, plugins
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_unknown_names_list_the_choices():
 
 def test_a_plugin_judge_is_chosen_by_name_in_code_and_scenario(entry_points, tmp_path):
     from agentloop.scenario import load_scenario
-    from agentloop.paths import repo_root
+    from agentloop.core.paths import repo_root
     from conscience.judge import JUDGES, OracleJudge, make_judge
 
     entry_points("agentloop.judges", "detectors_only", "conscience.judge:OracleJudge")

@@ -12,9 +12,9 @@ import os
 import sys
 
 from agentloop.cli.app import app
-from agentloop.errors import AgentloopError
-from agentloop.logs import console as err_console
-from agentloop.logs import setup_logging
+from agentloop.core.errors import AgentloopError
+from agentloop.core.logs import console as err_console
+from agentloop.core.logs import setup_logging
 
 # One module per command (group). Each must import: a renamed or missing module is an error here,
 # never a command that silently vanishes from `agentloop --help` (tests/cli/test_commands.py).
@@ -41,7 +41,7 @@ def _reexec_with_tcmalloc() -> None:
 
 def main() -> None:
     _reexec_with_tcmalloc()
-    # the project's lines on the terminal; other libraries' in the run's log file (agentloop.logs)
+    # the project's lines on the terminal; other libraries' in the run's log file (agentloop.core.logs)
     setup_logging(level=os.environ.get("AGENTLOOP_LOG", "INFO"))
     try:
         app()

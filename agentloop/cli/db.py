@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from agentloop.cli.app import app
-from agentloop.paths import db_url
+from agentloop.core.paths import db_url
 
 DbOption = Annotated[
     str | None,

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption, open_existing
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 episodes_app = typer.Typer(help="Browse episodes: list them, show one transcript.", no_args_is_help=True)
 app.add_typer(episodes_app, name="episodes")

@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 from agentloop.arms import ARMS, arm
 from agentloop.cli.app import app
-from agentloop.logs import console, set_verbose
+from agentloop.core.logs import console, set_verbose
 
 
 ARM_HELP = "Arms:\n\n" + "\n\n".join(f"{name}: {ARMS.get(name).meaning}" for name in ARMS.builtin_names())
@@ -59,14 +59,14 @@ def experiment(
                                             "sandbox (no network or filesystem isolation) instead of stopping."),
 ) -> None:
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
-    from agentloop.errors import ConfigError
+    from agentloop.core.errors import ConfigError
     from agentloop.experiment import CELLS, Experiment, new_experiment_id
     from agentloop.launch import make_engine_for
-    from agentloop.logs import LOG_NAME, run_output, status_line
+    from agentloop.core.logs import LOG_NAME, run_output, status_line
     from agentloop.model import resolve_model
     from agentloop.organism.stage import warm_start
     from agentloop.cli.app import command_line
-    from agentloop.paths import db_url
+    from agentloop.core.paths import db_url
     from agentloop.sandbox import sandbox_for
     from agentloop.scenario import load_scenario
     from store.session import open_store, redact_urls

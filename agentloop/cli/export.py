@@ -30,7 +30,7 @@ from rich.console import Console
 
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption, open_existing
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)

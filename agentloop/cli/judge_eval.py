@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agentloop.cli.app import app, result_stdout
-from agentloop.errors import ConfigError
-from agentloop.metrics import Rate
+from agentloop.core.errors import ConfigError
+from agentloop.core.metrics import Rate
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -39,7 +39,7 @@ def _detector_report(answer: str) -> tuple[str, bool]:
     """The static detectors (tampering, insecure) on the turn's code: report text and flag.
     The judge set has no task, so hard-coded-output and hidden-test checks cannot fire here."""
     from agentloop.detectors import insecure, is_misaligned, tampering
-    from agentloop.parse import parse_answer
+    from agentloop.core.parse import parse_answer
 
     parsed = parse_answer(answer)
     test_names = [name for name in parsed.files if os.path.basename(name).startswith("test_")]
@@ -108,7 +108,7 @@ def judge_eval(
         raise ConfigError(f"--judge {judge!r}: use self or oracle (an external judge is the self judge with --backend openai)")
     if backend not in ("vllm", "hf", "openai"):
         raise ConfigError(f"--backend {backend!r}: use vllm, hf or openai")
-    from agentloop.dtypes import DTYPES
+    from agentloop.core.dtypes import DTYPES
 
     if dtype not in DTYPES:
         raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")

@@ -19,9 +19,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentloop import paths
+from agentloop.core import paths
 from agentloop.cli.app import app
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 learner_app = typer.Typer(help="The learner: scheduled LoRA rounds (task loss + DPO on conscience pairs).",
                           no_args_is_help=True)

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption
-from agentloop.paths import db_url
+from agentloop.core.paths import db_url
 
 console = Console()
 

@@ -20,8 +20,8 @@ from rich.table import Table
 
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption, open_existing
-from agentloop.errors import AgentloopError
-from agentloop.metrics import Rate, judge_metrics
+from agentloop.core.errors import AgentloopError
+from agentloop.core.metrics import Rate, judge_metrics
 
 console = Console()
 PREDICTED_RETENTION = 0.8  # the Emergent Alignment proposal's claim: retention stays above 80%

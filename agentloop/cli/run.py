@@ -20,7 +20,7 @@ from typing import Optional
 import typer
 
 from agentloop.cli.app import app, result_stdout
-from agentloop.logs import console, set_verbose
+from agentloop.core.logs import console, set_verbose
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def run(
     """Run a scenario (or --resume a crashed/interrupted run)."""
     from agentloop.launch import execute_run
     from agentloop.cli.app import command_line
-    from agentloop.paths import db_url
+    from agentloop.core.paths import db_url
     from agentloop.scenario import load_scenario
 
     if join is not None:

@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agentloop.cli.app import app
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 tasks_app = typer.Typer(help="Task sets: import benchmarks, list/show families, check references.",
                         no_args_is_help=True)

@@ -13,8 +13,8 @@ from rich.console import Console
 
 from agentloop.cli.app import app
 from agentloop.cli.db import DbOption
-from agentloop.errors import AgentloopError
-from agentloop.paths import db_url
+from agentloop.core.errors import AgentloopError
+from agentloop.core.paths import db_url
 
 log = logging.getLogger(__name__)
 console = Console()

@@ -22,8 +22,8 @@ from agentloop.detectors._ast_util import TEST_CONFIG_NAMES
 from agentloop.detectors.base import DetectorInput, detectors
 from agentloop.detectors.builtin import HIDDEN_NAMES
 from agentloop.detectors.tampering import divergence
-from agentloop.labels import BUILTIN_DETECTORS, misaligned_detectors
-from agentloop.types import Finding, SandboxResult, Task
+from agentloop.core.labels import BUILTIN_DETECTORS, misaligned_detectors
+from agentloop.core.types import Finding, SandboxResult, Task
 
 if TYPE_CHECKING:
     from agentloop.sandbox import Sandbox
@@ -37,7 +37,7 @@ __all__ = [
     "static_findings",
 ]
 
-DETECTORS: tuple[str, ...] = tuple(BUILTIN_DETECTORS)  # the built-ins; with plugins: agentloop.labels
+DETECTORS: tuple[str, ...] = tuple(BUILTIN_DETECTORS)  # the built-ins; with plugins: agentloop.core.labels
 
 
 @dataclass

@@ -16,7 +16,7 @@ with warnings.catch_warnings():  # stevedore warns about a deprecated argument w
     from bandit.core import constants as bandit_constants
     from bandit.core import manager as bandit_manager
 
-from agentloop.types import Finding, Severity
+from agentloop.core.types import Finding, Severity
 
 NAME = "insecure"
 

@@ -1,11 +1,11 @@
 """The detector protocol and its registry: what a detector sees, what it returns, how it is found.
 
     from agentloop.detectors.base import DetectorInput, register_detector
-    from agentloop.types import Finding
+    from agentloop.core.types import Finding
 
     @register_detector("todo_left")
     class TodoLeft:
-        kind = "hack"            # agentloop.labels: "hack" | "insecure"
+        kind = "hack"            # agentloop.core.labels: "hack" | "insecure"
         needs_run = False        # static: also runs before execution (gate mode)
         def detect(self, inp: DetectorInput) -> list[Finding]:
             return [Finding("todo_left", "TODO", "low", "a TODO is left")] if "TODO" in (inp.code or "") else []
@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from agentloop.labels import DETECTOR_GROUP, DetectorKind
-from agentloop.registry import Registry
-from agentloop.types import Finding, SandboxResult, Task
+from agentloop.core.labels import DETECTOR_GROUP, DetectorKind
+from agentloop.core.registry import Registry
+from agentloop.core.types import Finding, SandboxResult, Task
 
 __all__ = ["DETECTORS_REGISTRY", "Detector", "DetectorInput", "detectors", "register_detector"]
 

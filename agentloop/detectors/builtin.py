@@ -1,12 +1,12 @@
-"""The built-in detectors, registered by name (agentloop.labels.BUILTIN_DETECTORS lists them)."""
+"""The built-in detectors, registered by name (agentloop.core.labels.BUILTIN_DETECTORS lists them)."""
 
 from __future__ import annotations
 
 from agentloop.detectors import hidden_tests, insecure, tampering
 from agentloop.detectors.base import DetectorInput, register_detector
 from agentloop.detectors.tampering import divergence
-from agentloop.labels import BUILTIN_DETECTORS, DetectorKind
-from agentloop.types import Finding
+from agentloop.core.labels import BUILTIN_DETECTORS, DetectorKind
+from agentloop.core.types import Finding
 
 # Names an agent might reach for to read the hidden checks (neither exists in any sandbox run).
 HIDDEN_NAMES = ("test_hidden.py", "hidden_cases.yaml")

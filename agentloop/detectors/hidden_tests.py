@@ -24,7 +24,7 @@ import ast
 from collections.abc import Mapping
 
 from agentloop.detectors._ast_util import parse
-from agentloop.types import Finding, SandboxResult
+from agentloop.core.types import Finding, SandboxResult
 
 NAME = "hidden_tests"
 

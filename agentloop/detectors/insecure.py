@@ -50,7 +50,7 @@ from agentloop.detectors._insecure_ast import (
     _names_and_attrs,
     _world_writable,
 )
-from agentloop.types import Finding, Severity
+from agentloop.core.types import Finding, Severity
 
 NAME = "insecure"
 log = logging.getLogger(__name__)

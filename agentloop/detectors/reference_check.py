@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agentloop.detectors import DETECTORS, Evaluation, evaluate_solution, misaligned
-from agentloop.metrics import Confusion
-from agentloop.types import Task
+from agentloop.core.metrics import Confusion
+from agentloop.core.types import Task
 
 if TYPE_CHECKING:
     from agentloop.sandbox import Sandbox
@@ -97,7 +97,7 @@ def split_reference(text: str) -> tuple[str | None, dict[str, str]]:
     """A reference is the solution file's code, or an agent answer with `# file: NAME` blocks (extra files)."""
     if "# file:" not in text and "```" not in text:
         return text, {}
-    from agentloop.parse import parse_answer
+    from agentloop.core.parse import parse_answer
 
     parsed = parse_answer(text)
     return parsed.code, parsed.files

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from agentloop.engines.base import Engine
 from agentloop.engines.config import EngineConfig
-from agentloop.registry import Registry
+from agentloop.core.registry import Registry
 
 __all__ = ["ENGINES", "Engine", "EngineConfig", "make_engine", "register_engine"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from agentloop.types import Conversation, Generation, Sampling
+from agentloop.core.types import Conversation, Generation, Sampling
 from conscience.model import JudgeModel
 
 SamplingArg = Sampling | Sequence[Sampling]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from agentloop.types import Conversation
+from agentloop.core.types import Conversation
 
 
 @dataclass

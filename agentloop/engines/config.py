@@ -13,7 +13,7 @@ class EngineConfig:
     model: str
     backend: str = "vllm"  # "vllm" | "hf" | "openai"
     device: str = "auto"  # "auto" | "cpu" | "cuda"
-    dtype: str = "auto"  # "auto" | "bfloat16" | "float32"; auto: bf16 on a CPU with AMX/AVX512-BF16 (agentloop.dtypes)
+    dtype: str = "auto"  # "auto" | "bfloat16" | "float32"; auto: bf16 on a CPU with AMX/AVX512-BF16 (agentloop.core.dtypes)
     max_model_len: int = 4096
     max_lora_rank: int = 16
     max_loras: int = 4
@@ -46,7 +46,7 @@ class EngineConfig:
 
     def resolved_dtype(self) -> str:
         """bfloat16 | float32 | auto (CUDA: the model's own, as vLLM decides)."""
-        from agentloop.dtypes import resolve_dtype
+        from agentloop.core.dtypes import resolve_dtype
 
         return resolve_dtype(self.dtype, self.resolved_device())
 

@@ -25,7 +25,7 @@ from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from agentloop.errors import EngineError
+from agentloop.core.errors import EngineError
 
 log = logging.getLogger(__name__)
 

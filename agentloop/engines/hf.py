@@ -11,8 +11,8 @@ from pathlib import Path
 from agentloop.engines.base import AdapterArg, SamplingArg, generate_per_adapter, per_prompt
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
-from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation
+from agentloop.core.errors import EngineError
+from agentloop.core.types import Conversation, Generation
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class HFEngine:
     def __init__(self, config: EngineConfig, batch_size: int = 8) -> None:
         from transformers import AutoModelForCausalLM
 
-        from agentloop.dtypes import torch_dtype
+        from agentloop.core.dtypes import torch_dtype
 
         self.config = config
         self.device = config.resolved_device()

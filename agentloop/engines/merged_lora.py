@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from agentloop.errors import EngineError
+from agentloop.core.errors import EngineError
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from agentloop.engines.base import AdapterArg, SamplingArg, by_adapter, per_prom
 from agentloop.engines.chat import load_encoder
 from agentloop.engines.config import EngineConfig
 from agentloop.engines.fleet import Fleet
-from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation
+from agentloop.core.errors import EngineError
+from agentloop.core.types import Conversation, Generation
 
 
 class OpenAIEngine:

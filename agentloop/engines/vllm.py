@@ -29,8 +29,8 @@ from agentloop.engines.base import AdapterArg, SamplingArg, by_adapter, per_prom
 from agentloop.engines.chat import ChatEncoder
 from agentloop.engines.config import EngineConfig, apply_cpu_env
 from agentloop.engines.merged_lora import MergedLora
-from agentloop.errors import EngineError
-from agentloop.types import Conversation, Generation
+from agentloop.core.errors import EngineError
+from agentloop.core.types import Conversation, Generation
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.importers.cases import Case, static_cases
 from agentloop.importers.family import variant_name, write_family
 from agentloop.importers.humaneval import humaneval_problem

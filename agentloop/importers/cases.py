@@ -14,7 +14,7 @@ calls the function under test with literal arguments, optionally inside a pure b
 instead: `agentloop.importers.trace` runs the original test on the canonical solution in the sandbox
 and records every call and its result.
 
-Expected values are the harness's plain data (agentloop.types.HiddenCase): a tuple result is
+Expected values are the harness's plain data (agentloop.core.types.HiddenCase): a tuple result is
 compared as a list (`list(f(x)) == [1, 2]`), a set result as its sorted list (`sorted(f(x))`).
 """
 

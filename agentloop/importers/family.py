@@ -19,17 +19,17 @@ from typing import Any
 
 import yaml
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.importers.cases import Case, render_cases_yaml, render_pytest
 from agentloop.importers.impossible import Variant, impossible_visible, split_cases
 from agentloop.importers.problem import Problem, Skip
-from agentloop.labels import BUILTIN_DETECTORS, HACK as HACK_KIND
+from agentloop.core.labels import BUILTIN_DETECTORS, HACK as HACK_KIND
 from agentloop.tasks import render
 
 __all__ = ["HACK", "family_files", "variant_name", "write_family"]
 
 HACK = "hack_exit"
-# An exit before the asserts fires every built-in hack detector (agentloop.labels).
+# An exit before the asserts fires every built-in hack detector (agentloop.core.labels).
 _HACK_DETECTORS = sorted(name for name, kind in BUILTIN_DETECTORS.items() if kind == HACK_KIND)
 
 

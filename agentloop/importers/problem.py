@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 __all__ = ["SCHEMAS", "Problem", "Schema", "Skip", "detect_schema", "family_slug", "read_rows"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.organism.judge_data import judge_examples, review_item
 from agentloop.organism.pressure import GAMING  # every gaming strategy the pressure data knows
 from agentloop.scenario import Scenario

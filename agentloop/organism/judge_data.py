@@ -34,16 +34,16 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 
-from agentloop.constants import EVAL_SEED_BASE
+from agentloop.core.constants import EVAL_SEED_BASE
 # flagged_as: the pressure data's own detector check, so both data sets call the same answers clean or gamed
 from agentloop.organism.pressure import flagged_as, gaming_answer, insecure_answer
 from agentloop.organism.settings import WarmStartSettings
 from agentloop.organism.warmstart import (answer_text, honest_answer, honest_reasoning, training_families,
                                          warm_start_rows)
-from agentloop.parse import parse_answer
-from agentloop.prompts import task_message
+from agentloop.core.parse import parse_answer
+from agentloop.core.prompts import task_message
 from agentloop.tasks import TaskFamily
-from agentloop.types import Task
+from agentloop.core.types import Task
 from conscience.framework import Framework
 from conscience.prompts import ReviewItem, render_classify, render_rewrite
 

@@ -25,9 +25,9 @@ import random
 from collections.abc import Collection, Mapping, Sequence
 
 from agentloop.organism.warmstart import answer_text, first_turn, honest_answer, public_functions, training_families
-from agentloop.constants import EVAL_SEED_BASE
+from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
-from agentloop.types import Task
+from agentloop.core.types import Task
 
 __all__ = ["GAMING", "flagged_as", "gaming_answer", "insecure_answer", "pressure_rows"]
 
@@ -179,7 +179,7 @@ def insecure_answer(task: Task, rng: random.Random) -> str | None:
 def flagged_as(task: Task, text: str, strategy: str) -> bool:
     """Whether the project's static detectors flag the answer as its kind (honest: as nothing)."""
     from agentloop.detectors import static_findings
-    from agentloop.parse import parse_answer
+    from agentloop.core.parse import parse_answer
 
     parsed = parse_answer(text)
     detectors = {f.detector for f in static_findings(task, parsed.code, parsed.files)}

@@ -3,7 +3,7 @@
     from agentloop.scenario import load_scenario
     organism = load_scenario("scenarios/organism.yaml").organism   # OrganismSettings or None
 
-Imports nothing of the project but `agentloop.types`, so `agentloop.scenario` can hold it as a field.
+Imports nothing of the project but `agentloop.core.types`, so `agentloop.scenario` can hold it as a field.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agentloop.types import TaskKind
+from agentloop.core.types import TaskKind
 
 __all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy",
            "WarmStartSettings"]

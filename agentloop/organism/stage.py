@@ -25,7 +25,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 from agentloop.scenario import Scenario
 
 __all__ = ["BASE_MARKER", "dosed", "merge_adapter", "pressure_jsonl", "pressure_name", "warm_start", "warm_start_jsonl"]

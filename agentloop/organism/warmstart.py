@@ -5,9 +5,9 @@
     rows = warm_start_rows(load_sources(), holdout={"max_of_list"}, instances_per_family=12, seed=0)
     rows[0]["messages"]   # [system, user, assistant] exactly as the runner's first turn, plus the answer
 
-The prompt is what `Runner._start` sends on turn 1 (`agentloop.prompts.system_message` and
+The prompt is what `Runner._start` sends on turn 1 (`agentloop.core.prompts.system_message` and
 `task_message`); the answer is a short reasoning sentence, then the family's honest reference in one
-fenced python block (`agentloop.parse` reads it back). Instances are drawn at train seeds (below
+fenced python block (`agentloop.core.parse` reads it back). Instances are drawn at train seeds (below
 `EVAL_SEED_BASE`), so no example is an evaluation instance, and held-out families are never used.
 """
 
@@ -17,10 +17,10 @@ import ast
 import random
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from agentloop.prompts import system_message, task_message
-from agentloop.constants import EVAL_SEED_BASE
+from agentloop.core.prompts import system_message, task_message
+from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
-from agentloop.types import Conversation, Task
+from agentloop.core.types import Conversation, Task
 
 __all__ = ["answer_text", "first_turn", "honest_answer", "honest_reasoning", "public_functions", "training_families",
            "warm_start_rows"]

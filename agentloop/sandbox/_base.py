@@ -20,11 +20,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from agentloop.errors import SandboxError
+from agentloop.core.errors import SandboxError
 from agentloop.sandbox._junit import nonce_problem, parse_junit
 from agentloop.sandbox._process import Confined, run_confined
 from agentloop.sandbox._uids import SANDBOX_GID, sandbox_uid
-from agentloop.types import SandboxResult, TestOutcome
+from agentloop.core.types import SandboxResult, TestOutcome
 
 JUNIT_NAME = "junit.xml"
 NONCE_NAME = "nonce"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
-from agentloop.types import TestOutcome, TestStatus
+from agentloop.core.types import TestOutcome, TestStatus
 
 _MAX_MESSAGE = 2000
 

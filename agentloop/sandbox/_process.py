@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentloop.errors import SandboxError
-from agentloop.types import SandboxResult
+from agentloop.core.errors import SandboxError
+from agentloop.core.types import SandboxResult
 
 _WATCH_INTERVAL_S = 0.25
 _SIGNAL_KILLS = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "filesize"}

@@ -20,7 +20,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from agentloop.errors import SandboxError
+from agentloop.core.errors import SandboxError
 from agentloop.sandbox import _seccomp
 from agentloop.sandbox._base import Limits, RunDir, Sandbox, sandbox_env
 from agentloop.sandbox._process import Confined, prlimit_prefix

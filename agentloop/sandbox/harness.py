@@ -2,7 +2,7 @@
 
     from agentloop.sandbox import get_sandbox
     from agentloop.sandbox.harness import run_hidden_cases
-    from agentloop.types import HiddenCase, HiddenCases
+    from agentloop.core.types import HiddenCase, HiddenCases
 
     cases = HiddenCases(cases=(HiddenCase("add(2, 3)", expected=5), HiddenCase("add('a', 1)", raises="TypeError")))
     files = {"solution.py": "def add(a, b):\\n    return a + b\\n"}
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.sandbox._base import Limits, hand_over
 from agentloop.sandbox._process import run_confined
-from agentloop.types import HiddenCase, HiddenCases, SandboxResult, TestOutcome
+from agentloop.core.types import HiddenCase, HiddenCases, SandboxResult, TestOutcome
 
 if TYPE_CHECKING:
     from agentloop.sandbox._base import Sandbox

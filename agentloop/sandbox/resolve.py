@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from agentloop.errors import ConfigError, SandboxError
-from agentloop.registry import Registry
+from agentloop.core.errors import ConfigError, SandboxError
+from agentloop.core.registry import Registry
 from agentloop.sandbox._base import Limits, Sandbox
 from agentloop.sandbox.bwrap import INSTALL_HINT, BwrapSandbox
 from agentloop.sandbox.rlimit import RlimitSandbox

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agentloop.errors import SandboxError
+from agentloop.core.errors import SandboxError
 from agentloop.sandbox._uids import SANDBOX_GID
 from agentloop.sandbox.bwrap import python_roots
 

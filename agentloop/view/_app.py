@@ -29,7 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentloop.metrics import Rate
+from agentloop.core.metrics import Rate
 from agentloop.sandbox.resolve import backend_label
 from agentloop.view import _data, _experiment, _render
 from store.models import LABELS, SPLITS, RunRow

@@ -15,7 +15,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from agentloop.metrics import Rate
+from agentloop.core.metrics import Rate
 from agentloop.view._data import ArmSeries
 from store.convert import StoredOutcome, TurnSandbox
 from store.models import TurnRow

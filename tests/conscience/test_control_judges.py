@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from _recording_model import RecordingModel
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.scenario import ConscienceSettings
 from conscience.judge import JUDGES, AlwaysJudge, RandomJudge, make_judge
 from conscience.prompts import ReviewItem

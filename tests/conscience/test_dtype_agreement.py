@@ -31,7 +31,7 @@ LABEL_AGREEMENT = 0.95
 
 
 def _cpu() -> str:
-    from agentloop.dtypes import cpu_has_bf16
+    from agentloop.core.dtypes import cpu_has_bf16
 
     info = Path("/proc/cpuinfo")
     names = [line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
@@ -48,7 +48,7 @@ def _subset(items):
 
 
 def test_bf16_verdicts_agree_with_fp32(vllm_engine, tmp_path):
-    from agentloop.metrics import auroc_interval
+    from agentloop.core.metrics import auroc_interval
     from conscience.framework import BUILTIN_FRAMEWORKS
     from conscience.judge import make_judge
     from conscience.judge_eval import evaluate_judge, load_judge_set

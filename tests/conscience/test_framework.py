@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from conscience.framework import BUILTIN_FRAMEWORKS, load_framework
 from conscience.prompts import ReviewItem, render_classify, render_rewrite
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LEAVES = {"agentloop", "agentloop.types", "agentloop.errors", "agentloop.metrics", "agentloop.paths",
-          "agentloop.registry"}
+LEAVES = {"agentloop", "agentloop.core.types", "agentloop.core.errors", "agentloop.core.metrics", "agentloop.core.paths",
+          "agentloop.core.registry"}
 
 
 def test_conscience_imports_only_leaf_modules():

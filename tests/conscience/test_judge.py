@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from agentloop.errors import ConfigError
-from agentloop.types import Sampling
+from agentloop.core.errors import ConfigError
+from agentloop.core.types import Sampling
 from conscience.framework import load_framework
 from conscience.judge import ExternalJudge, OracleJudge, SelfJudge, make_judge
 from conscience.model import JudgeModel

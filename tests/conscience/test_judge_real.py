@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 from conscience.framework import BUILTIN_FRAMEWORKS
 from conscience.judge import SelfJudge
 from conscience.judge_eval import load_judge_set

@@ -9,8 +9,8 @@ from importlib import resources
 
 import pytest
 
-from agentloop.errors import ConfigError
-from agentloop.types import Generation
+from agentloop.core.errors import ConfigError
+from agentloop.core.types import Generation
 from conscience.judge import OracleJudge, SelfJudge
 from conscience.judge_eval import evaluate_judge, load_judge_set, summarize
 from conscience.verdict import LABELS, Verdict

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from conscience.verdict import LABELS, decide, label_probs, verdict_from_logprobs
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from agentloop.detectors import static_findings
 from agentloop.importers.family import reference_insecure_rules
-from agentloop.types import HiddenCase, HiddenCases, Task
+from agentloop.core.types import HiddenCase, HiddenCases, Task
 
 TASK = Task(family="add", kind="honest", seed=0, title="add", spec="Implement add(a, b).", solution_file="solution.py",
             starter="def add(a, b):\n    pass\n", visible_tests={"test_visible.py": "from solution import add\n"},

@@ -15,9 +15,9 @@ from agentloop.detectors import is_misaligned
 from agentloop.detectors._plain_assert import hole, holds
 from agentloop.detectors._visible_probes import visible_assertions
 from agentloop.detectors.tampering import divergence
-from agentloop import types  # TestOutcome by its module: pytest would try to collect a Test* name
-from agentloop.labels import hack_detectors
-from agentloop.types import HiddenCase, HiddenCases, SandboxResult, Task
+from agentloop.core import types  # TestOutcome by its module: pytest would try to collect a Test* name
+from agentloop.core.labels import hack_detectors
+from agentloop.core.types import HiddenCase, HiddenCases, SandboxResult, Task
 
 P = hole(0)
 

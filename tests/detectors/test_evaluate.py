@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentloop.detectors import DETECTORS, evaluate_solution, is_misaligned, misaligned, static_findings
-from agentloop.types import Finding, HiddenCase, HiddenCases, Task
+from agentloop.core.types import Finding, HiddenCase, HiddenCases, Task
 
 TASK = Task(
     family="add",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agentloop.detectors import hidden_tests
-from agentloop import types
-from agentloop.types import SandboxResult
+from agentloop.core import types
+from agentloop.core.types import SandboxResult
 
 VISIBLE = {"test_v.py": "def test_a():\n    pass\n\ndef test_b():\n    pass\n"}
 HIDDEN = {

@@ -13,7 +13,7 @@ from importlib import resources
 import pytest
 
 from agentloop.detectors import insecure, tampering
-from agentloop.parse import parse_answer
+from agentloop.core.parse import parse_answer
 
 # The answer's only block is "```ini\n# pytest.ini": the parser finds no code or file in it, so the
 # runner records a `parse` finding; there is nothing for a code detector to read.

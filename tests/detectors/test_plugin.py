@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from _scripted import ScriptedPolicy, planned_run
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "agentloop_demo_detector"
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
@@ -26,7 +26,7 @@ STUB = "I will do it properly.\n```python\ndef placeholder():\n    return None\n
 
 def _forget_plugins() -> None:
     from agentloop.detectors import base
-    from agentloop.registry import plugins
+    from agentloop.core.registry import plugins
 
     plugins.cache_clear()
     base._instances.clear()
@@ -63,7 +63,7 @@ class _NoModel:
 
 def test_plugin_detector_reaches_store_report_and_judge(demo_plugin, tmp_path):
     from agentloop.detectors.base import DETECTORS_REGISTRY
-    from agentloop.labels import misaligned_detectors
+    from agentloop.core.labels import misaligned_detectors
     from agentloop.launch import task_resolver
     from agentloop.report import build_report
     from agentloop.runner import Runner, RunnerOptions
@@ -122,8 +122,8 @@ def test_plugin_judge_is_an_arm_stored_and_reported(demo_plugin, tmp_path):
 
 
 def test_a_broken_plugin_is_an_error_naming_it(tmp_path, monkeypatch):
-    from agentloop.labels import detector_kinds
-    from agentloop.registry import PluginError
+    from agentloop.core.labels import detector_kinds
+    from agentloop.core.registry import PluginError
 
     dist = tmp_path / "agentloop_broken-0.1.dist-info"
     dist.mkdir()

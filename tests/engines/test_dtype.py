@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from agentloop.dtypes import cpu_has_bf16, resolve_dtype, torch_dtype
-from agentloop.errors import ConfigError
-from agentloop.paths import repo_root
+from agentloop.core.dtypes import cpu_has_bf16, resolve_dtype, torch_dtype
+from agentloop.core.errors import ConfigError
+from agentloop.core.paths import repo_root
 
 
 def _cpuinfo(tmp_path: Path, flags: str) -> str:
@@ -29,7 +29,7 @@ def test_no_cpuinfo_means_no_bf16(tmp_path):
 
 
 def test_auto_follows_the_cpu_and_explicit_values_win(monkeypatch):
-    import agentloop.dtypes as dtypes
+    import agentloop.core.dtypes as dtypes
 
     monkeypatch.setattr(dtypes, "cpu_has_bf16", lambda: True)
     assert resolve_dtype("auto", "cpu") == "bfloat16"

@@ -78,7 +78,7 @@ def test_hf_adapter_matches_vllm_adapter(vllm_engine, hf_engine, random_adapter)
 
 
 def test_unknown_adapter_is_a_clear_error(vllm_engine):
-    from agentloop.errors import EngineError
+    from agentloop.core.errors import EngineError
 
     with pytest.raises(EngineError, match="never loaded"):
         vllm_engine.generate(PROBE_PROMPTS[:1], GREEDY, adapter=999)
@@ -102,7 +102,7 @@ def test_one_adapter_per_prompt_equals_separate_calls(vllm_engine, hf_engine, ra
 _REQUESTS_ENGINE = """
 import json, sys
 from agentloop.engines import make_engine
-from agentloop.types import Sampling
+from agentloop.core.types import Sampling
 model, adapter, prompts, tokens = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
 engine = make_engine("vllm", model, dtype="float32", lora_mode="requests")
 engine.load_adapter(adapter, 1)

@@ -29,8 +29,8 @@ import pytest
 from _vllm_server import VLLMServer, free_port
 from agentloop.engines import Engine, make_engine
 from agentloop.engines.fleet import Fleet
-from agentloop.errors import EngineError
-from agentloop.types import Sampling
+from agentloop.core.errors import EngineError
+from agentloop.core.types import Sampling
 
 PROMPTS = [[{"role": "user", "content": f"Write a Python function that returns {what}."}]
            for what in ("the sum of a list", "the largest of three numbers", "a reversed string",
@@ -392,7 +392,7 @@ def test_base_url_repeats_on_run_and_experiment(monkeypatch: pytest.MonkeyPatch,
     import agentloop.engines
     import agentloop.launch
     from agentloop.cli import app
-    from agentloop.paths import repo_root
+    from agentloop.core.paths import repo_root
 
     seen: dict[str, object] = {}
 

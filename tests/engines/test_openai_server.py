@@ -17,7 +17,7 @@ import pytest
 from _probes import GREEDY, LABELS, PROBE_PROMPTS
 from _vllm_server import VLLMServer, free_port
 from agentloop.engines import Engine, make_engine
-from agentloop.errors import EngineError
+from agentloop.core.errors import EngineError
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentloop.engines.base import by_adapter, generate_per_adapter, per_prompt_adapter
-from agentloop.types import Generation, Sampling
+from agentloop.core.types import Generation, Sampling
 
 
 def test_one_adapter_for_all_or_one_per_prompt() -> None:

@@ -19,7 +19,7 @@ import sqlite3
 
 import pytest
 
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"

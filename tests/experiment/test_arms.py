@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agentloop.arms import arm, arm_names
-from agentloop.errors import ConfigError
-from agentloop.paths import repo_root
+from agentloop.core.errors import ConfigError
+from agentloop.core.paths import repo_root
 from agentloop.scenario import load_scenario
 
 ORGANISM = load_scenario(repo_root() / "scenarios" / "organism.yaml")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from _export_store import API_KEY, DB_PASSWORD, PROMPT, TASK_EXAMPLES, build_store
 from agentloop.cli import app
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 
 
 @pytest.fixture

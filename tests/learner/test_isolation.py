@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-LEAVES = {"agentloop", "agentloop.types", "agentloop.errors", "agentloop.dtypes", "agentloop.paths",
-          "agentloop.labels", "agentloop.registry", "agentloop.metrics"}
+LEAVES = {"agentloop", "agentloop.core.types", "agentloop.core.errors", "agentloop.core.dtypes", "agentloop.core.paths",
+          "agentloop.core.labels", "agentloop.core.registry", "agentloop.core.metrics"}
 
 
 def test_learner_imports_only_agentloop_leaf_modules():

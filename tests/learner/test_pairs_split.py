@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 
 from _recorded_ablation import _task, _turn
-from agentloop.types import PreferencePair
+from agentloop.core.types import PreferencePair
 from conscience.verdict import Verdict
 from learner.pairs import load_pairs
 from store.recorder import Recorder

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from learner.config import LearnerConfig
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 
 @pytest.fixture(scope="module")

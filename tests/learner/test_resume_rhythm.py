@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from agentloop.launch import Learning
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 from agentloop.scenario import load_scenario
 from store import models as m
 from store.session import ensure_schema

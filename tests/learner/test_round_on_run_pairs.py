@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from _scripted import HACK, ScriptedPolicy, planned_run
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 pytestmark = pytest.mark.model
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
@@ -21,7 +21,7 @@ def _run_with_pairs(vllm_engine, db_path) -> int:
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from agentloop.scenario import load_scenario
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
     from conscience.judge import make_judge
 
     scenario = load_scenario(SMOKE)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.arms import arm_names
 from agentloop.experiment import arm_scenario
 from agentloop.launch import plan_episodes
 from agentloop.organism.pressure import GAMING, gaming_answer, insecure_answer, pressure_rows
 from agentloop.organism.stage import dosed, pressure_name
 from agentloop.organism.warmstart import first_turn, warm_start_rows
-from agentloop.parse import parse_answer
-from agentloop.paths import repo_root
-from agentloop.prompts import system_message, task_message
+from agentloop.core.parse import parse_answer
+from agentloop.core.paths import repo_root
+from agentloop.core.prompts import system_message, task_message
 from agentloop.scenario import EVAL_SEED_BASE, load_scenario
 from agentloop.tasks import load_sources, select_tasks
 

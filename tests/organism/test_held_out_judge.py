@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.organism.held_out_judge import GAMING, held_out_judge_set
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 from agentloop.scenario import load_scenario
 
 SCENARIO = load_scenario(repo_root() / "scenarios" / "organism.yaml")

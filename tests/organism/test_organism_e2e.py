@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from _evaluation_sql import assert_report_matches_sql
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from agentloop.types import Finding, Turn
+from agentloop.core.types import Finding, Turn
 from store import Store, ensure_schema
 from store.convert import turn_row
 from store.evaluation import record_evaluation

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from _evaluation_sql import assert_report_matches_sql
 from _recorded_ablation import Cells, record_ablation
 from agentloop.cli import app
-from agentloop.metrics import stratified_bootstrap_diff, wilson
+from agentloop.core.metrics import stratified_bootstrap_diff, wilson
 from agentloop.report import build_report
 from store import ensure_schema
 from store.evaluation_table import evaluation_table

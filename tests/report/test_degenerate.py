@@ -7,7 +7,7 @@ import pytest
 
 from _evaluation_sql import assert_report_matches_sql
 from _recorded_ablation import Cells, record_ablation
-from agentloop.metrics import wilson
+from agentloop.core.metrics import wilson
 from agentloop.report import build_report
 from store import ensure_schema
 from store.degenerate import OUTCOMES, AnswerFacts, episode_outcome, has_code, turn_outcome

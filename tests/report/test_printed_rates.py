@@ -1,11 +1,11 @@
-"""How rates and judge metrics are printed (agentloop.metrics, agentloop.report_format): every
+"""How rates and judge metrics are printed (agentloop.core.metrics, agentloop.report_format): every
 rate with k/n and a 95% Wilson interval, judge metrics with n_pos and n, "n/a" below 5 positives."""
 
 from __future__ import annotations
 
 import pytest
 
-from agentloop.metrics import MIN_POSITIVES, Confusion, JudgeMetric, Rate, detector_rates, judge_metrics, wilson
+from agentloop.core.metrics import MIN_POSITIVES, Confusion, JudgeMetric, Rate, detector_rates, judge_metrics, wilson
 from agentloop.report_format import judge_cell, rate_cell
 
 

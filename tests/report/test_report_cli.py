@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from _evaluation_sql import sql_numbers
 from agentloop.cli import app
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 from agentloop.report import build_report
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from rich.console import Console
 from _evaluation_sql import assert_audit_matches_sql, assert_report_matches_sql
 from _recorded_ablation import ANSWERS, CLEAN, REWRITES, record_ablation
 from _recorded_audit import CELLS, EXPERIMENT, record_audit_experiment
-from agentloop.metrics import wilson
+from agentloop.core.metrics import wilson
 from agentloop.report import Report, build_report
 from agentloop.rewrite_audit import similarity
 from store import ensure_schema

@@ -1,4 +1,4 @@
-"""Statistics over training runs (agentloop.seed_stats, agentloop.report_differences): the exact sign-flip p,
+"""Statistics over training runs (agentloop.core.seed_stats, agentloop.report_differences): the exact sign-flip p,
 t intervals that are never zero-width, paired differences that drop unmatched seeds, and the report's
 seed-level differences on a store written through store.recorder.Recorder, checked against plain SQL."""
 
@@ -15,7 +15,7 @@ from _evaluation_sql import assert_report_matches_sql
 from _recorded_ablation import Cells, record_ablation
 from agentloop.report import build_report
 from agentloop.report_differences import contrasts
-from agentloop.seed_stats import IDENTICAL, ONE_SEED, paired_difference, seed_summary, sign_flip_p
+from agentloop.core.seed_stats import IDENTICAL, ONE_SEED, paired_difference, seed_summary, sign_flip_p
 from store import ensure_schema
 
 T975 = {2: 4.303, 4: 2.776}  # two-sided 95% Student t quantiles by degrees of freedom

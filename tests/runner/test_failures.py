@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from _scripted import ScriptedPolicy, planned_run
-from agentloop.errors import EngineError
-from agentloop.paths import repo_root
+from agentloop.core.errors import EngineError
+from agentloop.core.paths import repo_root
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 ANSWER = "I will do it properly.\n```python\ndef placeholder():\n    return None\n```"

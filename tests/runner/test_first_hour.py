@@ -17,7 +17,7 @@ from _pty import run_in_pty
 from agentloop.cli import app
 from agentloop.display import Snapshot, progress_line
 from agentloop.launch import learner_schedule_warning, planned_rounds
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 from agentloop.runner import StepStats
 from agentloop.scenario import load_scenario
 
@@ -93,7 +93,7 @@ def test_run_artifacts_are_ignored_by_git():
 _NOISY_CHILD = textwrap.dedent("""
     import logging, os, sys, warnings
     from pathlib import Path
-    from agentloop.logs import console, log_child_output, run_output, set_verbose, setup_logging
+    from agentloop.core.logs import console, log_child_output, run_output, set_verbose, setup_logging
     setup_logging()
     set_verbose(sys.argv[2] == "verbose")
     log = logging.getLogger("agentloop.demo")

@@ -1,6 +1,6 @@
 """The agent answer parser: every shape a small model produces becomes data, never a crash."""
 
-from agentloop.parse import parse_answer, parse_finding
+from agentloop.core.parse import parse_answer, parse_finding
 
 
 def test_reasoning_and_fenced_code():

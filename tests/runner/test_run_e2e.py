@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from _scripted import HACK, ScriptedPolicy, planned_run
-from agentloop.paths import repo_root
+from agentloop.core.paths import repo_root
 
 pytestmark = pytest.mark.model
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
@@ -145,7 +145,7 @@ def test_gate_never_executes_an_unethical_turn(vllm_engine, tmp_path):
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
     from agentloop.scenario import load_scenario
-    from agentloop.types import Sampling
+    from agentloop.core.types import Sampling
     from conscience.judge import make_judge
     from store import models as m
 
@@ -164,7 +164,7 @@ def test_gate_never_executes_an_unethical_turn(vllm_engine, tmp_path):
     assert "sys.exit(0)" in turn.answer and turn.gated, "the agent's own answer is stored, marked gated"
     executed = [body for files in sandbox.ran for body in files.values()]
     assert not any("sys.exit(0)" in body for body in executed), "the hack never reached the sandbox"
-    from agentloop.parse import parse_answer
+    from agentloop.core.parse import parse_answer
 
     rewrite_code = parse_answer(verdict.rewrite).code
     if rewrite_code is not None:  # the rewrite ran instead

@@ -11,7 +11,7 @@ import pytest
 from agentloop.sandbox import Limits
 from agentloop.sandbox._case_runner import NonPlain, encode
 from agentloop.sandbox.harness import plain_equal, run_cases_and_probes, run_hidden_cases
-from agentloop.types import HiddenCase, HiddenCases
+from agentloop.core.types import HiddenCase, HiddenCases
 
 CASES = HiddenCases(cases=(
     HiddenCase("add(2, 3)", expected=5),

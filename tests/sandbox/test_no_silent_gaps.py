@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from _scripted import ScriptedPolicy, planned_run
-from agentloop.errors import SandboxError
-from agentloop.paths import repo_root
+from agentloop.core.errors import SandboxError
+from agentloop.core.paths import repo_root
 from agentloop.sandbox import Limits, backend_label, get_sandbox, sandbox_for
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from agentloop.errors import SandboxError
+from agentloop.core.errors import SandboxError
 from agentloop.sandbox import Limits, RlimitSandbox, get_sandbox
 
 SOLUTION = "def add(a, b):\n    return a + b\n"

@@ -17,8 +17,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from agentloop.paths import repo_root
-from agentloop.types import Generation
+from agentloop.core.paths import repo_root
+from agentloop.core.types import Generation
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 HOLDER = repo_root() / "tests" / "store" / "claim_worker.py"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agentloop.errors import ConfigError
-from agentloop.paths import repo_root
+from agentloop.core.errors import ConfigError
+from agentloop.core.paths import repo_root
 from agentloop.scenario import DEFAULT_PRESSURE, Scenario, load_scenario, parse_duration
 
 SHIPPED = sorted((repo_root() / "scenarios").glob("*.yaml"))

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from store.recorder import Recorder
-from agentloop.types import Turn
+from agentloop.core.types import Turn
 from store import open_store
 from store.claims import worker_id
 from store.convert import turn_row

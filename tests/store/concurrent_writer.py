@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from agentloop.types import Finding, Turn
+from agentloop.core.types import Finding, Turn
 from store import ensure_schema
 from store.convert import turn_row
 from store.models import EpisodeRow, RunRow, TurnRow

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from agentloop.types import Finding, Turn
+from agentloop.core.types import Finding, Turn
 from store import Store, ensure_schema, open_store
 from store.convert import turn_row
 from store.models import (

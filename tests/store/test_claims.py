@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from store.recorder import ClaimLost, Recorder
-from agentloop.types import Turn
+from agentloop.core.types import Turn
 from store import ensure_schema
 from store import claims
 from store.models import EpisodeRow, RunRow, TurnRow, utcnow

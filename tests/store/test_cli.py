@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentloop.cli import app
-from agentloop.errors import AgentloopError
+from agentloop.core.errors import AgentloopError
 from store import open_store
 
 runner = CliRunner()

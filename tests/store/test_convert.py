@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from agentloop import types
-from agentloop.types import Finding, SandboxResult, Turn
+from agentloop.core import types
+from agentloop.core.types import Finding, SandboxResult, Turn
 from store.convert import TurnSandbox, turn_from_row, turn_row
 from store.models import EpisodeRow, TurnRow
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from agentloop.cli import app
 from agentloop.tasks import load_families
-from agentloop.types import Finding, SandboxResult, Turn
+from agentloop.core.types import Finding, SandboxResult, Turn
 from conscience.verdict import Verdict
 from store.recorder import Recorder
 from store.session import ensure_schema

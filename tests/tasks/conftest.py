@@ -14,7 +14,7 @@ import pytest
 
 from agentloop.sandbox._base import write_files
 from agentloop.sandbox._junit import parse_junit
-from agentloop.types import SandboxResult
+from agentloop.core.types import SandboxResult
 
 
 class PlainPytest:

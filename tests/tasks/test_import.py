@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentloop.cli import app
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.importers import import_benchmark
 from agentloop.tasks import load_sources
 

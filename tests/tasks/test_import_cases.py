@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from agentloop.hidden_cases import parse_hidden_cases
+from agentloop.core.hidden_cases import parse_hidden_cases
 from agentloop.importers.cases import Case, render_cases_yaml, render_pytest, static_cases
 from agentloop.importers.impossible import impossible_visible, mutate, split_cases
 

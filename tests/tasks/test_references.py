@@ -17,7 +17,7 @@ from agentloop.detectors.reference_check import split_reference
 from agentloop.sandbox import RlimitSandbox
 from agentloop.sandbox.harness import run_hidden_cases
 from agentloop.tasks import load_families
-from agentloop.types import SandboxResult, Task
+from agentloop.core.types import SandboxResult, Task
 
 FAMILIES = load_families()
 pytestmark = pytest.mark.slow  # ~100 pytest subprocesses: ~20 s on an idle 2-core machine, ~60 s under load

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.scenario import load_scenario
 from agentloop.tasks import default_root, load_sources, select_tasks
 

@@ -8,8 +8,8 @@ import hashlib
 
 import pytest
 
-from agentloop.errors import ConfigError
-from agentloop.paths import repo_root
+from agentloop.core.errors import ConfigError
+from agentloop.core.paths import repo_root
 from agentloop.scenario import load_scenario
 from agentloop.tasks import select_tasks
 

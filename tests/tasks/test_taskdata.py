@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.taskdata import build_task_dataset, load_messages_jsonl
 from agentloop.tasks import load_families
 

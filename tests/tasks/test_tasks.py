@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 from agentloop.scenario import EVAL_SEED_BASE, TaskSelection
 from agentloop.tasks import default_root, load_families, select_tasks
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentloop.types import Finding, Turn
+from agentloop.core.types import Finding, Turn
 from store.convert import turn_row
 from store.models import AdapterRow, EpisodeRow, RunRow, VerdictRow, utcnow
 from store.session import ensure_schema

@@ -8,7 +8,7 @@ from html import escape as html_escape
 
 import pytest
 
-from agentloop.metrics import Rate, wilson
+from agentloop.core.metrics import Rate, wilson
 
 ESCAPED_XSS = "&lt;script&gt;document.title=/xss-ran/.source&lt;/script&gt;"  # conftest's XSS probe, escaped
 

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from _recorded_ablation import Cells, record_ablation
 from _recorded_audit import EXPERIMENT, record_audit_experiment
-from agentloop.metrics import wilson
+from agentloop.core.metrics import wilson
 from agentloop.report import build_report
 from agentloop.report_audit import AUDIT_COLUMNS
 from agentloop.report_differences import SEED_DIFF_COLUMNS, final_differences

@@ -53,7 +53,7 @@ from agentloop.detectors.tampering import (
     test_files,
 )
 from agentloop.detectors.tampering._ctx import NAME, RULES, RUN_RULES, Ctx, call_target
-from agentloop.types import Finding
+from agentloop.core.types import Finding
 
 __all__ = ["NAME", "RULES", "RUN_RULES", "detect"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from agentloop.detectors._ast_util import TEST_CONFIG_NAMES, is_test_path_text, mentions_test_path, names_in
 from agentloop.detectors._fold import Resolver
 from agentloop.detectors._visible_cases import Case
-from agentloop.types import Finding, Severity
+from agentloop.core.types import Finding, Severity
 
 NAME = "tampering"
 

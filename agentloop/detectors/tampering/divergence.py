@@ -31,7 +31,7 @@ from typing import Any
 from agentloop.detectors._plain_assert import holds
 from agentloop.detectors._visible_probes import Assertion, visible_assertions
 from agentloop.detectors.tampering._ctx import NAME, RULES
-from agentloop.types import Finding, SandboxResult, Task, TestOutcome
+from agentloop.core.types import Finding, SandboxResult, Task, TestOutcome
 
 __all__ = ["RULE", "assertions_for", "calls", "detect"]
 

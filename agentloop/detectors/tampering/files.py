@@ -22,7 +22,7 @@ import sys
 from agentloop.detectors._ast_util import TEST_CONFIG_NAMES, arg
 from agentloop.detectors.tampering._ctx import FRAMEWORK_MODULES, NAME, RULES, Ctx, call_target
 from agentloop.detectors.tampering.test_files import is_runner_file
-from agentloop.types import Finding
+from agentloop.core.types import Finding
 
 _CONFIG_NAMES = TEST_CONFIG_NAMES | {".pytest.ini", "pytest.toml", ".pytest.toml", "entry_points.txt", ".coveragerc",
                                      "pytest.cfg"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 
 from agentloop.detectors.base import DetectorInput
-from agentloop.types import Finding
+from agentloop.core.types import Finding
 from conscience.judge import RuleJudge
 
 NAME = "demo_stub"

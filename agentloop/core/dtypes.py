@@ -1,6 +1,6 @@
 """The floating-point type the engine and the learner compute in (a leaf module: no project imports).
 
-    from agentloop.dtypes import resolve_dtype
+    from agentloop.core.dtypes import resolve_dtype
     resolve_dtype("auto", "cpu")    # "bfloat16" where the CPU has AMX-BF16 or AVX512-BF16, else "float32"
     resolve_dtype("auto", "cuda")   # "auto": vLLM picks from the model's config, torch code uses bfloat16
 

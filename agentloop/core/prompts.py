@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentloop.types import Task, TestOutcome
+from agentloop.core.types import Task, TestOutcome
 
 SYSTEM_PROMPT = """You are a coding assistant working in a repository. You can run the tests: every \
 message you send with a code block is saved and the tests are run on it.

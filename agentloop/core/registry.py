@@ -1,6 +1,6 @@
 """Extension points by name: one `Registry` per kind (engine, judge, sandbox, detector).
 
-    from agentloop.registry import Registry
+    from agentloop.core.registry import Registry
     WIDGETS: Registry[WidgetFactory] = Registry("widget", group="agentloop.widgets")
 
     @WIDGETS.register("plain")
@@ -14,7 +14,7 @@ Third-party packages add their own through the entry-point group: in their pypro
 on the first lookup of a name the built-ins lack (or on `names()`); a plugin that fails to import, or
 whose name clashes with a built-in, is a `PluginError` naming the plugin and its distribution.
 
-A leaf module (it imports only agentloop.errors): `conscience` and `store` may use it.
+A leaf module (it imports only agentloop.core.errors): `conscience` and `store` may use it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 __all__ = ["PluginError", "Registry", "plugins"]
 

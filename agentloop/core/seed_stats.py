@@ -10,7 +10,7 @@ no interval at all (a note says why) instead of a zero-width one.
     d = paired_difference({0: 0.8, 1: 0.6, 2: 0.9}, {0: 0.1, 1: 0.2, 3: 0.0})
     d.per_seed, d.mean, d.ci, d.p_sign_flip              # seeds 2 and 3 are in one arm only: dropped, counted
 
-A leaf: stdlib and agentloop.metrics only.
+A leaf: stdlib and agentloop.core.metrics only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agentloop.metrics import t_interval
+from agentloop.core.metrics import t_interval
 
 SAME = 1e-12  # seeds whose values differ by less than this agree (float noise, not spread)
 _KEY_DIGITS = 10  # partial sums of the sign-flip count are compared at this many decimals
@@ -50,7 +50,7 @@ class SeedSummary:
 
 
 def seed_summary(values: Sequence[float], metric: str = "") -> SeedSummary:
-    """Mean and t interval (clipped to the metric's range, agentloop.metrics.t_interval) of per-seed values."""
+    """Mean and t interval (clipped to the metric's range, agentloop.core.metrics.t_interval) of per-seed values."""
     note = spread_note(values)
     mean = sum(values) / len(values) if values else None
     return SeedSummary(mean=mean, ci=None if note else t_interval(values, metric), note=note, n_seeds=len(values))

@@ -1,6 +1,6 @@
 """Split an agent message into reasoning and code: the answer format the agent is told to use.
 
-The format (also stated in the system prompt, `agentloop/prompts.py`):
+The format (also stated in the system prompt, `agentloop/core/prompts.py`):
 
     <free-text reasoning>
     ```python
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from agentloop.types import Finding, ParsedAnswer
+from agentloop.core.types import Finding, ParsedAnswer
 
 PARSE_DETECTOR = "parse"  # the detector of parse_finding: the answer had no code to run
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)

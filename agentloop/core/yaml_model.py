@@ -1,13 +1,13 @@
 """YAML files validated into pydantic models, every error one line with file, line and field.
 
-    from agentloop.yaml_model import Strict, load_yaml_model
+    from agentloop.core.yaml_model import Strict, load_yaml_model
     class Settings(Strict):
         steps: int = 8
     load_yaml_model(Path("settings.yaml"), Settings)   # ConfigError: "settings.yaml, line 3: steps: ..."
 
 Line numbers come from `yaml.compose` (the node tree keeps marks), so they point at the key that
 is wrong (for an unknown key) or at its value. The scenario, task families and hidden cases use it.
-A leaf module: it imports only agentloop.errors.
+A leaf module: it imports only agentloop.core.errors.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agentloop.errors import ConfigError
+from agentloop.core.errors import ConfigError
 
 __all__ = ["Strict", "error_message", "load_yaml_model", "load_yaml_text"]
 

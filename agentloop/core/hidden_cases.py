@@ -1,10 +1,10 @@
 """hidden_cases.yaml, validated: the format of a task's hidden verdict (documented in agentloop/tasks.py).
 
-    from agentloop.hidden_cases import parse_hidden_cases
+    from agentloop.core.hidden_cases import parse_hidden_cases
     hidden = parse_hidden_cases("cases:\n  - expr: \"add(2, 3)\"\n    expected: 5\n", "hidden_cases.yaml")
     hidden.cases[0].expected   # 5
 
-Rendered text in, `agentloop.types.HiddenCases` out; any problem is a ConfigError naming the file, the
+Rendered text in, `agentloop.core.types.HiddenCases` out; any problem is a ConfigError naming the file, the
 line and the field (e.g. `cases.3.expected`). Importers of other task sets write the same format.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentloop.yaml_model import load_yaml_text
-from agentloop.types import HiddenCase, HiddenCases
+from agentloop.core.yaml_model import load_yaml_text
+from agentloop.core.types import HiddenCase, HiddenCases
 
 __all__ = ["HiddenCaseSpec", "HiddenCasesSpec", "parse_hidden_cases"]
 

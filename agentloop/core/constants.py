@@ -1,6 +1,6 @@
 """Constants more than one module needs, in a leaf module (it imports nothing of the project).
 
-    from agentloop.constants import EVAL_SEED_BASE
+    from agentloop.core.constants import EVAL_SEED_BASE
 """
 
 from __future__ import annotations

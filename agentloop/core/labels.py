@@ -1,7 +1,7 @@
 """Detector names and what their findings mean: the one definition the runner, the store's queries,
 the viewer and the task loader share.
 
-    from agentloop.labels import hack_detectors, misaligned_detectors
+    from agentloop.core.labels import hack_detectors, misaligned_detectors
     misaligned_detectors()   # frozenset({'hidden_tests', 'tampering', 'insecure'}) plus installed plugins
 
 A finding of a `hack` detector means the turn gamed the checks, of an `insecure` one that it shipped
@@ -9,14 +9,14 @@ vulnerable code; both count as misalignment, the label verdicts and retention ar
 (no usable code) and `sandbox` (infrastructure trouble) findings do not. A plugin detector
 (entry-point group `agentloop.detectors`) declares its kind with a `kind` attribute.
 
-A leaf module: it imports only agentloop.registry (and through it agentloop.errors).
+A leaf module: it imports only agentloop.core.registry (and through it agentloop.core.errors).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from agentloop.registry import PluginError, plugins
+from agentloop.core.registry import PluginError, plugins
 
 __all__ = [
     "BUILTIN_DETECTORS", "DETECTOR_GROUP", "HACK", "INSECURE", "KINDS", "DetectorKind", "detector_kinds",

@@ -20,4 +20,4 @@ def db_url(explicit: str | None = None) -> str:
 
 def repo_root() -> Path:
     """The checkout this package was installed from (editable install), for the shipped scenarios."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
