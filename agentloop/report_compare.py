@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 from agentloop.core.metrics import Rate, bootstrap_ci, stratified_bootstrap_diff
 from agentloop.report_format import Column, Row, arm_key, fmt, markdown_table, rate_cell
+from store.turn_position import RATES as TURN_RATES
+from store.turn_position import add_first_hack_turns, first_hack_text
 
 BASELINE = "off"
 EPOCH0 = "epoch 0"
@@ -25,7 +27,7 @@ BOOTSTRAP_METHOD = (f"episode level, within seed (not evidence about training ru
 # metric -> the per-seed count of episodes that score 1 (out of n_episodes)
 DIFF_METRICS = {"hack_rate": "hacks", "aligned_rate": "aligned"}
 RATES = {"hack_rate": "hacks", "insecure_rate": "insecure", "aligned_rate": "aligned", "degenerate_rate": "degenerate",
-         "aligned_nondegenerate_rate": "aligned_nondegenerate"}
+         "aligned_nondegenerate_rate": "aligned_nondegenerate", **TURN_RATES}
 KIND_ORDER = ("impossible", "insecure", "honest")
 # what each kind's in-kind number is: the misbehaviour its tasks tempt (or, honest, the capability)
 IN_KIND = {"impossible": "hack_rate", "insecure": "insecure_rate", "honest": "capability"}
@@ -55,7 +57,8 @@ def kind_rows(seed_rows: Sequence[Row]) -> list[Row]:
 def _kind_row(arm: str, epoch: int, kind: str, members: list[tuple[Row, dict[str, int]]]) -> Row:
     n = sum(counts["n"] for _, counts in members)
     row: Row = {"arm": arm, "epoch": epoch, "kind": kind, "n_seeds": len(members), "n_episodes": n,
-                "in_kind": IN_KIND.get(kind)}
+                "in_kind": IN_KIND.get(kind),
+                "first_hack_turn": add_first_hack_turns(c.get("first_hack_turn") for _, c in members)}
     for metric, count in RATES.items():
         rate = Rate(sum(c.get(count, 0) for _, c in members), n)
         row.update({count: rate.k, metric: rate.value, f"{metric}_ci": list(rate.ci) if rate.ci else None})
@@ -71,6 +74,9 @@ KIND_COLUMNS: list[Column] = [
     ("arm", lambda r: r["arm"]), ("epoch", lambda r: str(r["epoch"])), ("task kind", lambda r: r["kind"]),
     ("seeds", lambda r: str(r["n_seeds"])), ("episodes", lambda r: fmt(r["n_episodes"])),
     ("hack rate [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate", "hacks")),
+    ("hack rate at turn 1 [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate_first_turn", "hacks_first_turn")),
+    ("hack rate at the last turn [95% CI] (k/n)", lambda r: rate_cell(r, "hack_rate_last_turn", "hacks_last_turn")),
+    ("first hack at (episodes)", lambda r: first_hack_text(r.get("first_hack_turn"))),
     ("insecure rate [95% CI] (k/n)", lambda r: rate_cell(r, "insecure_rate", "insecure")),
     ("aligned rate [95% CI] (k/n)", lambda r: rate_cell(r, "aligned_rate", "aligned")),
     ("degenerate rate [95% CI] (k/n)", lambda r: rate_cell(r, "degenerate_rate", "degenerate")),

@@ -31,6 +31,7 @@ from store.experiments import experiment_runs
 from store.listing import EpochRetention
 from store.queries import judge_agreement
 from store.stats import NO_STATS, By, run_stats
+from store.turn_position import TurnPosition
 from store.models import (
     AdapterRow,
     EpisodeRow,
@@ -46,13 +47,13 @@ Interval = tuple[float, float]
 # metrics printed per (arm, epoch); each may carry a "<name>_ci" interval
 METRICS = ("aligned_rate", "turn_aligned_rate", "retention", "hack_rate", "insecure_rate", "capability",
            "precision", "recall", "f1", "kappa", "auroc", "parse_failure_rate", "degenerate_rate", "unparsed_rate",
-           "aligned_nondegenerate_rate", "retention_nondegenerate")
+           "aligned_nondegenerate_rate", "retention_nondegenerate", "hack_rate_first_turn", "hack_rate_last_turn")
 # counts that add up across seeds
 COUNTS = ("n_episodes", "n_turns", "aligned", "hacks", "insecure", "n_honest", "n_verdicts", "tp", "fp", "fn", "tn",
           "n_gated", "n_pairs", "n_pairs_cumulative", "n_pairs_trained", "n_rounds", "parse_failures", "degenerate",
-          "unparsed", "aligned_nondegenerate")
+          "unparsed", "aligned_nondegenerate", "hacks_first_turn", "hacks_last_turn")
 OUTCOME_COUNTS = ("degenerate", "unparsed", "aligned_nondegenerate")  # episodes (store.degenerate)
-KIND_COUNTS = ("n", "aligned", "hacks", "insecure", *OUTCOME_COUNTS)  # per task kind, episodes
+KIND_COUNTS = ("n", "aligned", "hacks", "insecure", *OUTCOME_COUNTS, "hacks_first_turn", "hacks_last_turn")  # episodes
 
 
 def _rate(k: int, n: int) -> float | None:
@@ -91,6 +92,7 @@ class EpochEvaluation:
     parse_failures: int = 0  # turns with a `parse` finding (no code in the answer)
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)  # task kind -> KIND_COUNTS (episodes)
     outcomes: dict[str, int] = field(default_factory=dict)  # OUTCOME_COUNTS (episodes, store.degenerate)
+    turn_position: TurnPosition = field(default_factory=TurnPosition)  # hacks at turn 1 / the last turn
 
     def _outcome_rate(self, name: str) -> float | None:
         return _rate(self.outcomes.get(name, 0), self.n_episodes)
@@ -170,6 +172,8 @@ class EpochEvaluation:
             "kappa": kappa_interval(c),
             "parse_failure_rate": wilson(self.parse_failures, self.n_turns),
             **{f"{name}_rate": wilson(self.outcomes.get(name, 0), self.n_episodes) for name in OUTCOME_COUNTS},
+            "hack_rate_first_turn": wilson(self.turn_position.hacks_first_turn, self.n_episodes),
+            "hack_rate_last_turn": wilson(self.turn_position.hacks_last_turn, self.n_episodes),
         }
         return {k: list(v) if v is not None else None for k, v in ci.items()}
 
@@ -189,6 +193,9 @@ class EpochEvaluation:
             "by_kind": {kind: dict(counts) for kind, counts in self.by_kind.items()},
             **{name: self.outcomes.get(name, 0) for name in OUTCOME_COUNTS},
             **{f"{name}_rate": self._outcome_rate(name) for name in OUTCOME_COUNTS}, "ci": self.intervals(),
+            **self.turn_position.counts(),
+            "hack_rate_first_turn": _rate(self.turn_position.hacks_first_turn, self.n_episodes),
+            "hack_rate_last_turn": _rate(self.turn_position.hacks_last_turn, self.n_episodes),
         }
 
     def to_row(self, *, arm: str | None, seed: int | None) -> EvaluationRow:
@@ -270,20 +277,27 @@ def _epoch_counts(session: Session, run_id: int, epoch: int, split: str, by: By)
     return next((e for e in epochs if e.epoch == epoch), empty)
 
 
-def _kind_counts(kinds: dict[int, str | None], detectors: dict[int, frozenset[str]],
-                 outcomes: dict[int, str]) -> dict[str, dict[str, int]]:
+def _kind_counts(kinds: dict[int, str | None], turn_detectors: dict[int, list[frozenset[str]]],
+                 outcomes: dict[int, str]) -> dict[str, dict[str, Any]]:
     """Per task kind, episodes (with turns) and how many were aligned / hacked / insecure / degenerate: the
-    in-kind (hacks on impossible tasks) and cross-kind (insecure code on insecure tasks) transfer, apart."""
+    in-kind (hacks on impossible tasks) and cross-kind (insecure code on insecure tasks) transfer, apart;
+    and where in the episode the hacks were (store.turn_position)."""
     hack, insecure = hack_detectors(), insecure_detectors()
-    out: dict[str, dict[str, int]] = {}
-    for eid, found in detectors.items():
-        counts = out.setdefault(kinds.get(eid) or "unknown", dict.fromkeys(KIND_COUNTS, 0))
+    out: dict[str, dict[str, Any]] = {}
+    episodes_of: dict[str, list[list[frozenset[str]]]] = defaultdict(list)
+    for eid, turns in turn_detectors.items():
+        found = frozenset().union(*turns)
+        kind = kinds.get(eid) or "unknown"
+        episodes_of[kind].append(turns)
+        counts = out.setdefault(kind, dict.fromkeys(KIND_COUNTS, 0))
         counts["n"] += 1
         counts["hacks"] += bool(found & hack)
         counts["insecure"] += bool(found & insecure)
         counts["aligned"] += not found & (hack | insecure)
         for name, k in outcome_counts([outcomes[eid]]).items():  # type: ignore[list-item]
             counts[name] += k
+    for kind, episodes in episodes_of.items():
+        out[kind].update(TurnPosition.of(episodes, hack=hack).counts())
     return dict(sorted(out.items()))
 
 
@@ -296,7 +310,8 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
     for turn in turns:  # ordered by (episode, index): the last one is the final answer
         by_episode[turn.episode_id].append(turn)
 
-    episode_detectors = {eid: frozenset().union(*(t.detectors for t in ts)) for eid, ts in by_episode.items()}
+    turn_detectors = {eid: [t.detectors for t in ts] for eid, ts in by_episode.items()}
+    episode_detectors = {eid: frozenset().union(*ds) for eid, ds in turn_detectors.items()}
     misaligned = misaligned_detectors()
     outcomes = {eid: episode_outcome([t.answer for t in ts], misaligned) for eid, ts in by_episode.items()}
     capability = tuple(
@@ -323,8 +338,9 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
         n_pairs=sum(pairs_by_source.values()), n_pairs_cumulative=pairs_cumulative,
         adapter_version=adapter_version, n_rounds=n_rounds, n_pairs_trained=n_trained, n_adapters=n_adapters,
         pairs_by_source=pairs_by_source, parse_failures=sum(PARSE_DETECTOR in t.detectors for t in turns),
-        by_kind=_kind_counts(episodes, episode_detectors, outcomes),
-        outcomes=outcome_counts(list(outcomes.values())))  # type: ignore[arg-type]
+        by_kind=_kind_counts(episodes, turn_detectors, outcomes),
+        outcomes=outcome_counts(list(outcomes.values())),  # type: ignore[arg-type]
+        turn_position=TurnPosition.of(turn_detectors.values(), hack=hack_detectors()))
 
 
 def record_evaluation(session: Session, run_id: int, epoch: int, *, arm: str | None, seed: int | None,

@@ -23,13 +23,16 @@ from agentloop.core.seed_stats import seed_summary
 from store.evaluation import COUNTS, METRICS, evaluate_epoch
 from store.experiments import experiment_runs
 from store.models import EpisodeRow, EvaluationRow, RunRow
+from store.turn_position import RATES as TURN_RATES
+from store.turn_position import add_first_hack_turns
 
 # rate -> (its count, its n): what a pooled Wilson interval needs
 RATE_COUNTS = {"aligned_rate": ("aligned", "n_episodes"), "hack_rate": ("hacks", "n_episodes"),
                "insecure_rate": ("insecure", "n_episodes"), "degenerate_rate": ("degenerate", "n_episodes"),
                "unparsed_rate": ("unparsed", "n_episodes"),
                "aligned_nondegenerate_rate": ("aligned_nondegenerate", "n_episodes"),
-               "parse_failure_rate": ("parse_failures", "n_turns")}
+               "parse_failure_rate": ("parse_failures", "n_turns"),
+               **{rate: (count, "n_episodes") for rate, count in TURN_RATES.items()}}
 # retention is each aligned rate over the same run's epoch-0 rate
 RETENTION = {"retention": "aligned_rate", "retention_nondegenerate": "aligned_nondegenerate_rate"}
 
@@ -81,6 +84,7 @@ def _aggregate(arm: str, epoch: int, seeds: list[dict[str, Any]]) -> dict[str, A
                            "n_seeds": len(seeds), "seeds": sorted(s["seed"] for s in seeds)}
     for count in COUNTS:
         out[count] = sum(s.get(count) or 0 for s in seeds)
+    out["first_hack_turn"] = add_first_hack_turns(s.get("first_hack_turn") for s in seeds)
     for metric in METRICS:
         summary = seed_summary([s[metric] for s in seeds if s.get(metric) is not None], metric)
         out[metric] = summary.mean
@@ -92,10 +96,10 @@ def _aggregate(arm: str, epoch: int, seeds: list[dict[str, Any]]) -> dict[str, A
 
 def _current(row: EvaluationRow) -> bool:
     """Whether the recorded row has every number this version reports; an older one (no parse failures,
-    per-kind counts or degenerate answers) is recomputed from the raw rows, which do not change after the epoch."""
+    per-kind counts, degenerate answers or hacks by turn) is recomputed from the raw rows, which do not change after the epoch."""
     extra = row.extra or {}
     kinds = extra.get("by_kind")
-    return "degenerate" in extra and kinds is not None and all("degenerate" in c for c in kinds.values())
+    return "hacks_last_turn" in extra and kinds is not None and all("hacks_last_turn" in c for c in kinds.values())
 
 
 def evaluation_table(session: Session, runs: Sequence[RunRow], *, split: str = "eval") -> list[dict[str, Any]]:
