@@ -120,3 +120,21 @@ def test_the_checker_finds_a_cycle_hidden_in_a_function(tmp_path):
 
 def test_no_import_cycles():
     assert cycles(import_graph(repo_root())) == []
+
+
+def test_core_imports_nothing_of_the_project_outside_itself():
+    """agentloop.core is the bottom layer: every package may import it, and it imports (at any depth,
+    a function's lazy import too) nothing of the project but itself."""
+    upward = {name: sorted(t for t in targets if not t.startswith("agentloop.core"))
+              for name, targets in import_graph(repo_root()).items() if name.startswith("agentloop.core")}
+    assert {name: targets for name, targets in upward.items() if targets} == {}
+
+
+def test_the_project_imports_the_domain_types_from_core():
+    """agentloop/types.py only keeps the plugins' documented import path alive; no module of the project uses it."""
+    from agentloop import types
+    from agentloop.core import types as core_types
+
+    assert types.Finding is core_types.Finding
+    importers = sorted(name for name, targets in import_graph(repo_root()).items() if "agentloop.types" in targets)
+    assert importers == []

@@ -1,13 +1,13 @@
 """The dependency rule for `learner`: it uses `store` and `conscience` data, and of `agentloop` only
-the leaf modules (types, errors, dtypes, paths, labels, registry, metrics), never the runner or the CLI."""
+the leaf modules in agentloop.core (types, errors, dtypes, paths, labels, registry, metrics), never the runner or the CLI."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-LEAVES = {"agentloop", "agentloop.core.types", "agentloop.core.errors", "agentloop.core.dtypes", "agentloop.core.paths",
-          "agentloop.core.labels", "agentloop.core.registry", "agentloop.core.metrics"}
+LEAVES = {"agentloop", "agentloop.core", "agentloop.core.types", "agentloop.core.errors", "agentloop.core.dtypes",
+          "agentloop.core.paths", "agentloop.core.labels", "agentloop.core.registry", "agentloop.core.metrics"}
 
 
 def test_learner_imports_only_agentloop_leaf_modules():
