@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from agentloop.arms import ARMS, arm
 from agentloop.cli.app import app
 from agentloop.core.logs import console, set_verbose
+from agentloop.core.paths import db_url
+
+if TYPE_CHECKING:
+    from agentloop.scenario import Scenario
 
 
 ARM_HELP = "Arms:\n\n" + "\n\n".join(f"{name}: {ARMS.get(name).meaning}" for name in ARMS.builtin_names())
@@ -60,16 +65,8 @@ def experiment(
 ) -> None:
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
     from agentloop.core.errors import ConfigError
-    from agentloop.experiment import CELLS, Experiment, new_experiment_id
-    from agentloop.launch import make_engine_for
-    from agentloop.core.logs import LOG_NAME, run_output, status_line
-    from agentloop.model import resolve_model
-    from agentloop.organism.stage import warm_start
-    from agentloop.cli.app import command_line
-    from agentloop.core.paths import db_url
-    from agentloop.sandbox import sandbox_for
+    from agentloop.experiment import CELLS
     from agentloop.scenario import load_scenario
-    from store.session import open_store, redact_urls
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
                                                            dtype=dtype, lora_mode=lora_mode, episodes=episodes,
@@ -79,12 +76,46 @@ def experiment(
         raise ConfigError(f"--cells must be one of {', '.join(CELLS)}, got {cells!r}")
     if verbose:
         set_verbose(True)
+    ablation = Ablation(scenario, scenario_path, arms=[a.strip() for a in arms.split(",") if a.strip()],
+                        seeds=seeds, epochs=epochs, cells=cells, workdir=workdir,
+                        allow_weak_sandbox=allow_weak_sandbox)
+    url, experiment_id = _run(ablation, db_url(db), resume)
+    if report:
+        _print_report(url, experiment_id)
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """What `agentloop experiment` runs, once its command line is read: the scenario with its overrides
+    and the grid of cells (arm x seed) over epochs."""
+
+    scenario: Scenario
+    scenario_path: Path
+    arms: list[str]
+    seeds: int
+    epochs: int
+    cells: str
+    workdir: Path
+    allow_weak_sandbox: bool
+
+
+def _run(ablation: Ablation, url: str, resume: str | None) -> tuple[str, str]:
+    """Check the arms and the sandbox before the model loads, then run every cell into the store at `url`;
+    returns the url and the experiment id."""
+    from agentloop.cli.app import command_line
+    from agentloop.core.logs import LOG_NAME, run_output, status_line
+    from agentloop.experiment import Experiment, new_experiment_id
+    from agentloop.launch import make_engine_for
+    from agentloop.model import resolve_model
+    from agentloop.organism.stage import warm_start
+    from agentloop.sandbox import sandbox_for
+    from store.session import open_store, redact_urls
+
+    scenario, scenario_path, workdir = ablation.scenario, ablation.scenario_path, ablation.workdir
     t0 = time.perf_counter()
-    arm_list = [a.strip() for a in arms.split(",") if a.strip()]
-    for name in arm_list:  # an unknown arm fails here, naming the choices, before the model loads
+    for name in ablation.arms:  # an unknown arm fails here, naming the choices, before the model loads
         arm(name)
-    sandbox_for(scenario.sandbox, allow_weak=allow_weak_sandbox)  # before the model loads: fail fast
-    url = db_url(db)
+    sandbox_for(scenario.sandbox, allow_weak=ablation.allow_weak_sandbox)  # before the model loads: fail fast
     store = open_store(url)
     store.upgrade()
     experiment_id = resume or new_experiment_id(scenario)
@@ -97,18 +128,24 @@ def experiment(
         status(f"experiment {experiment_id}: warm start")
         model_path = warm_start(scenario, store, url, workdir, model_path, key=experiment_id,
                                 scenario_path=str(scenario_path), command=command)
-        engine = make_engine_for(scenario, model_path, adapters=len(arm_list) * seeds if cells == "together" else 1)
+        adapters = len(ablation.arms) * ablation.seeds if ablation.cells == "together" else 1
+        engine = make_engine_for(scenario, model_path, adapters=adapters)
         exp = Experiment(scenario, store, engine, db_url=url, workdir=workdir, model_path=model_path,
-                         scenario_path=str(scenario_path), command=command, allow_weak_sandbox=allow_weak_sandbox,
+                         scenario_path=str(scenario_path), command=command,
+                         allow_weak_sandbox=ablation.allow_weak_sandbox,
                          on_progress=lambda text: status(f"experiment {experiment_id}: {text}"))
-        exp.run(experiment_id, arm_list, list(range(seeds)), epochs, cells=cells)
+        exp.run(experiment_id, ablation.arms, list(range(ablation.seeds)), ablation.epochs, cells=ablation.cells)
     console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
                   f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
-    if report:
-        from agentloop.report import build_report
+    return url, experiment_id
 
-        rep = build_report(url, experiment_id)
-        for table in rep.tables():
-            console.print(table)
-        written = rep.write(Path("reports") / experiment_id)  # the same files as `agentloop report`
-        console.print(f"report: {written['markdown']} (data: {written['json']}, plot: {written['plot']})")
+
+def _print_report(url: str, experiment_id: str) -> None:
+    """The tables on the terminal and the same files as `agentloop report` under reports/<id>."""
+    from agentloop.report import build_report
+
+    rep = build_report(url, experiment_id)
+    for table in rep.tables():
+        console.print(table)
+    written = rep.write(Path("reports") / experiment_id)  # the same files as `agentloop report`
+    console.print(f"report: {written['markdown']} (data: {written['json']}, plot: {written['plot']})")
