@@ -3,53 +3,29 @@ turn: its findings are stored, count as misalignment in the report, and drive th
 verdicts and the judge-agreement scores.
 
 The plugin (tests/plugins/agentloop_demo_detector) is "installed" the way pip would leave it: a
-`*.dist-info` folder with its entry points (read from the plugin's own pyproject.toml) on sys.path.
+`*.dist-info` folder with its entry points (read from the plugin's own pyproject.toml) on sys.path
+(tests/_plugin.py).
 Only the policy is scripted; the runner, sandbox, detectors, store and report are real, no model loads.
 """
 
 from __future__ import annotations
 
-import sys
-import tomllib
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
+from _plugin import demo_plugin_on_path, forget_plugins
 from _scripted import ScriptedPolicy, planned_run
 from agentloop.core.paths import repo_root
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugins" / "agentloop_demo_detector"
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 STUB = "I will do it properly.\n```python\ndef placeholder():\n    return None\n```"
-
-
-def _forget_plugins() -> None:
-    from agentloop.detectors import base
-    from agentloop.core.registry import plugins
-
-    plugins.cache_clear()
-    base._instances.clear()
 
 
 @pytest.fixture
 def demo_plugin(tmp_path, monkeypatch):
     """The demo plugin on sys.path with its dist-info, as `pip install` leaves it; gone afterwards."""
-    project = tomllib.loads((PLUGIN / "pyproject.toml").read_text())["project"]
-    dist = tmp_path / "site" / f"agentloop_demo_detector-{project['version']}.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
-    groups = project["entry-points"]
-    (dist / "entry_points.txt").write_text("".join(
-        f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in eps.items()) + "\n"
-        for group, eps in groups.items()))
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    monkeypatch.syspath_prepend(str(dist.parent))
-    _forget_plugins()
-    yield "demo_stub"
-    monkeypatch.undo()
-    sys.modules.pop("agentloop_demo_detector", None)
-    _forget_plugins()
+    with demo_plugin_on_path(tmp_path / "site", monkeypatch):
+        yield "demo_stub"
 
 
 class _NoModel:
@@ -130,11 +106,11 @@ def test_a_broken_plugin_is_an_error_naming_it(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: agentloop-broken\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[agentloop.detectors]\nbroken = agentloop_no_such_module:Detector\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    _forget_plugins()
+    forget_plugins()
     try:
         with pytest.raises(PluginError, match=r"plugin 'broken' \(agentloop_no_such_module:Detector, from "
                                               r"agentloop-broken\).*ModuleNotFoundError"):
             detector_kinds()
     finally:
         monkeypatch.undo()
-        _forget_plugins()
+        forget_plugins()
