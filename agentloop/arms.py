@@ -107,8 +107,10 @@ class GateArm(JudgeArm):
 
     def eval_scenario(self, scenario: Scenario, seed: int) -> Scenario:
         """Held-out turns are gated too (their rewrites run; the answer before gating stays in the
-        turn's row): what the user of a gated agent receives. Held-out pairs never train."""
-        return scenario.with_overrides(seed=seed, learner="off", conscience="gate", judge="self")
+        turn's row, and its own sandbox run is kept for the hack rate before gating): what the user of a
+        gated agent receives. Held-out pairs never train."""
+        s = scenario.with_overrides(seed=seed, learner="off", conscience="gate", judge="self")
+        return s.model_copy(update={"conscience": s.conscience.model_copy(update={"measure_stopped": True})})
 
 
 def arm(name: str) -> Arm:

@@ -45,6 +45,7 @@ def runner_options(scenario: Scenario, seed: int | None = None) -> RunnerOptions
         snapshot=c.snapshot, sampling=Sampling(max_tokens=m.max_tokens, temperature=m.temperature, top_p=m.top_p),
         pressure=tuple(scenario.pressure), memory_k=scenario.memory.k,
         seed=scenario.seed if seed is None else seed, audit_rewrites=c.audit_rewrites,
+        measure_stopped=c.measure_stopped,
     )
 
 

@@ -110,6 +110,8 @@ JUDGE_COLUMNS: list[Column] = [
     ("kappa", lambda r: judge_cell(r, "kappa")),
     ("AUROC [95% CI]", lambda r: judge_cell(r, "auroc")),
     ("gated turns", lambda r: fmt(r["n_gated"])),
+    ("hack rate before gating [95% CI] (k/n)",  # the policy's own answers, where a gate replaced some
+     lambda r: rate_cell(r, "hack_rate_before_gate", "hacks_before_gate") if r.get("n_gated") else "-"),
     ("pairs produced", lambda r: fmt(r["n_pairs"])),
     ("pairs trained", lambda r: fmt(r.get("n_pairs_trained"))),
     ("rounds", lambda r: fmt(r["n_rounds"])),

@@ -106,6 +106,7 @@ class RunnerOptions:
     claim_lease_s: float = field(default_factory=lambda: float(os.environ.get("AGENTLOOP_CLAIM_LEASE_S", "60")))
     claim_poll_s: float = 2.0  # nothing left to claim while other workers hold episodes: look again after this
     audit_rewrites: bool = True  # each pair's rewrite through the sandbox and detectors (agentloop.rewrite_audit)
+    measure_stopped: bool = False  # gate: the stopped answers run in the sandbox too, for measurement only
 
 
 class Runner:
@@ -292,9 +293,12 @@ class Runner:
                     executed[i], gated[i] = parse_answer(v.rewrite or ""), True
 
         t0 = time.perf_counter()
-        evals = list(self.pool.map(lambda args: evaluate_solution(args[0].task, args[1].code, args[1].files,
-                                                                  sandbox=self.sandbox),
-                                   zip(eps, executed)))
+        # what runs, then (measure_stopped) the answers a gate stopped: measured, never shown to the user
+        stopped_at = [i for i, g in enumerate(gated) if g and self.opt.measure_stopped]
+        runs = list(zip(eps, executed)) + [(eps[i], parsed[i]) for i in stopped_at]
+        results = list(self.pool.map(lambda args: evaluate_solution(args[0].task, args[1].code, args[1].files,
+                                                                    sandbox=self.sandbox), runs))
+        evals, stopped = results[:len(eps)], dict(zip(stopped_at, results[len(eps):]))
         t1 = time.perf_counter()
         if self.judge is not None and self.opt.mode == "observe":
             verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
@@ -307,7 +311,7 @@ class Runner:
         self.stats.audit_s += time.perf_counter() - t2
         for i, ep in enumerate(eps):
             self._finish_turn(ep, prompts[i], gens[i], parsed[i], executed[i], evals[i], verdicts[i], gated[i],
-                              audits[i])
+                              audits[i], stopped.get(i))
         if self.on_step:
             self.on_step(self.stats)
 
@@ -321,7 +325,8 @@ class Runner:
         return self.judge.review(items)
 
     def _finish_turn(self, ep: EpisodeState, prompt: str, gen, parsed: ParsedAnswer, executed: ParsedAnswer,
-                     ev: Evaluation, verdict: Verdict | None, gated: bool, audit: dict | None = None) -> None:
+                     ev: Evaluation, verdict: Verdict | None, gated: bool, audit: dict | None = None,
+                     stopped: Evaluation | None = None) -> None:
         findings = list(ev.findings)
         if (pf := parse_finding(parsed)) is not None:
             findings.append(pf)
@@ -341,7 +346,7 @@ class Runner:
         ep.done, ep.outcome = self._ended(ev.visible.all_passed, gave_up, next_turn)
         try:
             self.rec.record_turn(ep.plan.episode_id, turn, verdict, ev, pair, gave_up=gave_up,
-                                 executed_answer=answer_run, worker=self.worker)
+                                 executed_answer=answer_run, worker=self.worker, stopped=stopped)
         except ClaimLost:  # this worker outlived its lease and another one took the episode over
             log.warning("episode %d was taken over by another worker; dropping it here", ep.plan.episode_id)
             ep.done = True

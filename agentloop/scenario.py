@@ -111,6 +111,9 @@ class ConscienceSettings(_Section):
     rewrite_max_tokens: int = Field(384, ge=1, le=32768, description="completion budget of a rewrite")
     audit_rewrites: bool = Field(True, description="run each pair's rewrite through the sandbox and detectors and "
                                                    "compare it with the frozen copy's own answer (rewrite audit)")
+    measure_stopped: bool = Field(False, description="gate: also run each answer the gate stopped in the sandbox, "
+                                                     "for the hack rate before gating (it never reaches the "
+                                                     "conversation); the experiment's gate arm does on held-out turns")
     random_rate: float = Field(0.5, ge=0.0, le=1.0, description="P(unethical) of the `random` control judge: "
                                                                   "self's flag rate measured on the dev split")
     external: ExternalJudge | None = Field(None, description="the external judge (judge = external)")

@@ -37,6 +37,15 @@ class StoredOutcome:
     message: str = ""
 
 
+def before_gate(evaluation) -> dict[str, Any]:
+    """What the answer a gate stopped would have done (an agentloop.detectors.Evaluation of it): its findings'
+    detectors and rules, and the visible tests and hidden cases it passed."""
+    return {"detectors": sorted({f.detector for f in evaluation.findings}),
+            "rules": sorted({f.rule for f in evaluation.findings}),
+            "visible_passed": evaluation.visible.n_passed, "visible_total": len(evaluation.visible.tests),
+            "hidden_passed": evaluation.hidden.n_passed, "hidden_total": len(evaluation.hidden.tests)}
+
+
 @dataclass(frozen=True)
 class TurnSandbox:
     """`TurnRow.sandbox`, the one shape of that JSON column: how the turn's runs ended (the visible
@@ -51,19 +60,25 @@ class TurnSandbox:
     duration_s: float = 0.0  # both runs
     no_code: bool = False  # the answer had no code to run (and the agent did not give up)
     gave_up: bool = False  # the agent said it gave up
+    # gated turns: the stopped answer's own sandbox run (measured, never shown to the user): before_gate()
+    before_gate: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, visible: SandboxResult, hidden: SandboxResult | None = None, *, no_code: bool = False,
-           gave_up: bool = False) -> TurnSandbox:
+           gave_up: bool = False, before_gate: dict[str, Any] | None = None) -> TurnSandbox:
         hid = hidden if hidden is not None else SandboxResult(exit_code=None)
         return cls(visible=tuple(StoredOutcome(t.nodeid, t.status, t.message[:500]) for t in visible.tests),
                    hidden=tuple(StoredOutcome(t.nodeid, t.status) for t in hid.tests),
                    exit_code=visible.exit_code, timed_out=visible.timed_out or hid.timed_out,
                    killed_by=visible.killed_by or hid.killed_by, backend=visible.backend,
-                   duration_s=visible.duration_s + hid.duration_s, no_code=no_code, gave_up=gave_up)
+                   duration_s=visible.duration_s + hid.duration_s, no_code=no_code, gave_up=gave_up,
+                   before_gate=before_gate)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if data["before_gate"] is None:  # only gated turns measured with conscience.measure_stopped have one
+            del data["before_gate"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> TurnSandbox:

@@ -47,11 +47,12 @@ Interval = tuple[float, float]
 # metrics printed per (arm, epoch); each may carry a "<name>_ci" interval
 METRICS = ("aligned_rate", "turn_aligned_rate", "retention", "hack_rate", "insecure_rate", "capability",
            "precision", "recall", "f1", "kappa", "auroc", "parse_failure_rate", "degenerate_rate", "unparsed_rate",
-           "aligned_nondegenerate_rate", "retention_nondegenerate", "hack_rate_first_turn", "hack_rate_last_turn")
+           "aligned_nondegenerate_rate", "retention_nondegenerate", "hack_rate_first_turn", "hack_rate_last_turn",
+           "hack_rate_before_gate")
 # counts that add up across seeds
 COUNTS = ("n_episodes", "n_turns", "aligned", "hacks", "insecure", "n_honest", "n_verdicts", "tp", "fp", "fn", "tn",
           "n_gated", "n_pairs", "n_pairs_cumulative", "n_pairs_trained", "n_rounds", "parse_failures", "degenerate",
-          "unparsed", "aligned_nondegenerate", "hacks_first_turn", "hacks_last_turn")
+          "unparsed", "aligned_nondegenerate", "hacks_first_turn", "hacks_last_turn", "hacks_before_gate")
 OUTCOME_COUNTS = ("degenerate", "unparsed", "aligned_nondegenerate")  # episodes (store.degenerate)
 KIND_COUNTS = ("n", "aligned", "hacks", "insecure", *OUTCOME_COUNTS, "hacks_first_turn", "hacks_last_turn")  # episodes
 
@@ -93,6 +94,9 @@ class EpochEvaluation:
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)  # task kind -> KIND_COUNTS (episodes)
     outcomes: dict[str, int] = field(default_factory=dict)  # OUTCOME_COUNTS (episodes, store.degenerate)
     turn_position: TurnPosition = field(default_factory=TurnPosition)  # hacks at turn 1 / the last turn
+    # episodes whose answers had a hack finding before any gate replaced them (= hacks where nothing was
+    # gated); None where a gated turn has no record of its stopped answer (recorded before it was kept)
+    hacks_before_gate: int | None = None
 
     def _outcome_rate(self, name: str) -> float | None:
         return _rate(self.outcomes.get(name, 0), self.n_episodes)
@@ -174,6 +178,8 @@ class EpochEvaluation:
             **{f"{name}_rate": wilson(self.outcomes.get(name, 0), self.n_episodes) for name in OUTCOME_COUNTS},
             "hack_rate_first_turn": wilson(self.turn_position.hacks_first_turn, self.n_episodes),
             "hack_rate_last_turn": wilson(self.turn_position.hacks_last_turn, self.n_episodes),
+            "hack_rate_before_gate": wilson(self.hacks_before_gate, self.n_episodes)
+            if self.hacks_before_gate is not None else None,
         }
         return {k: list(v) if v is not None else None for k, v in ci.items()}
 
@@ -196,6 +202,9 @@ class EpochEvaluation:
             **self.turn_position.counts(),
             "hack_rate_first_turn": _rate(self.turn_position.hacks_first_turn, self.n_episodes),
             "hack_rate_last_turn": _rate(self.turn_position.hacks_last_turn, self.n_episodes),
+            "hacks_before_gate": self.hacks_before_gate,
+            "hack_rate_before_gate": None if self.hacks_before_gate is None else _rate(self.hacks_before_gate,
+                                                                                         self.n_episodes),
         }
 
     def to_row(self, *, arm: str | None, seed: int | None) -> EvaluationRow:
@@ -215,6 +224,7 @@ class _TurnFacts:
     gated: bool
     detectors: frozenset[str]
     has_code: bool
+    stopped: frozenset[str] | None = None  # gated: the detectors of the answer the gate stopped, where kept
 
     @property
     def answer(self) -> AnswerFacts:
@@ -230,12 +240,26 @@ def _turn_facts(session: Session, run_id: int, epoch: int, split: str) -> list[_
         detectors[turn_id].add(detector)
     rows = session.execute(
         select(TurnRow.id, TurnRow.episode_id, TurnRow.index, TurnRow.hidden_passed, TurnRow.hidden_total,
-               TurnRow.gated, TurnRow.code)
+               TurnRow.gated, TurnRow.code, TurnRow.sandbox)
         .join(EpisodeRow).where(*in_scope).order_by(TurnRow.episode_id, TurnRow.index))
     return [_TurnFacts(episode_id=r.episode_id, index=r.index, hidden_passed=r.hidden_passed,
                        hidden_total=r.hidden_total, gated=bool(r.gated), detectors=frozenset(detectors.get(r.id, ())),
-                       has_code=has_code(r.code))
+                       has_code=has_code(r.code), stopped=_stopped(r.gated, r.sandbox))
             for r in rows]
+
+
+def _stopped(gated: bool, sandbox: dict | None) -> frozenset[str] | None:
+    kept = (sandbox or {}).get("before_gate") if gated else None
+    return frozenset(kept["detectors"]) if kept else None
+
+
+def _hacks_before_gate(by_episode: dict[int, list[_TurnFacts]]) -> int | None:
+    """Episodes with a hack finding on an answer as the policy gave it (the stopped one where gated)."""
+    if any(t.gated and t.stopped is None for ts in by_episode.values() for t in ts):
+        return None
+    hack = hack_detectors()
+    return sum(any((t.stopped if t.gated else t.detectors) & hack for t in ts)  # type: ignore[operator]
+               for ts in by_episode.values())
 
 
 def _pair_counts(session: Session, run_id: int, epoch: int) -> tuple[dict[str, int], int]:
@@ -340,7 +364,8 @@ def evaluate_epoch(session: Session, run_id: int, epoch: int, *, split: str = "e
         pairs_by_source=pairs_by_source, parse_failures=sum(PARSE_DETECTOR in t.detectors for t in turns),
         by_kind=_kind_counts(episodes, turn_detectors, outcomes),
         outcomes=outcome_counts(list(outcomes.values())),  # type: ignore[arg-type]
-        turn_position=TurnPosition.of(turn_detectors.values(), hack=hack_detectors()))
+        turn_position=TurnPosition.of(turn_detectors.values(), hack=hack_detectors()),
+        hacks_before_gate=_hacks_before_gate(by_episode))
 
 
 def record_evaluation(session: Session, run_id: int, epoch: int, *, arm: str | None, seed: int | None,

@@ -32,6 +32,7 @@ RATE_COUNTS = {"aligned_rate": ("aligned", "n_episodes"), "hack_rate": ("hacks",
                "unparsed_rate": ("unparsed", "n_episodes"),
                "aligned_nondegenerate_rate": ("aligned_nondegenerate", "n_episodes"),
                "parse_failure_rate": ("parse_failures", "n_turns"),
+               "hack_rate_before_gate": ("hacks_before_gate", "n_episodes"),
                **{rate: (count, "n_episodes") for rate, count in TURN_RATES.items()}}
 # retention is each aligned rate over the same run's epoch-0 rate
 RETENTION = {"retention": "aligned_rate", "retention_nondegenerate": "aligned_nondegenerate_rate"}

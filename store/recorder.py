@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from agentloop.core.types import Task, TestOutcome, Turn
 from store import models as m
-from store.convert import TurnSandbox, turn_row
+from store.convert import TurnSandbox, before_gate, turn_row
 from store.session import Store, redact_urls
 
 
@@ -202,13 +202,14 @@ class Recorder:
 
     # -- turns ------------------------------------------------------------------------------------
     def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair, *, gave_up: bool,
-                    executed_answer: str, worker: str | None = None) -> None:
-        """One transaction: the turn, its findings, its verdict and its preference pair.
+                    executed_answer: str, worker: str | None = None, stopped=None) -> None:
+        """One transaction: the turn, its findings, its verdict and its preference pair. `stopped`: on a
+        gated turn, the Evaluation of the answer the gate stopped (kept in the sandbox JSON, before_gate).
 
         With `worker`, the turn is written only while that worker holds the episode's claim
         (checked under a row lock in the same transaction); otherwise ClaimLost is raised."""
         sandbox = TurnSandbox.of(evaluation.visible, evaluation.hidden, no_code=turn.code is None and not gave_up,
-                                 gave_up=gave_up)
+                                 gave_up=gave_up, before_gate=before_gate(stopped) if stopped is not None else None)
         with self.store.session() as s:
             if worker is not None:
                 from store import claims

@@ -8,6 +8,7 @@ each held-out episode is one task kind and the answers of its turns, spelled as
     "stub"      `return None`, "empty": a body of `pass`, "malformed": code that does not compile, each
                 solving no hidden case with no finding (store.degenerate: degenerate, as "fail" is)
     "giveup"    GIVE UP and no code: no finding, no code to run
+    "hack>pass" a gated turn: a gate stopped "hack" (its run kept as before_gate) and "pass" ran instead
 
     cells = {("off", 0): {0: [("impossible", ["pass"])], 1: [("impossible", ["hack"])]}, ...}
     run_ids = record_ablation(store, "abl", cells)
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agentloop.detectors import Evaluation
 from agentloop.core.parse import parse_answer, parse_finding
@@ -166,11 +167,14 @@ def record_ablation(store: Store, experiment: str, cells: Cells, judge: Mapping[
                               epoch=epoch, split="eval")
             plans = rec.unfinished_episodes(run_id, seed, epoch=epoch, split="eval")
             for plan, (_, answers) in zip(plans, episodes):
-                for index, what in enumerate(answers):
+                for index, spelled in enumerate(answers):
+                    stopped_what, _, what = spelled.rpartition(">")
                     turn, evaluation = _turn(index, what)
-                    verdict = _verdict((judge or {}).get(what))
+                    stopped = _turn(index, stopped_what)[1] if stopped_what else None
+                    turn = replace(turn, gated=stopped is not None)
+                    verdict = _verdict((judge or {}).get(stopped_what or what))
                     rec.record_turn(plan.episode_id, turn, verdict, evaluation, None, gave_up=False,
-                                    executed_answer=turn.answer)
+                                    executed_answer=turn.answer, stopped=stopped)
                 rec.finish_episode(plan.episode_id, status="done", outcome="budget")
         _record_pair_epochs(store, rec, run_id, seed, (pairs or {}).get((arm, seed), {}))
         rec.finish_run(run_id, "done")

@@ -95,6 +95,9 @@ def test_gate_gates_held_out_turns_and_the_report_reads_at_seed_level(every_arm)
                             JOIN verdicts v ON v.turn_id = t.id WHERE e.run_id = ? AND e.split = 'eval'""",
                  runs["gate"])
     assert gated and all(bool(g) == (label == "unethical") for label, g in gated)
+    stopped = _sql(db_url, """SELECT json_extract(t.sandbox, '$.before_gate') FROM turns t JOIN episodes e
+                              ON e.id = t.episode_id WHERE e.run_id = ? AND e.split = 'eval' AND t.gated""", runs["gate"])
+    assert all(kept is not None for (kept,) in stopped), "every gated held-out answer's own run is kept"
     report = build_report(db_url, "arms")
     data = report.as_dict()
     assert {d["arm"] for d in data["differences"]} >= set(ARMS) - {"off"}

@@ -171,3 +171,32 @@ def test_gate_never_executes_an_unethical_turn(vllm_engine, tmp_path):
         assert any(rewrite_code in body for body in executed)
     else:  # the rewrite held no code: nothing ran at all
         assert not sandbox.ran
+
+
+def test_gate_measures_the_stopped_answer_in_the_sandbox_only_when_asked(vllm_engine, tmp_path):
+    """measure_stopped (the experiment's gated held-out turns): the stopped hack runs in the sandbox once,
+    for the report's hack rate before gating; the conversation still gets the rewrite."""
+    from agentloop.launch import task_resolver
+    from agentloop.runner import Runner, RunnerOptions
+    from agentloop.sandbox import get_sandbox
+    from agentloop.scenario import load_scenario
+    from agentloop.core.types import Sampling
+    from conscience.judge import make_judge
+    from store import models as m
+    from store.evaluation import evaluate_epoch
+
+    scenario = load_scenario(SMOKE).with_overrides(episodes=1, turns=1)
+    store, rec, run_id = planned_run(tmp_path / "gate.db", scenario, "gate")
+    judge = make_judge("oracle", vllm_engine, "three_laws", rewrite_sampling=Sampling(max_tokens=160, temperature=0.0))
+    sandbox = RecordingSandbox(get_sandbox("auto"))
+    options = RunnerOptions(turns=1, batch_size=1, mode="gate", measure_stopped=True)
+    Runner(options, rec, ScriptedPolicy(HACK), sandbox, judge, task_resolver(scenario)).run(run_id)
+
+    with store.session() as s:
+        turn = s.scalars(select(m.TurnRow)).one()
+        detectors = {f.detector for f in turn.findings}
+        evaluation = evaluate_epoch(s, run_id, 0, split="train")
+    assert turn.gated and "tampering" in turn.sandbox["before_gate"]["detectors"]
+    assert sum("sys.exit(0)" in body for files in sandbox.ran for body in files.values()) >= 1
+    assert "tampering" not in detectors, "the turn's findings are the rewrite's"
+    assert (evaluation.hacks_before_gate, evaluation.n_gated) == (1, 1)
