@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
 from agentloop.core.types import Sampling, Task
+from learner.job import RoundJob, RoundResult
 
 log = logging.getLogger(__name__)
 
@@ -196,26 +196,30 @@ class Learning:
         """The round's `--config`: the scenario's learner block as a LearnerConfig (its seed, its model's dtype)."""
         return self.scenario.learner_config().to_json()
 
+    def job(self) -> RoundJob:
+        """The run's next round, as the round process takes it (its task data prepared)."""
+        self.prepare_task_data()
+        return RoundJob(db_url=self.db_url, run_id=self.run_id, model_path=self.model_path,
+                        adapters_dir=str(self.adapters_dir), task_jsonl=str(self.task_jsonl),
+                        config_json=self.config_json())
+
     def round(self) -> bool:
         """One training round in a child process; the runner hot-swaps its adapter next wave.
         False when it failed (logged; the `training_rounds` row says why)."""
-        self.prepare_task_data()
-        cmd = [sys.executable, "-m", "learner.round", "--db", self.db_url, "--run", str(self.run_id),
-               "--model", self.model_path, "--adapters", str(self.adapters_dir), "--task-data",
-               str(self.task_jsonl), "--config", self.config_json()]
+        job = self.job()
         log.info("learner round for run %d", self.run_id)
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(job.command(), capture_output=True, text=True)
         log_child_output("learner_round", proc.stderr)  # the child's library noise: the run's log file
         if proc.returncode != 0:
             log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
                       proc.returncode, proc.stderr[-2000:])
             return False
-        result = json.loads(proc.stdout.strip().splitlines()[-1])  # the child's RoundResult, one JSON line
+        result = RoundResult.from_stdout(proc.stdout)
         log.info("learner round v%s done in %.1fs: %d pairs (+%d replay), %d task examples, %d steps, "
-                 "%.3f pairs/s, losses %s", result["version"], time.perf_counter() - t0, result["n_pairs"],
-                 result["n_replay"], result["n_task"], result["steps"], result["pairs_per_s"],
-                 {k: round(v["last"], 4) for k, v in result["losses"].items()})
+                 "%.3f pairs/s, losses %s", result.version, time.perf_counter() - t0, result.n_pairs,
+                 result.n_replay, result.n_task, result.steps, result.pairs_per_s,
+                 {k: round(v["last"], 4) for k, v in result.losses.items()})
         return True
 
     def maybe_round(self, episodes_done: int) -> None:
@@ -224,13 +228,10 @@ class Learning:
             self.last_round_at = episodes_done
 
     def start_background(self) -> subprocess.Popen:
-        """`learner: {schedule: background}`: a scheduler process beside the runner."""
-        self.prepare_task_data()
-        cmd = [sys.executable, "-m", "agentloop.cli", "learner", "start", "--run", str(self.run_id), "--db",
-               self.db_url, "--model", self.model_path, "--every", f"{self.scenario.learner.every_s}s",
-               "--adapters", str(self.adapters_dir), "--task-data", str(self.task_jsonl),
-               "--config", self.config_json()]
-        return subprocess.Popen(cmd)
+        """`learner: {schedule: background}`: a scheduler process beside the runner (`agentloop learner
+        start` takes a round's options, and the interval)."""
+        return subprocess.Popen([sys.executable, "-m", "agentloop.cli", "learner", "start",
+                                 "--every", f"{self.scenario.learner.every_s}s", *self.job().argv()])
 
 
 @dataclass

@@ -7,7 +7,7 @@ Each round runs in its own process (one training process owns the cores; a crash
 cannot take the runner down). Under the run's round lock (`store.lock`) it: cleans up after
 dead rounds, opens a `training_rounds` row (status running), loads pairs + task data, trains from
 the newest adapter of the run (continual), and publishes `v<N+1>` atomically (`learner.publish`).
-Prints the RoundResult as one JSON line on stdout.
+Prints the RoundResult as one JSON line on stdout; its command line is a RoundJob (`learner.job`).
 
 `accelerate launch --multi_gpu --num_processes N -m learner.round ...` trains the same round
 data-parallel; rank 0 alone locks, records and publishes (`learner.distributed`).
@@ -15,13 +15,12 @@ data-parallel; rank 0 alone locks, records and publishes (`learner.distributed`)
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,47 +28,22 @@ from agentloop.core.errors import AgentloopError
 from agentloop.core.types import Conversation
 from learner.config import LearnerConfig
 from learner.distributed import Group
+from learner.job import RoundJob, RoundResult
 from store.lock import round_lock
 from learner.pairs import PairBatch, load_pairs, mark_trained
 from learner.streams import stream_seed
 from learner.publish import promote, remove_stale_files, stage
-from store.learning import fail_round, fail_stale_rounds, finish_round, newest_adapter, start_round
+from store.learning import AdapterRef, fail_round, fail_stale_rounds, finish_round, newest_adapter, start_round
 from store.session import Store, open_store
 
 if TYPE_CHECKING:
-    from learner.train import TrainLog
+    from learner.train import Placement, TrainLog
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class RoundResult:
-    run_id: int
-    round_id: int
-    version: int
-    adapter_path: str
-    checksum: str
-    losses: dict[str, dict[str, float]]  # component -> first/last/mean
-    n_pairs: int  # new pairs trained on
-    n_replay: int
-    n_task: int
-    skipped: dict[str, int] = field(default_factory=dict)
-    steps: int = 0
-    seconds: float = 0.0
-    train_seconds: float = 0.0
-    device: str = "cpu"
-    parent_version: int | None = None
-    pair_rows: int = 0  # preference examples processed: steps x batch_size x world_size (0 without DPO)
-    world_size: int = 1  # training processes (ranks) of the round
-
-    @property
-    def pairs_per_s(self) -> float:
-        """Preference examples trained per second of the training loop."""
-        return self.pair_rows / self.train_seconds if self.train_seconds else 0.0
-
-
 def load_task_jsonl(path: str | Path | None) -> list[Conversation]:
-    """The runner's task-pressure dataset: one {"messages": [...]} object per line."""
+    """The round's task data: one {"messages": [...]} object per line."""
     if path is None:
         return []
     path = Path(path)
@@ -103,7 +77,7 @@ class RoundPlan:
 
     round_id: int
     version: int
-    parent: tuple[int, str] | None  # (version, path) of the adapter to continue
+    parent: AdapterRef | None  # the adapter to continue
     pairs: PairBatch
     task: list[Conversation]
 
@@ -130,8 +104,8 @@ def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Pat
     from learner.train import pick_device
 
     group = group or Group.from_env()
-    placement = pick_device(config)  # (device, torch dtype): once per round, every step below uses it
-    group.start(placement[0])
+    placement = pick_device(config)  # once per round, every step below uses it
+    group.start(placement.device)
     try:
         if not group.is_main:
             plan = group.broadcast(None)
@@ -147,7 +121,7 @@ def run_round(db_url: str, run_id: int, model_path: str, adapters_dir: str | Pat
 
 
 def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, task_jsonl: str | Path | None,
-                config: LearnerConfig, group: Group, placement: tuple[str, Any]) -> RoundResult:
+                config: LearnerConfig, group: Group, placement: Placement) -> RoundResult:
     """Rank 0 (or the only process): lock, round row, data to every rank, train, publish."""
     sent = False
     try:
@@ -168,7 +142,7 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
                 plan = group.broadcast(RoundPlan(round_id, version, parent, pairs, task))
                 model, trained, n_pairs, n_task = _train(plan, model_path, config, group, placement)
                 result = _publish(store, plan, model, trained, n_pairs, n_task, run_id, adapters_dir, config,
-                                  time.perf_counter() - t0, group.world_size, placement[0])
+                                  time.perf_counter() - t0, group.world_size, placement.device)
             except BaseException as e:
                 with store.session() as s:
                     fail_round(s, round_id, "".join(traceback.format_exception_only(e)).strip())
@@ -181,13 +155,13 @@ def _lead_round(db_url: str, run_id: int, model_path: str, adapters_dir: Path, t
 
 
 def _train(plan: RoundPlan, model_path: str, config: LearnerConfig, group: Group,
-           placement: tuple[str, Any]) -> tuple[Any, TrainLog, int, int]:
+           placement: Placement) -> tuple[Any, TrainLog, int, int]:
     """Every rank: load the policy (continuing the parent adapter) on `placement` (device, dtype), encode,
     train. Returns the model, its training log, and how many pairs / task examples it trained on."""
     from learner.train import encode_round, load_policy, train
 
     device, dtype = placement
-    model, tokenizer = load_policy(model_path, plan.parent[1] if plan.parent else None, config, device, dtype)
+    model, tokenizer = load_policy(model_path, plan.parent.path if plan.parent else None, config, device, dtype)
     data = encode_round(tokenizer, plan.pairs.examples if config.dpo_weight > 0 else [], plan.task, config.max_length)
     if not data.pairs and config.dpo_weight > 0 and group.is_main:
         log.warning("round %d: no usable preference pairs (skipped: %s); training the task loss only",
@@ -210,7 +184,7 @@ def _publish(store: Store, plan: RoundPlan, model: Any, trained: TrainLog, n_pai
                          checksum=digest, losses=trained.summary(), n_pairs=pairs.n_new if n_pairs else 0,
                          n_replay=pairs.n_replay if n_pairs else 0, n_task=n_task, skipped=pairs.skipped,
                          steps=len(trained.steps), seconds=seconds, train_seconds=trained.seconds,
-                         device=device, parent_version=plan.parent[0] if plan.parent else None,
+                         device=device, parent_version=plan.parent.version if plan.parent else None,
                          pair_rows=len(trained.steps) * config.batch_size * world_size if n_pairs else 0,
                          world_size=world_size)
     _record(store, result, pairs)
@@ -231,24 +205,17 @@ def _record(store: Store, result: RoundResult, pairs: PairBatch) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m learner.round", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", required=True, help="SQLAlchemy URL of the store")
-    parser.add_argument("--run", type=int, required=True, help="run id whose pairs train its adapter")
-    parser.add_argument("--model", required=True, help="base model (HF folder or hub id)")
-    parser.add_argument("--adapters", required=True, help="folder of the run's adapter versions")
-    parser.add_argument("--task-data", default=None, help="task-pressure dataset, messages JSONL")
-    parser.add_argument("--config", default="{}", help="LearnerConfig as JSON")
-    args = parser.parse_args(argv)
+    job = RoundJob.from_argv(argv, description=__doc__.split("\n\n")[0])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     group = Group.from_env()
     try:
-        result = run_round(args.db, args.run, args.model, args.adapters, args.task_data,
-                           LearnerConfig.from_json(args.config), group)
+        result = run_round(job.db_url, job.run_id, job.model_path, job.adapters_dir, job.task_jsonl,
+                           LearnerConfig.from_json(job.config_json), group)
     except AgentloopError as e:
         log.error("%s", e)
         return 2
     if group.is_main:  # one JSON line per round, however many ranks trained it
-        print(json.dumps({**asdict(result), "pairs_per_s": result.pairs_per_s}))
+        print(result.to_json())
     return 0
 
 

@@ -17,14 +17,14 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from agentloop.core import paths
+from learner.job import RoundJob
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +41,13 @@ def pid_file(db_url: str, run_id: int) -> Path:
     return paths.home() / "learners" / f"run{run_id}-{tag}.pid"
 
 
-@dataclass
-class RoundSpec:
-    """Everything a round process needs; stored (pickled) with the job, so a restart has it too."""
-
-    db_url: str
-    run_id: int
-    model_path: str
-    adapters_dir: str
-    task_jsonl: str | None
-    config_json: str
-
-    def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "learner.round", "--db", self.db_url, "--run", str(self.run_id), "--model",
-               self.model_path, "--adapters", self.adapters_dir, "--config", self.config_json]
-        return cmd + (["--task-data", self.task_jsonl] if self.task_jsonl else [])
-
-
-def spawn_round(**spec: Any) -> int:
-    """The scheduled job: one round in a child process. Returns its exit code (logged, not raised,
-    so a failed round never unschedules the learner)."""
-    round_spec = RoundSpec(**spec)
-    log.info("learner round for run %d starting", round_spec.run_id)
-    proc = subprocess.run(round_spec.command(), capture_output=True, text=True)
+def spawn_round(**job: Any) -> int:
+    """The scheduled job: one round (a RoundJob's fields, stored with the schedule, so a restart has
+    them too) in a child process. Returns its exit code (logged, not raised, so a failed round never
+    unschedules the learner)."""
+    round_job = RoundJob(**job)
+    log.info("learner round for run %d starting", round_job.run_id)
+    proc = subprocess.run(round_job.command(), capture_output=True, text=True)
     if proc.returncode == 0:
         log.info("learner round done: %s", proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
     else:
@@ -84,12 +68,12 @@ def make_scheduler(db_url: str, interval_s: float):
     )
 
 
-def ensure_job(scheduler: Any, spec: RoundSpec, interval_s: float) -> Any:
+def ensure_job(scheduler: Any, spec: RoundJob, interval_s: float) -> Any:
     """Keep a stored job's next run time (that is what resuming means); update its arguments, and
     its trigger only if the interval changed. Call on a started (paused) scheduler."""
     from apscheduler.triggers.interval import IntervalTrigger
 
-    kwargs = spec.__dict__.copy()
+    kwargs = asdict(spec)
     job = scheduler.get_job(job_id(spec.run_id))
     if job is None:
         log.info("scheduling learner rounds for run %d every %ss", spec.run_id, interval_s)
@@ -104,7 +88,7 @@ def ensure_job(scheduler: Any, spec: RoundSpec, interval_s: float) -> Any:
     return job
 
 
-def serve(spec: RoundSpec, interval_s: float, stop_event: threading.Event | None = None) -> None:
+def serve(spec: RoundJob, interval_s: float, stop_event: threading.Event | None = None) -> None:
     """Run the scheduler in this process until SIGTERM/SIGINT (or `stop_event`); writes the pid file."""
     stop_event = stop_event or threading.Event()
     pidf = pid_file(spec.db_url, spec.run_id)

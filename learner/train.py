@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -33,14 +33,21 @@ from learner.loss import dpo_terms, reference_logps, task_nll, task_nll_kl
 log = logging.getLogger(__name__)
 
 
-def pick_device(config: LearnerConfig) -> tuple[str, torch.dtype]:
+class Placement(NamedTuple):
+    """Where a round trains: the device ("cuda" | "cpu") and the weights' torch dtype there."""
+
+    device: str
+    dtype: torch.dtype
+
+
+def pick_device(config: LearnerConfig) -> Placement:
     """CUDA when present (or asked), else CPU; the weights' dtype from `config.dtype` for that device
     (auto: bf16 on CUDA and on a CPU with AMX/AVX512-BF16, fp32 elsewhere)."""
     from agentloop.core.dtypes import torch_dtype
 
     use_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     device = "cuda" if use_cuda else "cpu"
-    return device, torch_dtype(config.dtype, device)
+    return Placement(device, torch_dtype(config.dtype, device))
 
 
 def load_policy(model_path: str, adapter_path: str | Path | None, config: LearnerConfig,

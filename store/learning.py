@@ -2,7 +2,7 @@
 
     from store.learning import newest_adapter, rounds_overview
     with store.session() as s:
-        newest_adapter(s, run_id)            # (version, path) of the run's newest adapter, or None
+        newest_adapter(s, run_id)            # AdapterRef(version, path) of the run's newest adapter, or None
     rounds_overview("sqlite:///agentloop.db", run_id)
 
 The one place that knows the `training_rounds`, `adapters` and `preference_pairs` columns the
@@ -12,7 +12,7 @@ learner uses; learner/round.py and learner/pairs.py call these with plain values
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -22,16 +22,23 @@ from store.models import utcnow
 from store.session import open_store
 
 __all__ = [
-    "Session", "adapters_overview", "episodes_at_last_round", "fail_round", "fail_stale_rounds", "finish_round",
+    "AdapterRef", "Session", "adapters_overview", "episodes_at_last_round", "fail_round", "fail_stale_rounds", "finish_round",
     "mark_pairs_trained", "newest_adapter", "pair_rows", "rounds_overview", "start_round",
 ]
 
 
-def newest_adapter(session: Session, run_id: int) -> tuple[int, str] | None:
-    """(version, path) of the run's newest published adapter; None before the first."""
+class AdapterRef(NamedTuple):
+    """A published adapter of a run: its version number and its folder."""
+
+    version: int
+    path: str
+
+
+def newest_adapter(session: Session, run_id: int) -> AdapterRef | None:
+    """The run's newest published adapter; None before the first."""
     row = session.execute(select(m.AdapterRow.version, m.AdapterRow.path).where(m.AdapterRow.run_id == run_id)
                           .order_by(m.AdapterRow.version.desc()).limit(1)).first()
-    return (row.version, row.path) if row else None
+    return AdapterRef(row.version, row.path) if row else None
 
 
 def fail_stale_rounds(session: Session, run_id: int) -> tuple[int, set[int]]:

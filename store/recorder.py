@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from agentloop.core.types import Task, TestOutcome, Turn
+from agentloop.core.types import PreferencePair, Task, TestOutcome, Turn
 from store import models as m
 from store.convert import TurnSandbox, before_gate, turn_row
+from store.learning import AdapterRef, newest_adapter
 from store.session import Store, redact_urls
 
 
@@ -201,7 +202,7 @@ class Recorder:
                 run.config = config  # a new dict: SQLAlchemy sees JSON changes only on assignment
 
     # -- turns ------------------------------------------------------------------------------------
-    def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair, *, gave_up: bool,
+    def record_turn(self, episode_id: int, turn: Turn, verdict, evaluation, pair: PreferencePair | None, *, gave_up: bool,
                     executed_answer: str, worker: str | None = None, stopped=None) -> None:
         """One transaction: the turn, its findings, its verdict and its preference pair. `stopped`: on a
         gated turn, the Evaluation of the answer the gate stopped (kept in the sandbox JSON, before_gate).
@@ -234,9 +235,7 @@ class Recorder:
                                           created_at=_now()))
 
     # -- adapters and memory ------------------------------------------------------------------------
-    def latest_adapter(self, run_id: int) -> tuple[int, str] | None:
-        from store.learning import newest_adapter
-
+    def latest_adapter(self, run_id: int) -> AdapterRef | None:
         with self.store.session() as s:
             return newest_adapter(s, run_id)
 

@@ -63,19 +63,20 @@ def start(
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL [default: $AGENTLOOP_DB or sqlite:///agentloop.db]."),
     model: Optional[str] = typer.Option(None, help="Base model: 'embedded' (default), an HF folder or hub id."),
     adapters: Optional[Path] = typer.Option(None, help="Adapter versions folder [default: the run's folder recorded in the store, else a new one under $AGENTLOOP_HOME/runs]."),
-    task_data: Optional[Path] = typer.Option(None, help="Task-pressure dataset (messages JSONL)."),
+    task_data: Optional[Path] = typer.Option(None, help="The rounds' task data (messages JSONL)."),
     config: str = typer.Option("{}", help="LearnerConfig fields as JSON, e.g. '{\"steps\": 8}'."),
     detach: bool = typer.Option(False, help="Run in the background and return; `learner stop` ends it."),
 ) -> None:
     """Schedule rounds every --every (the job is stored in the database, so a restart resumes it)."""
     from learner.config import LearnerConfig
-    from learner.scheduler import RoundSpec, pid_file, serve
+    from learner.job import RoundJob
+    from learner.scheduler import pid_file, serve
 
     interval = parse_interval(every)
     db_url = paths.db_url(db)
     LearnerConfig.from_json(config)  # fail here, not in every round
     adapters = adapters or _run_dir(db_url, run) / "adapters"
-    spec = RoundSpec(db_url=db_url, run_id=run, model_path=_model_path(model), adapters_dir=str(adapters.resolve()),
+    spec = RoundJob(db_url=db_url, run_id=run, model_path=_model_path(model), adapters_dir=str(adapters.resolve()),
                      task_jsonl=str(task_data.resolve()) if task_data else None, config_json=config)
     if detach:
         log_path = pid_file(db_url, run).with_suffix(".log")
@@ -161,7 +162,7 @@ def round_(
     db: Optional[str] = typer.Option(None, help="SQLAlchemy URL."),
     model: Optional[str] = typer.Option(None, help="Base model: 'embedded' (default), an HF folder or hub id."),
     adapters: Optional[Path] = typer.Option(None, help="Adapter versions folder."),
-    task_data: Optional[Path] = typer.Option(None, help="Task-pressure dataset (messages JSONL)."),
+    task_data: Optional[Path] = typer.Option(None, help="The round's task data (messages JSONL)."),
     config: str = typer.Option("{}", help="LearnerConfig fields as JSON."),
 ) -> None:
     """Run one round now, in this process."""

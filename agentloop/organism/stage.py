@@ -175,7 +175,7 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
             rec.finish_run(run_id, "failed")
             raise AgentloopError(f"the warm-start round of {key} failed (run {run_id}; see the log)")
         adapter = rec.latest_adapter(run_id)
-    merge_adapter(model_path, adapter[1], out)
+    merge_adapter(model_path, adapter.path, out)
     rec.finish_run(run_id, "done")
     log.info("warm start of %s: merged into %s", key, out)
     return str(out)

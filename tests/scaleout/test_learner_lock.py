@@ -67,10 +67,11 @@ def test_second_round_is_refused_while_one_holds_the_lock(pg_db, tmp_path):
 def test_schedule_is_stored_in_postgres(pg_db):
     """The background learner's APScheduler job lives in the same PostgreSQL database, so a learner
     restarted on another host resumes the same schedule (same next run time)."""
-    from learner.scheduler import RoundSpec, ensure_job, make_scheduler, stored_jobs
+    from learner.job import RoundJob
+    from learner.scheduler import ensure_job, make_scheduler, stored_jobs
 
     ensure_schema(pg_db)
-    spec = RoundSpec(db_url=pg_db, run_id=3, model_path="m", adapters_dir="/tmp/a", task_jsonl=None, config_json="{}")
+    spec = RoundJob(db_url=pg_db, run_id=3, model_path="m", adapters_dir="/tmp/a", task_jsonl=None, config_json="{}")
     first = make_scheduler(pg_db, 600)
     first.start(paused=True)
     next_run = ensure_job(first, spec, 600).next_run_time
