@@ -14,7 +14,9 @@ together` runs each epoch of every cell at once, one `generate` per step for all
 Arms (agentloop.arms, one registered class each; `agentloop experiment --help` lists them): off,
 self, oracle, gate, external, and the controls always, random, distill and kl. Held-out episodes
 run the policy with the frozen-copy self-judge labelling (no rewrites, so no pairs: a held-out
-episode never feeds a round), in every arm but gate, whose held-out turns are gated too.
+episode never feeds a round), in every arm but gate, whose held-out turns are gated too. So epoch 0
+(the base model, before any round) is the same for every arm of a seed but gate: it is evaluated once per
+seed and copied to the others (store.episode_copy; `evaluations.extra.copied_from_run` names the source).
 """
 
 from __future__ import annotations
@@ -104,14 +106,18 @@ class Experiment:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int,
-            cells: str = "one_after_another") -> list[Unit]:
+            cells: str = "one_after_another", share_epoch0: bool = True) -> list[Unit]:
         """Every cell (arm x seed) through epoch 0..`epochs`. `cells`: "one_after_another" runs a
         cell's epochs before the next cell's; "together" runs an epoch of every cell at once, their
-        episodes stepped through one `generate` per step (agentloop.cells), with the same answers."""
+        episodes stepped through one `generate` per step (agentloop.cells), with the same answers.
+        `share_epoch0`: epoch 0 is evaluated once per seed for the arms whose held-out scenario is
+        the same (all but gate) and copied to the others (store.episode_copy)."""
         if cells not in CELLS:
             raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
         units = self.units(experiment_id, arms, seeds)
         plans = {unit.run_id: self._plan(unit) for unit in units}
+        if share_epoch0:
+            self._share_epoch0(units, plans)
         if cells == "together":
             for epoch in range(epochs + 1):
                 todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
@@ -140,6 +146,29 @@ class Experiment:
             self.rec.finish_run(unit.run_id, "done")
         return units
 
+    def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan]) -> None:
+        """Epoch 0 once per seed and held-out scenario: every arm starts from the same base, so the cells
+        of a group get the first one's epoch-0 rows (a cell that already has epoch-0 episodes keeps its own)."""
+        from store.episode_copy import copy_episodes
+
+        groups: dict[tuple[int, str], list[Unit]] = {}
+        for unit in units:
+            groups.setdefault((unit.seed, plans[unit.run_id].evaluate.model_dump_json()), []).append(unit)
+        for members in groups.values():
+            todo = [u for u in members if 0 not in self._done_epochs(u.run_id)
+                    and self.rec.count_episodes(u.run_id, epoch=0, split="eval") == 0]
+            source = next((u for u in members if 0 in self._done_epochs(u.run_id)), None)
+            if len(members) < 2 or not todo or (source is None and len(todo) < 2):
+                continue
+            if source is None:
+                source, todo = todo[0], todo[1:]
+                t0 = time.perf_counter()
+                self._record(source, 0, t0, self._episodes([source], [plans[source.run_id].evaluate], 0, "eval"))
+            for unit in todo:
+                with self.store.session() as s:
+                    copy_episodes(s, source_run=source.run_id, target_run=unit.run_id, epoch=0, split="eval")
+                self._record(unit, 0, time.perf_counter(), copied_from=source.run_id)
+
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
         return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
@@ -156,14 +185,18 @@ class Experiment:
                                  f"(see the log); fix it, then continue with --resume")
         return time.perf_counter() - t0
 
-    def _record(self, unit: Unit, epoch: int, t0: float, phases: dict[str, float] | None = None) -> None:
-        """The epoch's evaluation row; `phases` (seconds per phase, this session's) go into its extra."""
+    def _record(self, unit: Unit, epoch: int, t0: float, phases: dict[str, float] | None = None,
+                copied_from: int | None = None) -> None:
+        """The epoch's evaluation row; `phases` (seconds per phase, this session's) go into its extra, and
+        `copied_from`, the run whose episodes were copied into this one (a shared epoch 0)."""
         from store.evaluation import record_evaluation
 
         with self.store.session() as s:
             row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
             if phases:
                 row.extra = {**(row.extra or {}), "phase_s": {k: round(v, 2) for k, v in phases.items()}}
+            if copied_from is not None:
+                row.extra = {**(row.extra or {}), "copied_from_run": copied_from}
             log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs; %s)", unit.arm, unit.seed, epoch,
                      row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0,
                      ", ".join(f"{k} {v:.0f}" for k, v in (phases or {}).items()))

@@ -19,32 +19,18 @@ import sqlite3
 
 import pytest
 
-from agentloop.core.paths import repo_root
+from _tiny_organism import ORGANISM, experiment, tiny_organism
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 ARMS = ["off", "self", "always", "random", "distill", "kl", "oracle", "gate"]
 JUDGE = {"self": "self", "always": "always", "random": "random", "distill": "always", "oracle": "oracle", "gate": "self"}
 
 
 @pytest.fixture(scope="module")
 def every_arm(vllm_engine, tmp_path_factory):
-    from agentloop.experiment import Experiment
-    from agentloop.scenario import load_scenario
-    from store.session import open_store
-
     work = tmp_path_factory.mktemp("all-arms")
     db_url = f"sqlite:///{work / 'arms.db'}"
-    s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1)
-    org = s.organism.model_copy(update={"warm_start": None, "pressure": s.organism.pressure.model_copy(
-        update={"steps": 1, "batch_size": 1, "n": 4, "max_length": 768})})
-    tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
-    conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 32})
-    scenario = s.model_copy(update={"organism": org, "tasks": tasks, "conscience": conscience, "batch_size": 8})
-    store = open_store(db_url)
-    store.upgrade()
-    exp = Experiment(scenario, store, vllm_engine, db_url=db_url, workdir=work / "runs",
-                     model_path=vllm_engine.config.model, scenario_path=str(ORGANISM), command="pytest every arm")
+    exp = experiment(tiny_organism(), vllm_engine, db_url, work / "runs", "pytest every arm")
     units = exp.run("arms", ARMS, [0], 1)
     return {u.arm: u.run_id for u in units}, db_url
 
