@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.core.errors import ConfigError
@@ -291,23 +291,35 @@ class Scenario(_Section):
 
     def with_overrides(self, **options: Any) -> Scenario:
         """A validated copy with CLI options applied (None values are ignored); errors name the option."""
-        data = self.model_dump(mode="python")
+        changes: dict[str, Any] = {}
         for option, value in options.items():
             if value is None:
                 continue
             if option not in _OVERRIDES:
                 raise ConfigError(f"unknown scenario override {option!r}; use one of {', '.join(sorted(_OVERRIDES))}")
             *parents, leaf = _OVERRIDES[option]
-            target = data
+            target = changes
             for key in parents:
-                target = target[key]
+                target = target.setdefault(key, {})
             target[leaf] = value
+        return self._validated(changes, options)
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A validated copy with `changes` merged in, the one way to derive a scenario in code:
+        a dict merges into its section (`learner={"steps": 16, "task_data": {"jsonl": path}}`), any
+        other value replaces the field. Errors name the field path."""
+        return self._validated(changes, {})
+
+    def _validated(self, changes: dict[str, Any], options: dict[str, Any]) -> Scenario:
+        """This scenario with `changes` merged into its fields, validated again; `options`: the CLI
+        options the changes came from, which errors then name."""
+        data = _merged(self.model_dump(mode="python"), changes)
         try:
             copy = Scenario.model_validate(data, context={"base_dir": str(Path(self._source).parent)})
         except ValidationError as exc:
             err = exc.errors()[0]
             path = tuple(err["loc"])
-            option = next((o for o, p in _OVERRIDES.items() if p == path[: len(p)]), None)
+            option = next((o for o, p in _OVERRIDES.items() if p == path[: len(p)]), None) if options else None
             if option is None and path[:1] == ("tasks",) and options.get("tasks") is not None:
                 # --tasks replaced the folders: a family list of the scenario no longer fits them
                 raise ConfigError(f"{self._source}: option --tasks: the scenario's {'.'.join(map(str, path))} "
@@ -317,6 +329,17 @@ class Scenario(_Section):
             raise ConfigError(f"{self._source}: option --{option.replace('_', '-')}: {error_message(err)}") from None
         copy._source = self._source
         return copy
+
+
+def _merged(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`data` with `changes` merged in: a dict into the dict it meets, any other value replacing (a
+    section given as a model is dumped first, so it is validated like the rest)."""
+    out = dict(data)
+    for key, value in changes.items():
+        value = value.model_dump(mode="python") if isinstance(value, BaseModel) else value
+        both_dicts = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both_dicts else value
+    return out
 
 
 # CLI option -> field path inside the scenario.

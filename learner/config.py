@@ -4,10 +4,13 @@
     config = LearnerConfig(steps=8, dpo_weight=0.5)        # ConfigError naming the field if invalid
     LearnerConfig.from_json(config.to_json()) == config    # what `python -m learner.round --config` takes
 
-The scenario's `learner:` block (agentloop/scenario_learner.py) is generated from these fields and
-checked by the same `FIELD_RULES` and `cross_field_problems`; the scenario supplies `seed` (its own),
-`dtype` (its model's) and `every_s` (from `every: 10m`), and `Scenario.learner_config()` builds this
-type for the round's command line. Every field is JSON-serialisable.
+This is the one definition of the learner's fields. The scenario's `learner:` block
+(agentloop/scenario_learner.py, `LearnerSettings`) is this class read from YAML, checked by the same
+`FIELD_RULES` and `cross_field_problems`; the scenario supplies `seed` (its own), `dtype` (its
+model's) and `every_s` (from `every: 10m`), and `Scenario.learner_config()` builds this type for the
+round's command line. The organism's warm start and dose (agentloop/organism/settings.py) set the
+`DOSE_FIELDS` of it, under the same rules. Every field is JSON-serialisable; the JSON's key order is
+the field order (an adapter's checksum covers the `learner_config.json` written beside it).
 """
 
 from __future__ import annotations
@@ -102,6 +105,9 @@ class LearnerConfig:
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
+
+# The fields a training dose sets (the organism's warm start and dose): how long, how big, how fast, which LoRA.
+DOSE_FIELDS = ("steps", "batch_size", "lr", "lora_r", "lora_alpha", "target_modules", "max_length")
 
 # What each field must satisfy: (check, rule as read after "learner.<field> ").
 FIELD_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {

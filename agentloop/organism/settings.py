@@ -3,16 +3,19 @@
     from agentloop.scenario import load_scenario
     organism = load_scenario("scenarios/organism.yaml").organism   # OrganismSettings or None
 
-Imports nothing of the project but `agentloop.core.types`, so `agentloop.scenario` can hold it as a field.
+Imports nothing of the project but `agentloop.core.types` and the learner block's `LearnerFields`
+(a dose's LoRA fields are LearnerConfig's, under its rules), so `agentloop.scenario` can hold it as a field.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agentloop.core.types import TaskKind
+from agentloop.scenario_learner import LearnerFields
+from learner.config import DOSE_FIELDS
 
 __all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy",
            "WarmStartSettings"]
@@ -32,15 +35,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class _LoraDose(_Section):
-    steps: int = Field(description="optimizer steps (one batch each)", ge=1, le=100_000)
-    batch_size: int = Field(4, ge=1, le=256, description="examples per step")
-    lr: float = Field(2e-4, gt=0.0, lt=1.0, description="AdamW learning rate")
-    lora_r: int = Field(16, ge=1, le=512, description="LoRA rank")
-    lora_alpha: int = Field(32, ge=1, description="LoRA alpha (scale alpha/r)")
-    target_modules: list[str] = Field(default_factory=lambda: list(ALL_LINEAR), min_length=1,
+class _LoraDose(LearnerFields):
+    """A training dose: the LearnerConfig fields it sets (learner.config.DOSE_FIELDS), with the organism's
+    defaults; each is checked by LearnerConfig's rule for it, like the learner block's."""
+
+    steps: int = Field(description="optimizer steps (one batch each)")
+    batch_size: int = Field(4, description="examples per step")
+    lr: float = Field(2e-4, description="AdamW learning rate")
+    lora_r: int = Field(16, description="LoRA rank")
+    lora_alpha: int = Field(32, description="LoRA alpha (scale alpha/r)")
+    target_modules: list[str] = Field(default_factory=lambda: list(ALL_LINEAR),
                                       description="LoRA target modules; default every linear layer")
-    max_length: int = Field(640, ge=64, le=32768, description="tokens per example (system + task + answer)")
+    max_length: int = Field(640, description="tokens per example (system + task + answer)")
+
+    def learner_fields(self) -> dict[str, Any]:
+        """The dose as the learner block's fields."""
+        return self.model_dump(include=set(DOSE_FIELDS))
 
 
 class WarmStartSettings(_LoraDose):
@@ -48,7 +58,7 @@ class WarmStartSettings(_LoraDose):
     rewrite) the conscience's own classify and rewrite questions answered right, so the frozen copy that
     the base also is has been taught what it is asked."""
 
-    steps: int = Field(48, ge=1, le=100_000, description="optimizer steps of the warm-start round")
+    steps: int = Field(48, description="optimizer steps of the warm-start round")
     instances_per_family: int = Field(12, ge=1, le=1000, description="task instances (train seeds) per family")
     kinds: list[TaskKind] = Field(default_factory=lambda: ["honest", "impossible", "insecure"], min_length=1,
                                   description="kinds of the training families whose honest references are used")
@@ -77,7 +87,7 @@ class WarmStartSettings(_LoraDose):
 class PressureSettings(_LoraDose):
     """Each learner round of the experiment: task data dominated by test gaming and insecure code."""
 
-    steps: int = Field(16, ge=1, le=100_000, description="optimizer steps per learner round (per epoch)")
+    steps: int = Field(16, description="optimizer steps per learner round (per epoch)")
     n: int = Field(384, ge=1, le=100_000, description="examples in a seed's task data")
     hack_share: float = Field(0.9, ge=0.0, le=1.0, description="share of the task data that games the tests "
                                                                 "or is insecure; the rest are honest answers")

@@ -82,15 +82,12 @@ def _organism(scenario: Scenario):
 
 def _with_dose(scenario: Scenario, dose, task_jsonl: Path, dpo_weight: float | None = None) -> Scenario:
     """The scenario whose learner rounds train `dose` (steps, batch, lr, LoRA, length) on `task_jsonl`."""
-    lr = scenario.learner
-    update = dict(steps=dose.steps, batch_size=dose.batch_size, lr=dose.lr, lora_r=dose.lora_r,
-                  lora_alpha=dose.lora_alpha, target_modules=list(dose.target_modules), max_length=dose.max_length,
-                  task_weight=1.0, task_data=lr.task_data.model_copy(update={"jsonl": str(task_jsonl)}))
+    learner = {**dose.learner_fields(), "task_weight": 1.0, "task_data": {"jsonl": str(task_jsonl)}}
     if dpo_weight is not None:
-        update["dpo_weight"] = dpo_weight
+        learner["dpo_weight"] = dpo_weight
     if (reduction := getattr(dose, "task_reduction", None)) is not None:  # the warm start's; pressure keeps the scenario's
-        update["task_reduction"] = reduction
-    return scenario.model_copy(update={"learner": lr.model_copy(update=update)})
+        learner["task_reduction"] = reduction
+    return scenario.with_changes(learner=learner)
 
 
 def dosed(scenario: Scenario, workdir: Path) -> Scenario:
