@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agentloop.arms import arm
 from agentloop.core.errors import AgentloopError, ConfigError
+from learner.worker import LearnerWorker
 from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes, runner_options, task_resolver
 from agentloop.organism.stage import dosed
 from store.recorder import Recorder
@@ -73,6 +74,7 @@ class Experiment:
         self.allow_weak_sandbox = allow_weak_sandbox  # "auto" may fall back to rlimit (--allow-weak-sandbox)
         self.rec = Recorder(store)
         self.on_progress = on_progress or (lambda text: None)
+        self.worker = LearnerWorker()  # every cell's rounds in one learner process that stays loaded
 
     # -- runs ---------------------------------------------------------------------------------
     def units(self, experiment_id: str, arms: list[str], seeds: list[int]) -> list[Unit]:
@@ -116,32 +118,35 @@ class Experiment:
             raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
         units = self.units(experiment_id, arms, seeds)
         plans = {unit.run_id: self._plan(unit) for unit in units}
-        if share_epoch0:
-            self._share_epoch0(units, plans)
-        if cells == "together":
-            for epoch in range(epochs + 1):
-                todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
-                t0 = time.perf_counter()
-                if epoch >= 1 and todo:
-                    self._episodes(todo, [plans[u.run_id].train for u in todo], epoch, "train")
-                    for unit in todo:
-                        self._round(unit, plans[unit.run_id].learning, epoch)
-                if todo:
-                    self._episodes(todo, [plans[u.run_id].evaluate for u in todo], epoch, "eval")
-                for unit in todo:
-                    self._record(unit, epoch, t0)
-        else:
-            for unit in units:
-                done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
+        try:
+            if share_epoch0:
+                self._share_epoch0(units, plans)
+            if cells == "together":
                 for epoch in range(epochs + 1):
-                    if epoch in done:
-                        continue
-                    t0, phases = time.perf_counter(), {}
-                    if epoch >= 1:
-                        phases.update(self._episodes([unit], [plan.train], epoch, "train"))
-                        phases["round_s"] = self._round(unit, plan.learning, epoch)
-                    phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
-                    self._record(unit, epoch, t0, phases)
+                    todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
+                    t0 = time.perf_counter()
+                    if epoch >= 1 and todo:
+                        self._episodes(todo, [plans[u.run_id].train for u in todo], epoch, "train")
+                        for unit in todo:
+                            self._round(unit, plans[unit.run_id].learning, epoch)
+                    if todo:
+                        self._episodes(todo, [plans[u.run_id].evaluate for u in todo], epoch, "eval")
+                    for unit in todo:
+                        self._record(unit, epoch, t0)
+            else:
+                for unit in units:
+                    done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
+                    for epoch in range(epochs + 1):
+                        if epoch in done:
+                            continue
+                        t0, phases = time.perf_counter(), {}
+                        if epoch >= 1:
+                            phases.update(self._episodes([unit], [plan.train], epoch, "train"))
+                            phases["round_s"] = self._round(unit, plan.learning, epoch)
+                        phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
+                        self._record(unit, epoch, t0, phases)
+        finally:
+            self.worker.close()  # the learner process goes with the experiment (a new one starts on the next run)
         for unit in units:
             self.rec.finish_run(unit.run_id, "done")
         return units
@@ -172,7 +177,7 @@ class Experiment:
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
         return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
-                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir))
+                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker))
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
         """The epoch's learner round (unless a resumed run has it); its seconds."""

@@ -30,6 +30,7 @@ from agentloop.runner import Runner, RunnerOptions, StepStats
 from agentloop.scenario import Scenario
 from agentloop.core.types import Sampling, Task
 from learner.job import RoundJob, RoundResult
+from learner.worker import LearnerWorker, RoundFailed
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +139,15 @@ def task_resolver(scenario: Scenario):
 
 
 class Learning:
-    """Runs learner rounds for a run: each round in its own process (one training process owns
-    the cores; a crash or kill -9 there cannot take the runner down)."""
+    """Runs learner rounds for a run outside this process (one training process owns the cores; a crash
+    or kill -9 there cannot take the runner down): each round in a process of its own, or, with a
+    `worker` (learner.worker.LearnerWorker, an experiment's), in one that stays loaded across rounds."""
 
-    def __init__(self, scenario: Scenario, db_url: str, run_id: int, model_path: str, workdir: Path) -> None:
+    def __init__(self, scenario: Scenario, db_url: str, run_id: int, model_path: str, workdir: Path,
+                 worker: LearnerWorker | None = None) -> None:
         from store.session import open_store
 
+        self.worker = worker
         self.scenario, self.db_url, self.run_id, self.model_path = scenario, db_url, run_id, model_path
         self.store, self.workdir = open_store(db_url), workdir
         self._task_jsonl: Path | None = None
@@ -204,18 +208,16 @@ class Learning:
                         config_json=self.config_json())
 
     def round(self) -> bool:
-        """One training round in a child process; the runner hot-swaps its adapter next wave.
+        """One training round outside this process; the runner hot-swaps its adapter next wave.
         False when it failed (logged; the `training_rounds` row says why)."""
         job = self.job()
         log.info("learner round for run %d", self.run_id)
         t0 = time.perf_counter()
-        proc = subprocess.run(job.command(), capture_output=True, text=True)
-        log_child_output("learner_round", proc.stderr)  # the child's library noise: the run's log file
-        if proc.returncode != 0:
-            log.error("learner round failed (exit %d); episodes go on with the current adapter:\n%s",
-                      proc.returncode, proc.stderr[-2000:])
+        try:
+            result = self.worker.run(job) if self.worker is not None else _round_process(job)
+        except RoundFailed as e:
+            log.error("learner round failed; episodes go on with the current adapter: %s", e)
             return False
-        result = RoundResult.from_stdout(proc.stdout)
         log.info("learner round v%s done in %.1fs: %d pairs (+%d replay), %d task examples, %d steps, "
                  "%.3f pairs/s, losses %s", result.version, time.perf_counter() - t0, result.n_pairs,
                  result.n_replay, result.n_task, result.steps, result.pairs_per_s,
@@ -232,6 +234,15 @@ class Learning:
         start` takes a round's options, and the interval)."""
         return subprocess.Popen([sys.executable, "-m", "agentloop.cli", "learner", "start",
                                  "--every", f"{self.scenario.learner.every_s}s", *self.job().argv()])
+
+
+def _round_process(job: RoundJob) -> RoundResult:
+    """The round in a process of its own (`python -m learner.round`)."""
+    proc = subprocess.run(job.command(), capture_output=True, text=True)
+    log_child_output("learner_round", proc.stderr)  # the child's library noise: the run's log file
+    if proc.returncode != 0:
+        raise RoundFailed(f"exit {proc.returncode}:\n{proc.stderr[-2000:]}")
+    return RoundResult.from_stdout(proc.stdout)
 
 
 @dataclass

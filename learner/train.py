@@ -10,6 +10,8 @@ model on CPU it only costs time.
 
 from __future__ import annotations
 
+import copy
+
 import logging
 import random
 import statistics
@@ -50,23 +52,46 @@ def pick_device(config: LearnerConfig) -> Placement:
     return Placement(device, torch_dtype(config.dtype, device))
 
 
+_BASES: dict[tuple[str, str], tuple[Any, Any]] | None = None  # keep_base: (path, dtype) -> CPU model, tokenizer
+
+
+def keep_base(on: bool) -> None:
+    """Keep each base model (on the CPU, so a GPU is free between rounds) and its tokenizer after its first
+    round, for a process that runs many (learner.worker); every round trains a fresh copy of the pristine weights."""
+    global _BASES
+    _BASES = {} if on else None
+
+
+def _base(model_path: str, device: str, dtype: torch.dtype) -> tuple[Any, Any]:
+    """The base model on `device` in `dtype`, and its tokenizer: loaded, or a copy of the kept one."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    key = (model_path, str(dtype))
+    if _BASES is not None and key in _BASES:
+        model, tokenizer = _BASES[key]
+        return copy.deepcopy(model).to(device), tokenizer
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if _BASES is not None:
+        _BASES[key] = (copy.deepcopy(model), tokenizer)
+    return model.to(device), tokenizer
+
+
 def load_policy(model_path: str, adapter_path: str | Path | None, config: LearnerConfig,
                 device: str, dtype: torch.dtype) -> tuple[Any, Any]:
     """The base model with a trainable LoRA: the previous round's adapter (continual), or a new one."""
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch.manual_seed(config.seed)
-    base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(device)
+    base, tokenizer = _base(model_path, device, dtype)
+    torch.manual_seed(config.seed)  # after the base: a kept copy and a fresh load start the LoRA alike
     if adapter_path is not None:
         model = PeftModel.from_pretrained(base, str(adapter_path), is_trainable=True)
     else:
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
                           target_modules=list(config.target_modules), task_type="CAUSAL_LM")
         model = get_peft_model(base, lora)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
 
 
