@@ -34,7 +34,7 @@ class Arm:
         """Held-out episodes: the frozen copy only labels (no rewrites, so no pairs: nothing held out is
         trained), so judge metrics are measured alike in every arm."""
         s = scenario.with_overrides(seed=seed, learner="off", conscience="observe", judge="self")
-        return s.model_copy(update={"conscience": s.conscience.model_copy(update={"rewrite_on": []})})
+        return s.with_changes(conscience={"rewrite_on": []})
 
 
 ARMS: Registry[type[Arm]] = Registry("experiment arm", group="agentloop.arms")
@@ -49,7 +49,7 @@ def register_arm(name: str, meaning: str):
 
 
 def _learner(scenario: Scenario, **fields) -> Scenario:
-    return scenario.model_copy(update={"learner": scenario.learner.model_copy(update=fields)})
+    return scenario.with_changes(learner=fields)
 
 
 class JudgeArm(Arm):
@@ -110,7 +110,7 @@ class GateArm(JudgeArm):
         turn's row, and its own sandbox run is kept for the hack rate before gating): what the user of a
         gated agent receives. Held-out pairs never train."""
         s = scenario.with_overrides(seed=seed, learner="off", conscience="gate", judge="self")
-        return s.model_copy(update={"conscience": s.conscience.model_copy(update={"measure_stopped": True})})
+        return s.with_changes(conscience={"measure_stopped": True})
 
 
 def arm(name: str) -> Arm:
