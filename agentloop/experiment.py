@@ -67,14 +67,16 @@ class CellPlan:
 
 class Experiment:
     def __init__(self, scenario: Scenario, store: Store, engine, *, db_url: str, workdir: Path, model_path: str,
-                 scenario_path: str, command: str, on_progress=None, allow_weak_sandbox: bool = False) -> None:
+                 scenario_path: str, command: str, on_progress=None, allow_weak_sandbox: bool = False,
+                 keep_learner_loaded: bool = True) -> None:
         self.scenario, self.store, self.engine = scenario, store, engine
         self.db_url, self.workdir, self.model_path = db_url, workdir, model_path
         self.scenario_path, self.command = scenario_path, command
         self.allow_weak_sandbox = allow_weak_sandbox  # "auto" may fall back to rlimit (--allow-weak-sandbox)
         self.rec = Recorder(store)
         self.on_progress = on_progress or (lambda text: None)
-        self.worker = LearnerWorker()  # every cell's rounds in one learner process that stays loaded
+        # every cell's rounds in one learner process that stays loaded; False: a process per round
+        self.worker = LearnerWorker() if keep_learner_loaded else None
 
     # -- runs ---------------------------------------------------------------------------------
     def units(self, experiment_id: str, arms: list[str], seeds: list[int]) -> list[Unit]:
@@ -146,7 +148,8 @@ class Experiment:
                         phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
                         self._record(unit, epoch, t0, phases)
         finally:
-            self.worker.close()  # the learner process goes with the experiment (a new one starts on the next run)
+            if self.worker is not None:  # the learner process goes with the experiment run
+                self.worker.close()
         for unit in units:
             self.rec.finish_run(unit.run_id, "done")
         return units

@@ -1,0 +1,109 @@
+"""One cell epoch of the organism before and after the speed work of issue 28, side by side in one run.
+
+    flock /tmp/agentloop-model.lock .venv/bin/python bench/cell_epoch.py \\
+        --base agentloop_runs/<folder>/organism/<experiment>-base [--arm self] [--seed 0] [--epochs 2]
+
+A cell epoch is what `agentloop experiment` does per (arm, seed, epoch >= 1): the training episodes
+under pressure with the arm's conscience, one learner round, the held-out episodes. Both sides run
+scenarios/organism.yaml as shipped (its turns, pressure, held-out families) on the given merged warm-start
+base (an experiment's `<workdir>/organism/<id>-base`, so no warm start is trained here), the same arm
+and seed, each into a fresh store, on one engine:
+
+- before: a learner process per round (`python -m learner.round`, today's organism until issue 28);
+- after: the experiment's learner worker, loaded once for every round (learner.worker).
+
+Epoch 0 (no round) is not a cell epoch and is left out of the ratio. The sides alternate (before,
+after, before, ...) over --repeats, so drift on a shared machine hits both. Prints the per-phase
+seconds (mean over epochs 1..E and repeats) of each side and the ratio of their cell-epoch times; the
+answers themselves are compared too (the held-out hack and capability numbers must be equal: the
+worker trains the same adapters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from _table import print_table
+
+log = logging.getLogger("bench.cell_epoch")
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("train_episodes_s", "round_s", "eval_episodes_s", "train_generate_s", "train_sandbox_s", "train_review_s",
+          "train_audit_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
+
+
+def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs: int, folder: Path) -> dict:
+    """One side's experiment (one cell) into a fresh store: per epoch its phases, and its held-out numbers."""
+    from agentloop.experiment import Experiment
+    from store.session import open_store
+
+    db_url = f"sqlite:///{folder / f'{side}.db'}"
+    store = open_store(db_url)
+    store.upgrade()
+    exp = Experiment(scenario, store, engine, db_url=db_url, workdir=folder / side, model_path=base,
+                     scenario_path=str(ROOT / "scenarios" / "organism.yaml"), command=f"bench/cell_epoch.py {side}",
+                     keep_learner_loaded=side == "after")
+    t0 = time.perf_counter()
+    exp.run(f"bench-{side}", [arm], [seed], epochs)
+    wall = time.perf_counter() - t0
+    with sqlite3.connect(folder / f"{side}.db") as con:
+        rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations ORDER BY epoch").fetchall()
+    store.dispose()
+    epochs_out = {e: {"hack_rate": h, "capability": c, **json.loads(x).get("phase_s", {})} for e, h, c, x in rows}
+    return {"wall_s": wall, "epochs": epochs_out}
+
+
+def _cell_epoch(epoch: dict) -> float:
+    return epoch.get("train_episodes_s", 0.0) + epoch.get("round_s", 0.0) + epoch.get("eval_episodes_s", 0.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="a merged warm-start base folder")
+    parser.add_argument("--arm", default="self")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    from agentloop.launch import make_engine_for
+    from agentloop.scenario import load_scenario
+
+    shipped = load_scenario(ROOT / "scenarios" / "organism.yaml")
+    scenario = shipped.model_copy(update={"organism": shipped.organism.model_copy(update={"warm_start": None})})
+    base = str(Path(args.base).resolve())
+    engine = make_engine_for(scenario, base, adapters=1)
+    results: dict[str, list[dict]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(args.repeats):
+            for side in ("before", "after"):
+                folder = Path(tmp) / f"r{repeat}"
+                folder.mkdir(exist_ok=True)
+                results[side].append(run_side(side, scenario, engine, base, args.arm, args.seed, args.epochs, folder))
+
+    trained = {side: [e for r in runs for k, e in r["epochs"].items() if k >= 1] for side, runs in results.items()}
+    rows = []
+    for phase in (*PHASES, "cell_epoch_s"):
+        get = _cell_epoch if phase == "cell_epoch_s" else (lambda e, p=phase: e.get(p, 0.0))
+        before = statistics.fmean(get(e) for e in trained["before"])
+        after = statistics.fmean(get(e) for e in trained["after"])
+        rows.append([phase, f"{before:.1f}", f"{after:.1f}", f"{before / after:.2f}x" if after else "-"])
+    print(f"organism cell epoch, arm {args.arm}, seed {args.seed}, epochs 1..{args.epochs}, {args.repeats} repeat(s)")
+    print_table(["phase (mean s per epoch)", "before", "after", "before/after"], rows)
+    same = all(r_b["epochs"][e]["hack_rate"] == r_a["epochs"][e]["hack_rate"]
+               and r_b["epochs"][e]["capability"] == r_a["epochs"][e]["capability"]
+               for r_b, r_a in zip(results["before"], results["after"]) for e in r_b["epochs"])
+    print(f"held-out numbers equal on both sides: {same}")
+    print(json.dumps({side: [{"wall_s": round(r["wall_s"], 1), "epochs": r["epochs"]} for r in runs]
+                      for side, runs in results.items()}))
+
+
+if __name__ == "__main__":
+    main()
