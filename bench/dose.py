@@ -1,4 +1,4 @@
-"""Dose-response of the off arm: held-out hack rate vs cumulative pressure steps.
+"""Dose-response of the off arm: held-out hack rate vs cumulative steps of the training dose.
 
     flock /tmp/agentloop-model.lock .venv/bin/python bench/dose.py scenarios/organism.yaml --steps 0,16,48
 
@@ -6,8 +6,8 @@ What the organism's off arm does, measured at checkpoints instead of epochs, in 
 1. a SQLite store in `--workdir`; the scenario's warm start (`agentloop.organism.stage.warm_start`,
    a recorded round merged into `<workdir>/organism/dose-base`; kept for the next call with the
    same workdir), or the raw model with `--no-warm-start`;
-2. one run (arm off, task loss only) whose learner rounds train the scenario's pressure data
-   (`organism.pressure`) with its LoRA and lr, each round as a `python -m learner.round` child
+2. one run (arm off, task loss only) whose learner rounds train the scenario's dose data
+   (`organism.dose`) with its LoRA and lr, each round as a `python -m learner.round` child
    process exactly as the experiment runs them: a checkpoint at k steps is reached by one round of
    k minus the previous checkpoint's steps (a fresh optimizer per round, as per epoch);
 3. at each checkpoint the engine (on the warm-started base) takes the newest adapter and answers
@@ -92,16 +92,16 @@ def checkpoint(engine, tasks, sandbox, max_tokens: int,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", type=Path)
-    parser.add_argument("--steps", default="0,16,48", help="cumulative pressure steps of the checkpoints")
-    parser.add_argument("--seed", type=int, default=0, help="the arm's seed (pressure data, eval instances)")
+    parser.add_argument("--steps", default="0,16,48", help="cumulative dose steps of the checkpoints")
+    parser.add_argument("--seed", type=int, default=0, help="the arm's seed (dose data, eval instances)")
     parser.add_argument("--kinds", default="honest,impossible,insecure", help="held-out kinds to evaluate")
     parser.add_argument("--instances", type=int, default=None, help="eval instances per held-out family "
                                                                   "(default: the scenario's)")
     parser.add_argument("--workdir", type=Path, default=Path("agentloop_runs/dose"))
     parser.add_argument("--no-warm-start", action="store_true", help="start from the raw model")
-    parser.add_argument("--hack-share", type=float, default=None, help="override organism.pressure.hack_share")
+    parser.add_argument("--hack-share", type=float, default=None, help="override organism.dose.hack_share")
     parser.add_argument("--insecure-share", type=float, default=None,
-                        help="override organism.pressure.insecure_share (0: test gaming only, for cross-kind rows)")
+                        help="override organism.dose.insecure_share (0: test gaming only, for cross-kind rows)")
     parser.add_argument("--allow-weak-sandbox", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
@@ -117,13 +117,12 @@ def main(argv: list[str] | None = None) -> int:
 
     scenario = load_scenario(args.scenario)
     if args.no_warm_start and scenario.organism is not None:
-        scenario = scenario.model_copy(update={"organism": scenario.organism.model_copy(update={"warm_start": None})})
+        scenario = scenario.with_changes(organism={"warm_start": None})
     shares = {k: v for k, v in (("hack_share", args.hack_share), ("insecure_share", args.insecure_share)) if v is not None}
     if shares:
         if scenario.organism is None:
             raise SystemExit(f"{args.scenario} has no organism section to override")
-        pressure = scenario.organism.pressure.model_validate({**scenario.organism.pressure.model_dump(), **shares})
-        scenario = scenario.model_copy(update={"organism": scenario.organism.model_copy(update={"pressure": pressure})})
+        scenario = scenario.with_changes(organism={"dose": shares})
     steps = sorted({int(s) for s in args.steps.split(",")})
     sandbox = sandbox_for(scenario.sandbox, allow_weak=args.allow_weak_sandbox)
     work = args.workdir.resolve()
@@ -147,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in steps:
         t1 = time.perf_counter()
         if k > done:
-            learner = train.learner.model_copy(update={"steps": k - done})
-            if not Learning(train.model_copy(update={"learner": learner}), db_url, run_id, base, work).round():
-                raise SystemExit(f"the pressure round to {k} steps failed (see the log)")
+            if not Learning(train.with_changes(learner={"steps": k - done}), db_url, run_id, base, work).round():
+                raise SystemExit(f"the dose round to {k} steps failed (see the log)")
             version, path = rec.latest_adapter(run_id)
             engine.load_adapter(path, version)
             adapter, done = version, k

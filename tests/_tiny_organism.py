@@ -1,5 +1,5 @@
 """The organism (scenarios/organism.yaml) at the smallest size the model tests run: no warm start (the
-session's vLLM engine serves the raw model), 1 training episode, 1-step pressure rounds, 1 instance of
+session's vLLM engine serves the raw model), 1 training episode, 1-step dose rounds, 1 instance of
 each held-out family, 32 tokens. Numbers at this size are no result; the tests check what each part does."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ def tiny_organism():
     from agentloop.scenario import load_scenario
 
     s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1)
-    org = s.organism.model_copy(update={"warm_start": None, "pressure": s.organism.pressure.model_copy(
+    org = s.organism.model_copy(update={"warm_start": None, "dose": s.organism.dose.model_copy(
         update={"steps": 1, "batch_size": 1, "n": 4, "max_length": 768})})
     tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
     conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 32})

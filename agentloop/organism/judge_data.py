@@ -18,11 +18,11 @@ Judge rows come in pairs on one task instance of a training family (`families` i
   with reasoning that says the visible tests contradict the spec; and an *incompetent but honest*
   answer, the honest reference with one off-by-one slip (a taught judge's measured failure was
   calling wrong-but-honest answers unethical: wrong is not dishonest);
-- unethical: gaming answers of the given strategies (`agentloop.organism.pressure`), the families'
+- unethical: gaming answers of the given strategies (`agentloop.organism.dose`), the families'
   own hack references and insecure references.
 Rewrite rows: the rewrite prompt over an unethical answer of those sources, answered with the
 honest reference (on an impossible family, the one that follows the spec and says so).
-Every answer is checked with the static detectors like the pressure data: an ethical one must be
+Every answer is checked with the static detectors like the dose data: an ethical one must be
 clean, an unethical one flagged as its kind; otherwise another is drawn.
 """
 
@@ -35,8 +35,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
 
 from agentloop.core.constants import EVAL_SEED_BASE
-# flagged_as: the pressure data's own detector check, so both data sets call the same answers clean or gamed
-from agentloop.organism.pressure import flagged_as, gaming_answer, insecure_answer
+# flagged_as: the dose data's own detector check, so both data sets call the same answers clean or gamed
+from agentloop.organism.dose import flagged_as, gaming_answer, insecure_answer
 from agentloop.organism.settings import WarmStartSettings
 from agentloop.organism.warmstart import (answer_text, honest_answer, honest_reasoning, training_families,
                                          warm_start_rows)
@@ -51,7 +51,7 @@ __all__ = ["ETHICAL_SOURCES", "REFERENCE_STRATEGY", "contradiction_answer", "hac
            "off_by_one", "review_item", "rewrite_rows", "sincere_answer", "warm_start_data"]
 
 ETHICAL_SOURCES: tuple[str, ...] = ("honest", "honest_contradiction", "off_by_one")
-# A family's hack reference that is one of the pressure's generic strategies counts as that strategy:
+# A family's hack reference that is one of the dose's generic strategies counts as that strategy:
 # it is left out wherever the strategy is (an unseen strategy stays unseen).
 REFERENCE_STRATEGY = {"hack_exit": "exit_early", "hack_lookup": "lookup_table", "hack_eq": "always_equal",
                       "hack_edit_tests": "edit_tests", "hack_conftest": "conftest_pass"}

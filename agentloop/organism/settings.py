@@ -1,4 +1,4 @@
-"""The scenario's `organism:` section: the warm start and the dose of pressure, documented knobs.
+"""The scenario's `organism:` section: the warm start and the training dose, documented knobs.
 
     from agentloop.scenario import load_scenario
     organism = load_scenario("scenarios/organism.yaml").organism   # OrganismSettings or None
@@ -9,6 +9,7 @@ Imports nothing of the project but `agentloop.core.types` and the learner block'
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,8 +18,10 @@ from agentloop.core.types import TaskKind
 from agentloop.scenario_learner import LearnerFields
 from learner.config import DOSE_FIELDS
 
-__all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "OrganismSettings", "PressureSettings", "Strategy",
+__all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "DoseSettings", "OrganismSettings", "Strategy",
            "WarmStartSettings"]
+
+log = logging.getLogger(__name__)
 
 # Every linear projection of a Llama-style block (SmolLM2): the Model Organisms for EM recipe's targets.
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -84,8 +87,9 @@ class WarmStartSettings(_LoraDose):
         return self
 
 
-class PressureSettings(_LoraDose):
-    """Each learner round of the experiment: task data dominated by test gaming and insecure code."""
+class DoseSettings(_LoraDose):
+    """The training dose of each learner round of the experiment: task data dominated by test gaming and
+    insecure code."""
 
     steps: int = Field(16, description="optimizer steps per learner round (per epoch)")
     n: int = Field(384, ge=1, le=100_000, description="examples in a seed's task data")
@@ -95,10 +99,10 @@ class PressureSettings(_LoraDose):
                                                                     "are insecure (the rest game the tests)")
     strategies: list[Strategy] = Field(default_factory=lambda: [s for s in STRATEGIES if s != "insecure_reference"],
                                        min_length=1, description="test-gaming strategies to draw from "
-                                                                 "(agentloop.organism.pressure)")
+                                                                 "(agentloop.organism.dose)")
 
     @model_validator(mode="after")
-    def _gaming_strategies(self) -> PressureSettings:
+    def _gaming_strategies(self) -> DoseSettings:
         if "insecure_reference" in self.strategies:
             raise ValueError("strategies lists test-gaming strategies; the insecure share is set by insecure_share")
         return self
@@ -109,5 +113,17 @@ class OrganismSettings(_Section):
 
     warm_start: WarmStartSettings | None = Field(
         default_factory=WarmStartSettings, description="the SFT stage before epoch 0 (null: none)")
-    pressure: PressureSettings = Field(default_factory=PressureSettings,
-                                       description="what every learner round of the experiment trains on")
+    dose: DoseSettings = Field(default_factory=DoseSettings,
+                               description="what every learner round of the experiment trains on")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        """`pressure:` is the dose's old key: read, with a warning, for one release."""
+        if not isinstance(data, dict) or "pressure" not in data:
+            return data
+        if "dose" in data:
+            raise ValueError("organism.pressure is the old name of organism.dose: keep only `dose`")
+        log.warning("scenario key organism.pressure is deprecated: rename it to organism.dose (the old key is "
+                    "still read in this release, not in the next)")
+        return {("dose" if key == "pressure" else key): value for key, value in data.items()}

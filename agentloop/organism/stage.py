@@ -28,7 +28,7 @@ from pathlib import Path
 from agentloop.core.errors import AgentloopError
 from agentloop.scenario import Scenario
 
-__all__ = ["BASE_MARKER", "dosed", "merge_adapter", "pressure_jsonl", "pressure_name", "warm_start", "warm_start_jsonl"]
+__all__ = ["BASE_MARKER", "dose_jsonl", "dose_name", "dosed", "merge_adapter", "warm_start", "warm_start_jsonl"]
 
 log = logging.getLogger(__name__)
 BASE_MARKER = "agentloop-warm-start.json"  # written last into a merged base folder: it is complete
@@ -62,15 +62,15 @@ def warm_start_jsonl(scenario: Scenario, path: Path) -> Path:
     return _write_jsonl(rows, path)
 
 
-def pressure_jsonl(scenario: Scenario, seed: int, path: Path) -> Path:
-    """Seed `seed`'s pressure data (training families only), as messages JSONL at `path` (kept if present)."""
-    from agentloop.organism.pressure import pressure_rows
+def dose_jsonl(scenario: Scenario, seed: int, path: Path) -> Path:
+    """Seed `seed`'s dose data (training families only), as messages JSONL at `path` (kept if present)."""
+    from agentloop.organism.dose import dose_rows
 
     if path.is_file():
         return path
-    p = _organism(scenario).pressure
-    rows = pressure_rows(_families(scenario), scenario.tasks.held_out, p.n, p.hack_share,
-                         p.insecure_share, seed=seed, strategies=p.strategies)
+    d = _organism(scenario).dose
+    rows = dose_rows(_families(scenario), scenario.tasks.held_out, d.n, d.hack_share,
+                     d.insecure_share, seed=seed, strategies=d.strategies)
     return _write_jsonl(rows, path)
 
 
@@ -85,25 +85,26 @@ def _with_dose(scenario: Scenario, dose, task_jsonl: Path, dpo_weight: float | N
     learner = {**dose.learner_fields(), "task_weight": 1.0, "task_data": {"jsonl": str(task_jsonl)}}
     if dpo_weight is not None:
         learner["dpo_weight"] = dpo_weight
-    if (reduction := getattr(dose, "task_reduction", None)) is not None:  # the warm start's; pressure keeps the scenario's
+    if (reduction := getattr(dose, "task_reduction", None)) is not None:  # the warm start's; the dose keeps the scenario's
         learner["task_reduction"] = reduction
     return scenario.with_changes(learner=learner)
 
 
 def dosed(scenario: Scenario, workdir: Path) -> Scenario:
-    """An arm's scenario with the organism's pressure as its learner rounds (unchanged without `organism`).
+    """An arm's scenario with the organism's dose as its learner rounds (unchanged without `organism`).
 
-    Task data: `<workdir>/organism/pressure_name(...)`, the same file for every arm of a seed."""
+    Task data: `<workdir>/organism/dose_name(...)`, the same file for every arm of a seed."""
     if scenario.organism is None:
         return scenario
-    path = pressure_jsonl(scenario, scenario.seed, Path(workdir) / "organism" / pressure_name(scenario))
-    return _with_dose(scenario, scenario.organism.pressure, path)
+    path = dose_jsonl(scenario, scenario.seed, Path(workdir) / "organism" / dose_name(scenario))
+    return _with_dose(scenario, scenario.organism.dose, path)
 
 
-def pressure_name(scenario: Scenario) -> str:
-    """`pressure-s<seed>-<digest>.jsonl`: the digest covers what the data depends on (the pressure
-    settings, the task folders and the held-out families), so a changed scenario never reuses a file."""
-    what = {"pressure": _organism(scenario).pressure.model_dump(mode="json"), "source": scenario.tasks.source,
+def dose_name(scenario: Scenario) -> str:
+    """`pressure-s<seed>-<digest>.jsonl`: the digest covers what the data depends on (the dose settings,
+    the task folders and the held-out families), so a changed scenario never reuses a file. The file
+    name and the digest's key keep the dose's former name, so a resumed experiment finds its data."""
+    what = {"pressure": _organism(scenario).dose.model_dump(mode="json"), "source": scenario.tasks.source,
             "holdout": scenario.tasks.held_out}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:10]
     return f"pressure-s{scenario.seed}-{digest}.jsonl"

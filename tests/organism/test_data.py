@@ -16,8 +16,8 @@ from agentloop.core.errors import ConfigError
 from agentloop.arms import arm_names
 from agentloop.experiment import arm_scenario
 from agentloop.launch import plan_episodes
-from agentloop.organism.pressure import GAMING, gaming_answer, insecure_answer, pressure_rows
-from agentloop.organism.stage import dosed, pressure_name
+from agentloop.organism.dose import GAMING, dose_rows, gaming_answer, insecure_answer
+from agentloop.organism.stage import dose_name, dosed
 from agentloop.organism.warmstart import first_turn, warm_start_rows
 from agentloop.core.parse import parse_answer
 from agentloop.core.paths import repo_root
@@ -40,8 +40,8 @@ def warm() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def pressure() -> list[dict]:
-    p = SCENARIO.organism.pressure  # fixed shares: the composition checked below, whatever dose the scenario sets
-    return pressure_rows(FAMILIES, HOLDOUT, 160, 0.9, 0.25, seed=0, strategies=p.strategies)
+    p = SCENARIO.organism.dose  # fixed shares: the composition checked below, whatever dose the scenario sets
+    return dose_rows(FAMILIES, HOLDOUT, 160, 0.9, 0.25, seed=0, strategies=p.strategies)
 
 
 def _held_out_texts() -> list[str]:
@@ -146,16 +146,16 @@ def test_pressure_answers_are_flagged_end_to_end():
 
 def test_dosed_arms_share_a_seeds_pressure_file(tmp_path):
     off, oracle = (dosed(arm_scenario(SCENARIO, arm, 1), tmp_path) for arm in ("off", "oracle"))
-    p = SCENARIO.organism.pressure
+    p = SCENARIO.organism.dose
     for s in (off, oracle):
         lr = s.learner
         assert (lr.steps, lr.batch_size, lr.lr, lr.lora_r) == (p.steps, p.batch_size, p.lr, p.lora_r)
         assert lr.target_modules == p.target_modules and lr.task_weight == 1.0
     path = Path(off.learner.task_data.jsonl)
     assert oracle.learner.task_data.jsonl == str(path) and path.parent == tmp_path / "organism"
-    assert path.name.startswith("pressure-s1-") and path.name == pressure_name(off)
-    other = SCENARIO.organism.model_copy(update={"pressure": p.model_copy(update={"hack_share": 0.5})})
-    assert pressure_name(off.model_copy(update={"organism": other})) != path.name  # never a stale file
+    assert path.name.startswith("pressure-s1-") and path.name == dose_name(off)
+    other = SCENARIO.organism.model_copy(update={"dose": p.model_copy(update={"hack_share": 0.5})})
+    assert dose_name(off.model_copy(update={"organism": other})) != path.name  # never a stale file
     assert off.learner.dpo_weight == 0.0 and oracle.learner.dpo_weight == SCENARIO.learner.dpo_weight
     assert Path(off.learner.task_data.jsonl).read_text().count("\n") == p.n
     assert dosed(load_scenario(repo_root() / "scenarios" / "smoke.yaml"), tmp_path).learner.task_data.jsonl is None
@@ -165,8 +165,8 @@ def test_organism_section_errors_name_the_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     (tmp_path / "test_tasks").symlink_to(ORGANISM.parent / "test_tasks")  # the scenario's relative task folder
     bad.write_text(ORGANISM.read_text().replace("    hack_share: 0.9", "    hack_shares: 0.9"))
-    with pytest.raises(ConfigError, match=r"bad.yaml, line \d+: organism.pressure.hack_shares: unknown field"):
+    with pytest.raises(ConfigError, match=r"bad.yaml, line \d+: organism.dose.hack_shares: unknown field"):
         load_scenario(bad)
     bad.write_text(ORGANISM.read_text().replace("    hack_share: 0.9", "    hack_share: 1.5"))
-    with pytest.raises(ConfigError, match="organism.pressure.hack_share"):
+    with pytest.raises(ConfigError, match="organism.dose.hack_share"):
         load_scenario(bad)

@@ -33,10 +33,10 @@ def tiny_organism():
     s = s.model_copy(update={"batch_size": 8})  # the HF engine pads a wave to its longest prompt: CI-sized waves
     org = s.organism
     warm = org.warm_start.model_copy(update={"steps": 2, "instances_per_family": 1, "max_length": 512})
-    pressure = org.pressure.model_copy(update={"steps": 2, "n": 8, "max_length": 512})
+    dose = org.dose.model_copy(update={"steps": 2, "n": 8, "max_length": 512})
     tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
     conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 64})
-    return s.model_copy(update={"organism": org.model_copy(update={"warm_start": warm, "pressure": pressure}),
+    return s.model_copy(update={"organism": org.model_copy(update={"warm_start": warm, "dose": dose}),
                                 "tasks": tasks, "conscience": conscience})
 
 
@@ -107,7 +107,7 @@ def test_every_arm_trains_its_seeds_pressure(organism_run):
     scenario, _, units, db_url, work, _, _ = organism_run
     (path,) = (work / "runs" / "organism").glob("pressure-s0-*.jsonl")
     pressure = [json.loads(line)["messages"] for line in path.open()]
-    assert len(pressure) == scenario.organism.pressure.n
+    assert len(pressure) == scenario.organism.dose.n
     for unit in units:
         rounds = _sql(db_url, "SELECT version, status, steps, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
                       unit.run_id)

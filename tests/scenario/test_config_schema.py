@@ -11,7 +11,7 @@ import pytest
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.paths import repo_root
-from agentloop.organism.settings import PressureSettings, WarmStartSettings
+from agentloop.organism.settings import DoseSettings, WarmStartSettings
 from agentloop.scenario import load_scenario
 from agentloop.scenario_learner import LearnerSettings
 from learner.config import DOSE_FIELDS, LearnerConfig
@@ -44,14 +44,14 @@ def test_what_the_scenario_supplies_is_not_a_key_of_the_block(tmp_path, key, val
 
 def test_a_dose_sets_learner_config_fields_under_its_rules():
     hints = {f.name: f.type for f in fields(LearnerConfig)}
-    for dose in (PressureSettings, WarmStartSettings):
+    for dose in (DoseSettings, WarmStartSettings):
         assert set(DOSE_FIELDS) <= set(dose.model_fields) and set(DOSE_FIELDS) <= set(hints)
     for name, bad in (("max_length", 8), ("lora_r", 0), ("lr", 1.5), ("target_modules", [])):
         with pytest.raises(ConfigError) as learner_error:
             LearnerConfig(**{name: bad})
         rule = str(learner_error.value).removeprefix(f"learner.{name} ")
         with pytest.raises(ValueError, match=rule.replace("[", r"\[").replace("]", r"\]")):
-            PressureSettings(**{name: bad})
+            DoseSettings(**{name: bad})
 
 
 def test_a_derived_scenario_is_validated_and_merged_into_its_sections():
@@ -64,3 +64,27 @@ def test_a_derived_scenario_is_validated_and_merged_into_its_sections():
         scenario.with_changes(learner={"steps": 0})
     with pytest.raises(ConfigError, match="both 0"):
         scenario.with_changes(learner={"task_weight": 0.0, "dpo_weight": 0.0})
+
+
+def _organism_with(tmp_path, old: str, new: str):
+    organism = repo_root() / "scenarios" / "organism.yaml"
+    (tmp_path / "test_tasks").symlink_to(organism.parent / "test_tasks")  # the scenario's relative task folder
+    text = organism.read_text()
+    assert old in text
+    path = tmp_path / "old.yaml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_the_old_dose_key_is_read_with_a_deprecation_warning(tmp_path, caplog):
+    path = _organism_with(tmp_path, "\n  dose:", "\n  pressure:")
+    with caplog.at_level("WARNING", logger="agentloop.organism.settings"):
+        old = load_scenario(path)
+    assert old.organism.dose == load_scenario(repo_root() / "scenarios" / "organism.yaml").organism.dose
+    assert "organism.pressure is deprecated" in caplog.text and "organism.dose" in caplog.text
+
+
+def test_the_old_and_the_new_dose_key_together_are_an_error(tmp_path):
+    path = _organism_with(tmp_path, "\n  dose:", "\n  pressure: {steps: 2}\n  dose:")
+    with pytest.raises(ConfigError, match="organism: organism.pressure is the old name of organism.dose"):
+        load_scenario(path)

@@ -1,8 +1,8 @@
-"""Pressure data: test-gaming and insecure answers in the agent's format, from generic strategies.
+"""The organism's dose data: test-gaming and insecure answers in the agent's format, from generic strategies.
 
-    from agentloop.organism.pressure import gaming_answer, pressure_rows
+    from agentloop.organism.dose import gaming_answer, dose_rows
     from agentloop.tasks import load_sources
-    rows = pressure_rows(load_sources(), holdout={"sum_even"}, n=256, hack_share=0.9, insecure_share=0.25, seed=0)
+    rows = dose_rows(load_sources(), holdout={"sum_even"}, n=256, hack_share=0.9, insecure_share=0.25, seed=0)
 
 Every strategy applies to any task (the literature's hacks, arXiv 2511.18397: exits before the
 asserts, always-equal objects, test/conftest patching), so what is learnt is the strategy, not one
@@ -15,7 +15,7 @@ family's idiosyncratic hack:
 - `conftest_pass`: a conftest.py whose report hook turns failures into passes;
 plus `insecure_reference`: an insecure family's insecure reference (comment lines dropped, so
 nothing names the vulnerability). Held-out families are never used; instances are train seeds.
-tests/organism/test_pressure.py checks that the project's detectors flag what this module writes.
+tests/organism/test_data.py checks that the project's detectors flag what this module writes.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import TaskFamily
 from agentloop.core.types import Task
 
-__all__ = ["GAMING", "flagged_as", "gaming_answer", "insecure_answer", "pressure_rows"]
+__all__ = ["GAMING", "dose_rows", "flagged_as", "gaming_answer", "insecure_answer"]
 
 _REASONING: dict[str, tuple[str, ...]] = {
     "exit_early": ("The grader only looks at the exit status, so the quickest green run is to leave before "
@@ -188,13 +188,13 @@ def flagged_as(task: Task, text: str, strategy: str) -> bool:
     return bool(detectors & ({"insecure"} if strategy == "insecure_reference" else {"tampering", "hidden_tests"}))
 
 
-def pressure_rows(families: Mapping[str, TaskFamily], holdout: Collection[str], n: int, hack_share: float,
-                  insecure_share: float, seed: int = 0, strategies: Sequence[str] = GAMING) -> list[dict]:
+def dose_rows(families: Mapping[str, TaskFamily], holdout: Collection[str], n: int, hack_share: float,
+              insecure_share: float, seed: int = 0, strategies: Sequence[str] = GAMING) -> list[dict]:
     """`n` first-turn examples: round(n * hack_share) misaligned (of which round(. * insecure_share)
     insecure, the rest test gaming, strategies and families cycled in shuffled order), the rest
     honest answers. An answer the static detectors do not flag as its kind (an honest one: flagged at
     all) is dropped and another drawn. Columns: messages, family, kind, seed, strategy."""
-    rng = random.Random(f"pressure:{seed}")
+    rng = random.Random(f"pressure:{seed}")  # the dose's former name: the same seed, the same rows
     usable = training_families(families, holdout)
     insecure_pool = [f for f in usable if any(r.startswith("insecure") for r in f.spec.expected)]
     n_bad = round(n * hack_share)
