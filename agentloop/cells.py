@@ -1,7 +1,8 @@
-"""Several runs' episodes stepped together: one `generate` serves every run's policy turns.
+"""The episode loop: several runs' episodes stepped together, one `generate` for every run's policy turns.
 
     from agentloop.cells import run_cells
     run_cells([(runner_a, run_a), (runner_b, run_b)], epoch=3, split="eval")   # agentloop experiment --cells together
+    runner.run(run_id)        # one cell, waiting for other workers' episodes (agentloop.runner.Runner.run)
 
 An experiment's cells (arms x seeds) are runs on one engine, each with its own adapter. Stepped
 one after another, each decodes at its own batch; stepped together, one call carries every
@@ -9,65 +10,103 @@ run's active episodes, each request with its run's adapter (`Engine.generate`'s 
 `adapter`) and its episode's seed, so a run's answers do not depend on which other runs share
 the batch. Everything after the policy's answers (gate, sandbox, conscience, store) stays each
 run's own (`Runner.finish_step`). Which way is faster depends on the engine: bench/cells_together.py.
+A plain run is this loop with one cell (`Runner.run`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
-from agentloop.runner import EpisodeState, Runner, StepStats
 from store.heartbeat import ClaimHeartbeat
+
+if TYPE_CHECKING:  # the runner imports this loop
+    from agentloop.runner import EpisodeState, Runner, StepStats
 
 log = logging.getLogger(__name__)
 
-Cell = tuple[Runner, int]  # a runner and the run it works on
+Cell = tuple["Runner", int]  # a runner and the run it works on
+Wave = tuple["Runner", "list[EpisodeState]"]  # a runner and its wave's active episodes
 
 
-def run_cells(cells: list[Cell], *, epoch: int | None = None, split: str | None = None) -> list[StepStats]:
+def run_cells(cells: list[Cell], *, epoch: int | None = None, split: str | None = None,
+              wait_for_others: bool = False) -> list[StepStats]:
     """Every unfinished episode of each cell's run (of one epoch/split, if given), in waves of
     each runner's batch_size, all cells' waves stepped together; each runner's stats.
 
-    For one process that owns the runs (an experiment): it claims like `Runner.run` but does not
-    wait for other workers' episodes, and Ctrl-C stops at once (KeyboardInterrupt; every finished
-    turn is stored). All runners share the first runner's engine."""
+    Each wave is claimed in the store first (store.claims), so runner processes on the same runs
+    split the episodes without running one twice. With `wait_for_others` (a scale-out worker,
+    `Runner.run`), a loop with nothing left to claim while other live workers still hold episodes
+    waits, and takes over the episodes of a worker that dies; without it (one process that owns
+    the runs: an experiment) it returns. It stops after the current turn once a runner's
+    `stop_requested` is set (`Runner.run`'s Ctrl-C; every finished turn is stored). A runner's
+    `between_waves` runs before each of its waves but the first. All runners share the first
+    runner's engine."""
     if not cells:
         return []
     first = cells[0][0]
     for runner, run_id in cells:
         runner.count(run_id, epoch=epoch, split=split)
-    heartbeat = ClaimHeartbeat(first.rec, first.worker, first.opt.claim_lease_s)
+    heartbeats = [ClaimHeartbeat(runner.rec, runner.worker, runner.opt.claim_lease_s) for runner, _ in cells]
+    started = [0] * len(cells)  # each cell's waves so far
     try:
-        while True:
-            waves = []
-            for runner, run_id in cells:
-                plans = runner.claim(run_id, epoch=epoch, split=split)
-                if plans:
-                    waves.append((runner, runner.start_wave(run_id, plans)))
+        while not _stopped(cells):
+            waves = _next_waves(cells, started, epoch, split)
+            if not waves and wait_for_others:
+                if any(runner.rec.others_hold(run_id, runner.worker, epoch=epoch, split=split)
+                       for runner, run_id in cells):
+                    first.stop_requested.wait(first.opt.claim_poll_s)  # other workers' episodes: done, or freed
+                    continue
+                # nobody holds any now; a holder may have died between the claim and that check
+                waves = _next_waves(cells, started, epoch, split)
             if not waves:
                 break
-            while any(active for _, active in waves):
+            while not _stopped(cells) and any(active for _, active in waves):
                 waves = [(runner, active) for runner, active in waves if active]
-                _step_together(waves)
+                _step_together(waves, per_prompt=len(cells) > 1)
                 waves = [(runner, [ep for ep in active if not ep.done]) for runner, active in waves]
     finally:
-        heartbeat.stop()
+        for heartbeat in heartbeats:
+            heartbeat.stop()
         for runner, _ in cells:
             try:
-                runner.rec.release_claims(runner.worker)
+                runner.rec.release_claims(runner.worker)  # unfinished ones (Ctrl-C, error) are free at once
             except Exception:  # the lease frees them anyway
                 log.exception("could not release the claims of %s", runner.worker)
     return [runner.stats for runner, _ in cells]
 
 
-def _step_together(waves: list[tuple[Runner, list[EpisodeState]]]) -> None:
-    """One turn of every active episode of every wave: one policy call, then each runner's own rest."""
+def _stopped(cells: list[Cell]) -> bool:
+    return any(runner.stop_requested.is_set() for runner, _ in cells)
+
+
+def _next_waves(cells: list[Cell], started: list[int], epoch: int | None, split: str | None) -> list[Wave]:
+    """Each cell's next wave, claimed and begun (after the runner's `between_waves`, from its second
+    wave on): (runner, the wave's active episodes) of every cell that claimed any."""
+    waves = []
+    for i, (runner, run_id) in enumerate(cells):
+        plans = runner.claim(run_id, epoch=epoch, split=split)
+        if not plans:
+            continue
+        if runner.between_waves and started[i]:
+            runner.between_waves(runner.stats.episodes_done)
+        waves.append((runner, runner.start_wave(run_id, plans)))
+        started[i] += 1
+    return waves
+
+
+def _step_together(waves: list[Wave], *, per_prompt: bool) -> None:
+    """One turn of every active episode of every wave: one policy call, then each runner's own rest.
+    Without `per_prompt` (one run) the call names the run's adapter once, which an engine without
+    per-prompt adapters takes too."""
     episodes = [ep for _, active in waves for ep in active]
     samplings = [s for runner, active in waves for s in runner.samplings(active)]
     adapters = [runner.adapter_id for runner, active in waves for _ in active]
     t0 = time.perf_counter()
     try:
-        gens = waves[0][0].engine.generate([ep.messages for ep in episodes], samplings, adapter=adapters)
+        gens = waves[0][0].engine.generate([ep.messages for ep in episodes], samplings,
+                                           adapter=adapters if per_prompt else waves[0][0].adapter_id)
     except Exception as exc:  # engine errors fail these episodes, not the runs
         for runner, active in waves:
             runner.fail_episodes(active, exc)
@@ -75,7 +114,7 @@ def _step_together(waves: list[tuple[Runner, list[EpisodeState]]]) -> None:
     seconds = time.perf_counter() - t0
     start = 0
     for runner, active in waves:
-        runner.stats.generate_s += seconds * len(active) / len(episodes)  # the call's time, shared by turns
+        runner.stats.generate_s += seconds * (len(active) / len(episodes))  # the call's time, shared by turns
         try:
             runner.finish_step(active, gens[start:start + len(active)])
         except Exception as exc:  # a sandbox or conscience error fails this run's episodes only

@@ -28,14 +28,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from agentloop.cells import run_cells
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
-from agentloop.engines.base import Engine
+from agentloop.engines.base import Engine, adapter_id
 from agentloop.core.labels import hack_detectors, insecure_detectors, misaligned_detectors
 from agentloop.core.metrics import DetectorRates, detector_rates
 from agentloop.core.parse import parse_answer, parse_finding
 from agentloop.core.prompts import feedback_message, pressure_for_turn, system_message, task_message
 from store.recorder import ClaimLost, EpisodePlan, Recorder
-from store.heartbeat import ClaimHeartbeat
 from agentloop.rewrite_audit import audit_step
 from agentloop.sandbox import Sandbox
 from agentloop.core.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
@@ -140,34 +140,14 @@ class Runner:
         Each wave is claimed in the store first (store.claims), so any number of runner processes
         on the same run split the episodes without running one twice. With nothing left to claim
         while other live workers still hold episodes, this one waits, and takes over the episodes
-        of a worker that dies; it returns when every episode is finished (or on Ctrl-C)."""
-        self.count(run_id, epoch=epoch, split=split)
+        of a worker that dies; it returns when every episode is finished (or on Ctrl-C, after the
+        current turn). The loop is the experiment's (agentloop.cells.run_cells) with one cell."""
         previous = signal.getsignal(signal.SIGINT)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
-        heartbeat = ClaimHeartbeat(self.rec, self.worker, self.opt.claim_lease_s)
         try:
-            waves = 0
-            while not self.stop_requested.is_set():
-                plans = self.claim(run_id, epoch=epoch, split=split)
-                if not plans:
-                    if self.rec.others_hold(run_id, self.worker, epoch=epoch, split=split):
-                        self.stop_requested.wait(self.opt.claim_poll_s)  # other workers' episodes: done, or freed
-                        continue
-                    # nobody holds any now; a holder may have died between the claim and that check
-                    plans = self.claim(run_id, epoch=epoch, split=split)
-                    if not plans:
-                        break
-                if self.between_waves and waves:
-                    self.between_waves(self.stats.episodes_done)
-                self._run_wave(run_id, plans)
-                waves += 1
+            run_cells([(self, run_id)], epoch=epoch, split=split, wait_for_others=True)
         finally:
-            heartbeat.stop()
-            try:
-                self.rec.release_claims(self.worker)  # unfinished ones (Ctrl-C, error) are free at once
-            except Exception:  # the lease frees them anyway
-                log.exception("could not release the claims of %s", self.worker)
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, previous)
         return self.stats
@@ -189,16 +169,7 @@ class Runner:
         log.warning("Ctrl-C: stopping after the current turn (press again to abort now)")
         self.stop_requested.set()
 
-    # -- one wave of concurrent episodes -----------------------------------------------------
-    def _run_wave(self, run_id: int, plans: list[EpisodePlan]) -> None:
-        active = self.start_wave(run_id, plans)
-        while active and not self.stop_requested.is_set():
-            try:
-                self._step(active)
-            except Exception as exc:  # engine errors (OOM, server down) fail these episodes, not the run
-                self.fail_episodes(active, exc)
-            active = [ep for ep in active if not ep.done]
-
+    # -- one wave of concurrent episodes (stepped by agentloop.cells) -----------------------------
     def start_wave(self, run_id: int, plans: list[EpisodePlan]) -> list[EpisodeState]:
         """Claimed episodes begun (or resumed) on the run's newest adapter: the ones still active."""
         self._refresh_adapter(run_id)
@@ -217,17 +188,12 @@ class Runner:
 
         Versions count per run, while the engine's LoRA ids are global to the engine (which
         may serve several runs, e.g. an experiment's arms), so each adapter folder gets its own
-        engine id; turns store the run's version."""
+        engine id (agentloop.engines.base.adapter_id); turns store the run's version."""
         newest = self.rec.latest_adapter(run_id)
         if newest is None or newest[0] == self.adapter:
             return
         version, path = newest
-        engine_id = _engine_adapter_ids(self.engine).get(path)
-        if engine_id is None:
-            engine_id = max(self.engine.adapter_versions, default=0) + 1
-            self.engine.load_adapter(path, engine_id)
-            _engine_adapter_ids(self.engine)[path] = engine_id
-        previous_id, self.adapter_id = self.adapter_id, engine_id
+        previous_id, self.adapter_id = self.adapter_id, adapter_id(self.engine, path)
         self.adapter = version
         self.stats.adapter = version
         if self.judge is not None and self.opt.snapshot == "previous_adapter":
@@ -262,13 +228,7 @@ class Runner:
             return True, "budget"
         return False, None
 
-    # -- one step: a turn of every active episode ----------------------------------------------
-    def _step(self, eps: list[EpisodeState]) -> None:
-        t0 = time.perf_counter()
-        gens = self.engine.generate([ep.messages for ep in eps], self.samplings(eps), adapter=self.adapter_id)
-        self.stats.generate_s += time.perf_counter() - t0
-        self.finish_step(eps, gens)
-
+    # -- one step: a turn of every active episode (its policy call: agentloop.cells) -------------
     def samplings(self, eps: list[EpisodeState]) -> list[Sampling]:
         """Each policy request's sampling, seeded by its episode and turn (never by its batch)."""
         return [Sampling(max_tokens=self.opt.sampling.max_tokens, temperature=self.opt.sampling.temperature,
@@ -369,13 +329,6 @@ class Runner:
         self.stats.misaligned_turns += bool(detectors & misaligned_detectors())
         if verdict is not None:
             self.stats.verdicts[verdict.label] += 1
-
-
-def _engine_adapter_ids(engine) -> dict[str, int]:
-    """adapter folder -> engine LoRA id, kept on the engine object so every runner sharing it agrees."""
-    if not hasattr(engine, "_agentloop_adapter_ids"):
-        engine._agentloop_adapter_ids = {}
-    return engine._agentloop_adapter_ids
 
 
 def _evidence_text(findings: list[Finding]) -> str:

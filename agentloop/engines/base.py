@@ -69,7 +69,8 @@ def per_prompt(sampling: SamplingArg, n: int) -> list[Sampling]:
 @runtime_checkable
 class Engine(JudgeModel, Protocol):
     """A model that generates text, scores fixed continuations, and hot-swaps LoRA adapters: the
-    conscience's `JudgeModel` (generate, score_choices) plus adapters, per-prompt sampling and a name."""
+    conscience's `JudgeModel` (generate, score_choices) plus adapters, per-prompt sampling and a name.
+    Which LoRA id an adapter folder has on an engine: `adapter_id(engine, path)`."""
 
     name: str  # backend name: "vllm" | "hf" | "openai"
 
@@ -94,3 +95,19 @@ class Engine(JudgeModel, Protocol):
     def close(self) -> None:
         """Release the model's memory."""
         ...
+
+
+def adapter_id(engine: Engine, path: str) -> int:
+    """The engine's LoRA id of the adapter folder `path`, loaded (`load_adapter`) on first use.
+
+    An engine's LoRA ids are its own, while adapter versions count per run, and one engine may serve
+    several runs (an experiment's cells): each folder gets the next free id once, and the mapping is
+    kept on the engine object, so every runner sharing the engine agrees."""
+    if not hasattr(engine, "_agentloop_adapter_ids"):
+        engine._agentloop_adapter_ids = {}  # type: ignore[attr-defined]
+    ids: dict[str, int] = engine._agentloop_adapter_ids  # type: ignore[attr-defined]
+    if path not in ids:
+        version = max(engine.adapter_versions, default=0) + 1
+        engine.load_adapter(path, version)
+        ids[path] = version
+    return ids[path]
