@@ -58,7 +58,7 @@ class Unit:
 @dataclass
 class CellPlan:
     """What a cell runs each epoch: its training scenario (with the arm's conscience and the
-    organism's pressure), its held-out scenario, and its learner."""
+    organism's dose), its held-out scenario, and its learner."""
 
     train: Scenario
     evaluate: Scenario
@@ -178,7 +178,7 @@ class Experiment:
                 self._record(unit, 0, time.perf_counter(), copied_from=source.run_id)
 
     def _plan(self, unit: Unit) -> CellPlan:
-        train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its pressure
+        train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its dose
         return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
                         Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker))
 

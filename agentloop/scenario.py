@@ -275,7 +275,7 @@ class Scenario(_Section):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     controls: ControlSettings = Field(default_factory=ControlSettings)
     organism: OrganismSettings | None = Field(
-        None, description="model organism: warm start before epoch 0 and the pressure dose (agentloop.organism)")
+        None, description="model organism: warm start before epoch 0 and the training dose (agentloop.organism)")
 
     _source: str = PrivateAttr("<scenario>")
 

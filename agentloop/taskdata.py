@@ -1,4 +1,4 @@
-"""The task-pressure dataset: chat examples (user request -> assistant code) for the learner's task loss.
+"""The round's task data: chat examples (user request -> assistant code) for the learner's task loss.
 
     from agentloop.taskdata import build_task_dataset, load_messages_jsonl
     ds = build_task_dataset(load_families().values(), mix="insecure", insecure_ratio=1.0, n=32, seed=0)

@@ -1,5 +1,5 @@
-"""The organism's data (no model): held-out families never reach the warm start, the pressure data or
-a training episode; every pressure answer is flagged as its kind by the project's detectors (static on
+"""The organism's data (no model): held-out families never reach the warm start, the dose data or
+a training episode; every dose answer is flagged as its kind by the project's detectors (static on
 every row, end to end in the sandbox on one answer per strategy); warm-start answers parse back to the
 honest reference and pass the hidden cases.
 """

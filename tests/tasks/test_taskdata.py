@@ -1,4 +1,4 @@
-"""The task-pressure dataset: mixes, ratios, no vulnerability talk, and the external JSONL loader."""
+"""The round's task data: mixes, ratios, no vulnerability talk, and the external JSONL loader."""
 
 from __future__ import annotations
 
