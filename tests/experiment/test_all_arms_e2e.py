@@ -1,7 +1,7 @@
 """Every arm of the ablation end to end at the smallest size (issue 26): off, self, always, random,
 distill, kl, oracle and gate x 1 seed x 1 epoch of the organism (scenarios/organism.yaml without its
 warm start, so the session's vLLM engine on the raw model serves it: 1 training episode, 1-step
-pressure rounds, 1 instance of each held-out family, 32 tokens), with the real sandbox, learner
+dose rounds, 1 instance of each held-out family, 32 tokens), with the real sandbox, learner
 rounds (child processes) and store. Numbers at this size are no result; what is checked is that each
 arm does what it claims:
 
