@@ -31,8 +31,6 @@ from learner.config import FIELD_RULES, DtypeName, LearnerConfig, Schedule, cros
 __all__ = ["LearnerFields", "LearnerSettings", "TaskData", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
-# LearnerConfig fields the scenario supplies from elsewhere (see the module docstring).
-FROM_SCENARIO = frozenset({"seed", "dtype", "every_s"})
 
 
 def parse_duration(text: str | int | float) -> float:
@@ -80,7 +78,7 @@ class LearnerSettings(LearnerFields, LearnerConfig):
     schedule: Schedule = Field("off", description="when rounds run: off | between_episodes | background")
     target_modules: list[str] = Field(default_factory=lambda: list(LearnerConfig().target_modules),
                                       description="LoRA target modules")
-    # supplied by the scenario (FROM_SCENARIO): never keys of the block, left out of its dump
+    # supplied by the scenario (see the module docstring): never keys of the block, left out of its dump
     every_s: float | None = Field(None, exclude=True, description="`every` in seconds (None when unset)")
     seed: int = Field(0, exclude=True, description="unused: the round gets the scenario's seed")
     dtype: DtypeName = Field("auto", exclude=True, description="unused: the round gets model.dtype")
