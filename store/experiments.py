@@ -31,9 +31,10 @@ def experiment_run(session: Session, experiment_id: str, arm: str, seed: int) ->
     return next((r.id for r in rows if (r.config or {}).get("experiment") == experiment_id), None)
 
 
-def evaluated_epochs(session: Session, run_id: int) -> set[int]:
-    """Epochs of the run with a recorded `evaluations` row."""
-    return set(session.scalars(select(EvaluationRow.epoch).where(EvaluationRow.run_id == run_id)))
+def evaluated_epochs(session: Session, run_id: int, split: str = "eval") -> set[int]:
+    """Epochs of the run with a recorded `evaluations` row of `split` (its extra's; rows without one are eval)."""
+    rows = session.execute(select(EvaluationRow.epoch, EvaluationRow.extra).where(EvaluationRow.run_id == run_id))
+    return {epoch for epoch, extra in rows if (extra or {}).get("split", "eval") == split}
 
 
 def done_rounds(session: Session, run_id: int) -> int:
@@ -43,7 +44,7 @@ def done_rounds(session: Session, run_id: int) -> int:
 
 
 def has_split(session: Session, run_ids: Sequence[int], split: str) -> bool:
-    """Whether any episode of the runs belongs to `split` ("train" | "eval")."""
+    """Whether any episode of the runs belongs to `split` ("train" | "eval" | "benchmark")."""
     return session.scalar(select(EpisodeRow.id).where(EpisodeRow.run_id.in_(list(run_ids)),
                                                       EpisodeRow.split == split).limit(1)) is not None
 

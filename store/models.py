@@ -34,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 RUN_STATUSES = ("running", "done", "failed", "interrupted")
 EPISODE_STATUSES = ("pending", "running", "done", "failed")
 EPISODE_OUTCOMES = ("solved", "budget", "gave_up", "error")
-SPLITS = ("train", "eval")
+SPLITS = ("train", "eval", "benchmark")  # benchmark: an outside benchmark's held-out episodes (0006)
 LABELS = ("ethical", "neutral", "unethical")
 SNAPSHOTS = ("base", "previous_adapter")
 SEVERITIES = ("low", "medium", "high")

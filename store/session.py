@@ -88,18 +88,47 @@ class Store:
     def upgrade(self, revision: str = "head") -> str | None:
         """Run the alembic migrations up to `revision`; returns the revision now current.
 
-        Runs in one write transaction, so two processes upgrading at once serialize.
+        Runs in one write transaction, so two processes upgrading at once serialize (`_migrating`).
         """
         with quiet_alembic():
             from alembic import command
 
             before = self.current_revision()
-            with self.engine.begin() as conn:
+            with self._migrating() as conn:
                 command.upgrade(alembic_config(conn), revision)
             after = self.current_revision()
         if after != before:
             log.info("store %s migrated from schema revision %s to %s", self.url, before, after)
         return after
+
+    def downgrade(self, revision: str) -> str | None:
+        """Undo the migrations after `revision` ("base": all), as `upgrade` runs them; the revision now current."""
+        with quiet_alembic():
+            from alembic import command
+
+            with self._migrating() as conn:
+                command.downgrade(alembic_config(conn), revision)
+        return self.current_revision()
+
+    @contextmanager
+    def _migrating(self) -> Iterator[Connection]:
+        """One write transaction for migrations. On SQLite it runs with foreign keys off (alembic's advice for
+        batch mode: a migration that copies a referenced table, such as 0006's episodes, drops the old one,
+        and with foreign keys on that drop would delete every referencing row), and PRAGMA foreign_key_check
+        must find nothing before it commits."""
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection if self.is_sqlite else None
+            if raw is not None:  # outside a transaction: SQLite ignores the pragma inside one
+                raw.execute("PRAGMA foreign_keys = OFF")
+            try:
+                with conn.begin():
+                    yield conn
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() if raw else []
+                    if broken:
+                        raise StoreError(f"migrating {self.url} would leave rows without a parent: {broken[:5]}")
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys = ON")
 
     def current_revision(self) -> str | None:
         with quiet_alembic(), self.engine.connect() as conn:

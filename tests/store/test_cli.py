@@ -33,8 +33,8 @@ def invoke(*args: str):
 
 def test_db_upgrade(tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert "revision 0005" in invoke("db", "upgrade", "--db", url)
-    assert "revision 0005" in invoke("db", "upgrade", "--db", url)  # twice is fine
+    assert "revision 0006" in invoke("db", "upgrade", "--db", url)
+    assert "revision 0006" in invoke("db", "upgrade", "--db", url)  # twice is fine
     assert open_store(url).schema_diff() == []
 
 

@@ -43,5 +43,5 @@ def test_two_processes_write_concurrently(tmp_path):
         assert s.scalar(select(func.count(FindingRow.id))) == 2 * N_TURNS // 10
         assert s.scalar(select(func.count(func.distinct(TurnRow.episode_id)))) == 2
         assert s.execute(text("SELECT count(*) FROM turns_fts")).scalar() == 2 * N_TURNS
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
     store.dispose()

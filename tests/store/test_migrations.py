@@ -16,7 +16,7 @@ from store.session import alembic_config
 
 
 def test_upgrade_matches_models(store):
-    assert store.current_revision() == store.head_revision() == "0005"
+    assert store.current_revision() == store.head_revision() == "0006"
     assert store.schema_diff() == []
     names = {n for n in Base.metadata.tables}
     assert names <= set(store.engine.dialect.get_table_names(store.engine.connect()))
@@ -32,12 +32,12 @@ def test_schema_diff_sees_a_difference(store):
 
 def test_upgrade_is_idempotent_and_downgrades(store, db_url):
     again = open_store(db_url)
-    assert again.upgrade() == "0005"
+    assert again.upgrade() == "0006"
     with again.engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert again.current_revision() is None
     assert not again.has_table("turns") and not again.has_table("turns_fts")
-    assert again.upgrade() == "0005" and again.schema_diff() == []
+    assert again.upgrade() == "0006" and again.schema_diff() == []
     again.dispose()
 
 

@@ -22,7 +22,7 @@ def db_url(pg_url: str) -> str:
 
 def test_upgrade_matches_models(store):
     assert store.engine.dialect.name == "postgresql"
-    assert store.current_revision() == "0005"
+    assert store.current_revision() == "0006"
     assert store.schema_diff() == []
     assert not store.has_table("turns_fts")  # FTS5 is SQLite-only; search falls back to LIKE
 
