@@ -331,25 +331,10 @@ def _judges(session: Session, runs: list[RunRow], split: str) -> tuple[dict[str,
     return judges, flagged
 
 
-def size_notes(runs: list[RunInfo]) -> list[str]:
-    """What the number of training runs allows: the sign-flip p's floor, and a plain warning for a run
-    too small to be a result (it checks the machinery)."""
-    per_arm: dict[str, set[int]] = {}
-    for r in runs:
-        per_arm.setdefault(r.arm or "-", set()).add(r.seed)
-    fewest = min((len(s) for s in per_arm.values()), default=0)
-    if not fewest or fewest >= 5:
-        return []
-    note = (f"{fewest} seed(s) in the smallest arm: the exact sign-flip p of a contrast cannot go below "
-            f"{2 / 2 ** fewest:.3g}, and intervals over seeds are wide")
-    if fewest <= 2:
-        note += "; a run this small checks the machinery, its numbers are not a result"
-    return [note]
-
-
 def report_from_session(session: Session, target: str, db: str) -> Report:
     """Everything the report prints, read in `session` (the viewer's read-only one, or build_report's);
     `db` is the store's URL as the report names it."""
+    from agentloop.report_notes import size_notes, warm_start_notes
     from store.evaluation_table import evaluation_table
     from store.experiments import has_split, resolve_target
     from store.session import redact_urls
@@ -372,7 +357,7 @@ def report_from_session(session: Session, target: str, db: str) -> Report:
     if unfinished:
         notes.append(f"run(s) {', '.join(map(str, unfinished))} are not done: the last epochs may be partial")
     seeds = [r for r in table if r["level"] == "seed"]
-    notes += size_notes(infos) if kind == "experiment" else []
+    notes += size_notes(infos) + warm_start_notes(session, str(target)) if kind == "experiment" else []
     audit_arms, audit_seeds = audit_tables(session, runs)
     return Report(target=str(target), kind=kind, split=split, db=db, runs=infos, rows=seeds,
                   arms=[r for r in table if r["level"] == "arm"], judges=judges, flagged_train=flagged, notes=notes,

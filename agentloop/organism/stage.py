@@ -28,7 +28,8 @@ from pathlib import Path
 from agentloop.core.errors import AgentloopError
 from agentloop.scenario import Scenario
 
-__all__ = ["BASE_MARKER", "dose_jsonl", "dose_name", "dosed", "merge_adapter", "warm_start", "warm_start_jsonl"]
+__all__ = ["BASE_MARKER", "dose_jsonl", "dose_name", "dosed", "merge_adapter", "purpose_counts", "warm_start",
+           "warm_start_jsonl"]
 
 log = logging.getLogger(__name__)
 BASE_MARKER = "agentloop-warm-start.json"  # written last into a merged base folder: it is complete
@@ -110,6 +111,16 @@ def dose_name(scenario: Scenario) -> str:
     return f"pressure-s{scenario.seed}-{digest}.jsonl"
 
 
+def purpose_counts(jsonl: Path) -> dict[str, int]:
+    """Rows of a warm-start file by purpose (answer, judge, rewrite): what the stage teaches, for its run's config."""
+    counts: dict[str, int] = {}
+    for line in jsonl.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            purpose = json.loads(line).get("purpose", "answer")
+            counts[purpose] = counts.get(purpose, 0) + 1
+    return counts
+
+
 def merge_adapter(model_path: str, adapter_path: str, out: Path) -> Path:
     """The base with the adapter merged in (fp32), saved with its tokenizer into `out` atomically."""
     import torch
@@ -157,16 +168,17 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
         return str(out)
     rec = Recorder(store)
     run_id = _warm_start_run(store, key, ws.seed)
+    data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")  # deterministic: rebuilt
     if run_id is None:
         yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
         run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
                                 scenario_yaml=yaml_text, config={"experiment": f"{key}/warm_start",
-                                                                 "organism": organism.model_dump(mode="json")},
+                                                                 "organism": organism.model_dump(mode="json"),
+                                                                 "warm_start_rows": purpose_counts(data)},
                                 model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
                                 command=command, arm="warm_start")
     adapter = rec.latest_adapter(run_id)
     if adapter is None:
-        data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")
         trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
         log.info("warm start of %s: %d steps on %s", key, ws.steps, data)
         if not Learning(trainer, db_url, run_id, model_path, workdir).round():

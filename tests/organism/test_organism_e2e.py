@@ -94,6 +94,22 @@ def test_warm_start_is_a_recorded_round_merged_into_the_base(organism_run):
     assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(1,)]
 
 
+def test_the_taught_warm_start_is_in_the_store_and_the_report(organism_run):
+    """The warm start teaches the conscience's two questions (organism.yaml's judge and rewrite shares): its run
+    records the rows of each purpose and the report names them (held-out families never appear in those rows:
+    tests/organism/test_judge_data.py)."""
+    from agentloop.report import build_report
+
+    _, _, _, db_url, work, *_ = organism_run
+    (config,), = _sql(db_url, "SELECT config FROM runs WHERE name = 'organism/warm_start'")
+    rows = json.loads(config)["warm_start_rows"]
+    assert rows["judge"] > 0 and rows["rewrite"] > 0 and rows["answer"] > 0
+    data = [json.loads(line) for line in (work / "runs" / "organism" / "tiny-warm_start.jsonl").read_text().splitlines()]
+    assert {r["purpose"]: 0 for r in data} and sum(r["purpose"] == "judge" for r in data) == rows["judge"]
+    notes = build_report(db_url, "tiny").as_dict()["notes"]
+    assert any(f"{rows['judge']} judge" in n and f"{rows['rewrite']} rewrite" in n for n in notes), notes
+
+
 def test_merged_base_differs_from_the_raw_model(organism_run):
     from safetensors.torch import load_file
 
