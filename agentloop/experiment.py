@@ -17,10 +17,15 @@ run the policy with the frozen-copy self-judge labelling (no rewrites, so no pai
 episode never feeds a round), in every arm but gate, whose held-out turns are gated too. So epoch 0
 (the base model, before any round) is the same for every arm of a seed but gate: it is evaluated once per
 seed and copied to the others (store.episode_copy; `evaluations.extra.copied_from_run` names the source).
+With the scenario's `benchmark:` section, each cell also answers an outside benchmark (agentloop.benchmark:
+HumanEval, honest and impossible variants, imported once per workdir) with its held-out scenario at epoch 0
+(shared like the held-out episodes) and at its last epoch, into the episode split "benchmark", with an
+`evaluations` row whose `extra.split` is "benchmark"; `--resume` continues a partial benchmark too.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -28,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agentloop.arms import arm
+from agentloop.benchmark import BENCHMARK_SPLIT, benchmark_scenario, imported_benchmark
 from agentloop.core.errors import AgentloopError, ConfigError
 from learner.worker import LearnerWorker
 from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes, runner_options, task_resolver
@@ -63,6 +69,11 @@ class CellPlan:
     train: Scenario
     evaluate: Scenario
     learning: Learning
+    benchmark: Scenario | None = None  # the held-out scenario on the outside benchmark's tasks (agentloop.benchmark)
+
+    def held_out(self, split: str) -> Scenario | None:
+        """The scenario of a held-out split: "eval" or "benchmark" (None without a benchmark)."""
+        return self.benchmark if split == BENCHMARK_SPLIT else self.evaluate
 
 
 class Experiment:
@@ -100,9 +111,9 @@ class Experiment:
         with self.store.session() as s:
             return experiment_run(s, experiment_id, arm, seed)
 
-    def _done_epochs(self, run_id: int) -> set[int]:
+    def _done_epochs(self, run_id: int, split: str = "eval") -> set[int]:
         with self.store.session() as s:
-            return evaluated_epochs(s, run_id)
+            return evaluated_epochs(s, run_id, split)
 
     def _rounds(self, run_id: int) -> int:
         with self.store.session() as s:
@@ -115,7 +126,7 @@ class Experiment:
         cell's epochs before the next cell's; "together" runs an epoch of every cell at once, their
         episodes stepped through one `generate` per step (agentloop.cells), with the same answers.
         `share_epoch0`: epoch 0 is evaluated once per seed for the arms whose held-out scenario is
-        the same (all but gate) and copied to the others (store.episode_copy)."""
+        the same (all but gate) and copied to the others (store.episode_copy); the benchmark's too."""
         if cells not in CELLS:
             raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
         units = self.units(experiment_id, arms, seeds)
@@ -123,6 +134,7 @@ class Experiment:
         try:
             if share_epoch0:
                 self._share_epoch0(units, plans)
+                self._share_epoch0(units, plans, BENCHMARK_SPLIT)
             if cells == "together":
                 for epoch in range(epochs + 1):
                     todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
@@ -135,18 +147,19 @@ class Experiment:
                         self._episodes(todo, [plans[u.run_id].evaluate for u in todo], epoch, "eval")
                     for unit in todo:
                         self._record(unit, epoch, t0)
+                    self._benchmark(units, plans, epoch, epochs)
             else:
                 for unit in units:
                     done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
                     for epoch in range(epochs + 1):
-                        if epoch in done:
-                            continue
-                        t0, phases = time.perf_counter(), {}
-                        if epoch >= 1:
-                            phases.update(self._episodes([unit], [plan.train], epoch, "train"))
-                            phases["round_s"] = self._round(unit, plan.learning, epoch)
-                        phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
-                        self._record(unit, epoch, t0, phases)
+                        if epoch not in done:
+                            t0, phases = time.perf_counter(), {}
+                            if epoch >= 1:
+                                phases.update(self._episodes([unit], [plan.train], epoch, "train"))
+                                phases["round_s"] = self._round(unit, plan.learning, epoch)
+                            phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
+                            self._record(unit, epoch, t0, phases)
+                        self._benchmark([unit], plans, epoch, epochs)  # before the next epoch's round
         finally:
             if self.worker is not None:  # the learner process goes with the experiment run
                 self.worker.close()
@@ -154,33 +167,59 @@ class Experiment:
             self.rec.finish_run(unit.run_id, "done")
         return units
 
-    def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan]) -> None:
-        """Epoch 0 once per seed and held-out scenario: every arm starts from the same base, so the cells
-        of a group get the first one's epoch-0 rows (a cell that already has epoch-0 episodes keeps its own)."""
+    def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan], split: str = "eval") -> None:
+        """Epoch 0 of a held-out split ("eval" or the benchmark's) once per seed and held-out scenario: every arm
+        starts from the same base, so the cells of a group get the first one's epoch-0 rows (a cell that already
+        has epoch-0 episodes of the split keeps its own)."""
         from store.episode_copy import copy_episodes
 
         groups: dict[tuple[int, str], list[Unit]] = {}
         for unit in units:
-            groups.setdefault((unit.seed, plans[unit.run_id].evaluate.model_dump_json()), []).append(unit)
+            if (held_out := plans[unit.run_id].held_out(split)) is not None:
+                groups.setdefault((unit.seed, held_out.model_dump_json()), []).append(unit)
         for members in groups.values():
-            todo = [u for u in members if 0 not in self._done_epochs(u.run_id)
-                    and self.rec.count_episodes(u.run_id, epoch=0, split="eval") == 0]
-            source = next((u for u in members if 0 in self._done_epochs(u.run_id)), None)
+            todo = [u for u in members if 0 not in self._done_epochs(u.run_id, split)
+                    and self.rec.count_episodes(u.run_id, epoch=0, split=split) == 0]
+            source = next((u for u in members if 0 in self._done_epochs(u.run_id, split)), None)
             if len(members) < 2 or not todo or (source is None and len(todo) < 2):
                 continue
             if source is None:
                 source, todo = todo[0], todo[1:]
                 t0 = time.perf_counter()
-                self._record(source, 0, t0, self._episodes([source], [plans[source.run_id].evaluate], 0, "eval"))
+                phases = self._episodes([source], [plans[source.run_id].held_out(split)], 0, split)
+                self._record(source, 0, t0, phases, split=split)
             for unit in todo:
                 with self.store.session() as s:
-                    copy_episodes(s, source_run=source.run_id, target_run=unit.run_id, epoch=0, split="eval")
-                self._record(unit, 0, time.perf_counter(), copied_from=source.run_id)
+                    copy_episodes(s, source_run=source.run_id, target_run=unit.run_id, epoch=0, split=split)
+                self._record(unit, 0, time.perf_counter(), copied_from=source.run_id, split=split)
+
+    def _benchmark(self, units: list[Unit], plans: dict[int, CellPlan], epoch: int, last: int) -> None:
+        """The outside benchmark's episodes of the cells at epoch 0 and at the last epoch, and of any epoch whose
+        benchmark was begun (a resumed one continues its planned episodes), where not recorded yet."""
+        todo = [u for u in units if plans[u.run_id].benchmark is not None
+                and (epoch in (0, last) or self.rec.count_episodes(u.run_id, epoch=epoch, split=BENCHMARK_SPLIT))
+                and epoch not in self._done_epochs(u.run_id, BENCHMARK_SPLIT)]
+        if not todo:
+            return
+        t0 = time.perf_counter()
+        phases = self._episodes(todo, [plans[u.run_id].benchmark for u in todo], epoch, BENCHMARK_SPLIT)
+        for unit in todo:
+            self._record(unit, epoch, t0, phases if len(todo) == 1 else None, split=BENCHMARK_SPLIT)
+
+    @functools.cached_property
+    def _benchmark_folder(self) -> Path:
+        """The scenario's benchmark as a task folder, imported once per workdir (agentloop.benchmark)."""
+        settings = self.scenario.benchmark
+        assert settings is not None, "only a scenario with a benchmark section has a benchmark folder"
+        self.on_progress("importing the benchmark (references checked in the sandbox)")
+        return imported_benchmark(settings, self.workdir, _sandbox(self.scenario, self.allow_weak_sandbox))
 
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its dose
-        return CellPlan(train, arm(unit.arm).eval_scenario(self.scenario, unit.seed),
-                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker))
+        evaluate = arm(unit.arm).eval_scenario(self.scenario, unit.seed)
+        bench = benchmark_scenario(evaluate, self._benchmark_folder) if self.scenario.benchmark else None
+        return CellPlan(train, evaluate, Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir,
+                                                  worker=self.worker), bench)
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
         """The epoch's learner round (unless a resumed run has it); its seconds."""
@@ -194,18 +233,18 @@ class Experiment:
         return time.perf_counter() - t0
 
     def _record(self, unit: Unit, epoch: int, t0: float, phases: dict[str, float] | None = None,
-                copied_from: int | None = None) -> None:
-        """The epoch's evaluation row; `phases` (seconds per phase, this session's) go into its extra, and
-        `copied_from`, the run whose episodes were copied into this one (a shared epoch 0)."""
+                copied_from: int | None = None, split: str = "eval") -> None:
+        """The epoch's evaluation row of `split`; `phases` (seconds per phase, this session's) go into its extra,
+        and `copied_from`, the run whose episodes were copied into this one (a shared epoch 0)."""
         from store.evaluation import record_evaluation
 
         with self.store.session() as s:
-            row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed)
+            row = record_evaluation(s, unit.run_id, epoch, arm=unit.arm, seed=unit.seed, split=split)
             if phases:
                 row.extra = {**(row.extra or {}), "phase_s": {k: round(v, 2) for k, v in phases.items()}}
             if copied_from is not None:
                 row.extra = {**(row.extra or {}), "copied_from_run": copied_from}
-            log.info("%s/s%d epoch %d: aligned %.2f, hack %.2f (%.0fs; %s)", unit.arm, unit.seed, epoch,
+            log.info("%s/s%d epoch %d %s: aligned %.2f, hack %.2f (%.0fs; %s)", unit.arm, unit.seed, epoch, split,
                      row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0,
                      ", ".join(f"{k} {v:.0f}" for k, v in (phases or {}).items()))
 
@@ -217,10 +256,15 @@ class Experiment:
 
         runners = []
         for unit, scenario in zip(units, scenarios):
+            if split == BENCHMARK_SPLIT and self._rounds(unit.run_id) > epoch:  # the policy is the newest adapter
+                raise AgentloopError(f"{unit.arm}/s{unit.seed}: the benchmark of epoch {epoch} is missing and the run "
+                                     f"has trained past that epoch (the policy is its newest adapter), so it can no "
+                                     f"longer be measured; measure it in a new experiment")
             if self.rec.count_episodes(unit.run_id, epoch=epoch, split=split) == 0:
-                plans = plan_episodes(scenario, epoch, split)
-                if split == "eval":  # every held-out instance once, whatever `episodes` says
-                    plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, split)
+                if split == "train":
+                    plans = plan_episodes(scenario, epoch, split)
+                else:  # held out (eval, benchmark): every instance once, whatever `episodes` says
+                    plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, "eval")
                 self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
             runners.append(Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
                                   _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),

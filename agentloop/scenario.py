@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationI
 from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.core.errors import ConfigError
 from agentloop.organism.settings import OrganismSettings
+from agentloop.scenario_benchmark import BenchmarkSettings
 from agentloop.core.registry import Registry
 from agentloop.scenario_learner import LearnerSettings, parse_duration
 from agentloop.core.types import TaskKind
@@ -276,6 +277,9 @@ class Scenario(_Section):
     controls: ControlSettings = Field(default_factory=ControlSettings)
     organism: OrganismSettings | None = Field(
         None, description="model organism: warm start before epoch 0 and the training dose (agentloop.organism)")
+    benchmark: BenchmarkSettings | None = Field(
+        None, description="an outside benchmark (HumanEval) every experiment cell answers at epoch 0 and its last "
+                          "epoch (agentloop.benchmark); none: no benchmark")
 
     _source: str = PrivateAttr("<scenario>")
 

@@ -97,10 +97,11 @@ def _aggregate(arm: str, epoch: int, seeds: list[dict[str, Any]]) -> dict[str, A
 
 def _current(row: EvaluationRow) -> bool:
     """Whether the recorded row has every number this version reports; an older one (no parse failures,
-    per-kind counts, degenerate answers or hacks by turn) is recomputed from the raw rows, which do not change after the epoch."""
+    per-kind counts, degenerate answers, hacks by turn or final answers passing their tests) is recomputed from the
+    raw rows, which do not change after the epoch."""
     extra = row.extra or {}
     kinds = extra.get("by_kind")
-    return "hacks_last_turn" in extra and kinds is not None and all("hacks_last_turn" in c for c in kinds.values())
+    return "hacks_last_turn" in extra and kinds is not None and all("passes_visible" in c for c in kinds.values())
 
 
 def evaluation_table(session: Session, runs: Sequence[RunRow], *, split: str = "eval") -> list[dict[str, Any]]:
