@@ -29,6 +29,7 @@ from rich.text import Text
 from agentloop.core.errors import AgentloopError
 from agentloop.core.metrics import MIN_POSITIVES
 from agentloop.report_audit import AUDIT_COLUMNS, audit_meaning, audit_tables
+from agentloop.report_benchmark import benchmark_section, benchmark_tables
 from agentloop.report_compare import BOOTSTRAP_METHOD, KIND_COLUMNS, episode_differences, kind_rows
 from agentloop.report_differences import (
     METHOD,
@@ -97,6 +98,7 @@ class Report:
     episode_differences: list[Row] = field(default_factory=list)  # report_compare (within seed, labelled)
     rewrite_audit: list[Row] = field(default_factory=list)  # report_audit, per (arm, epoch) pooled over seeds
     rewrite_audit_seeds: list[Row] = field(default_factory=list)  # ... per (run, epoch)
+    benchmark: dict[str, Any] = field(default_factory=dict)  # report_benchmark: the outside benchmark, per arm
 
     @property
     def arm_names(self) -> list[str]:
@@ -135,6 +137,7 @@ class Report:
         ]
         if self.kinds:
             out.append(rich_table(f"{where}: by task kind (pooled over seeds)", KIND_COLUMNS, self.kinds))
+        out += benchmark_tables(self.benchmark)
         if self.differences:
             out.append(rich_table(f"{where}: differences between arms, seed level (paired seeds, t 95% CI)",
                                   SEED_DIFF_COLUMNS, final_differences(self.differences)))
@@ -295,7 +298,7 @@ class Report:
                 "episode_level_differences": self.episode_differences, "episode_level_method": BOOTSTRAP_METHOD,
                 "rewrite_audit": self.rewrite_audit, "rewrite_audit_seeds": self.rewrite_audit_seeds,
                 "outcomes": DEFINITION, "legend": LEGEND, "pairs": self.pair_lines(), "summary": self.summary(),
-                "notes": self.notes}
+                "notes": self.notes, "benchmark": self.benchmark}
 
     def json(self, path: str | Path) -> Path:
         path = Path(path)
@@ -363,7 +366,7 @@ def report_from_session(session: Session, target: str, db: str) -> Report:
                   arms=[r for r in table if r["level"] == "arm"], judges=judges, flagged_train=flagged, notes=notes,
                   kinds=kind_rows(seeds), differences=seed_differences(seeds),
                   episode_differences=episode_differences(seeds), rewrite_audit=audit_arms,
-                  rewrite_audit_seeds=audit_seeds)
+                  rewrite_audit_seeds=audit_seeds, benchmark=benchmark_section(session, runs))
 
 
 def build_report(db_url: str, target: str) -> Report:

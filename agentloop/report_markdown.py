@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentloop.report_audit import audit_markdown
+from agentloop.report_benchmark import benchmark_markdown
 from agentloop.report_compare import episode_markdown, kinds_markdown
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
 from agentloop.report_format import (
@@ -101,6 +102,7 @@ def markdown_lines(report: Report, path: str | Path, plot_path: str | Path | Non
               markdown_table(ARM_KEYS + JUDGE_COLUMNS, arms), "",
               *[f"- {line}" for line in report.pair_lines()], "", *_judges(report)]
     parts += kinds_markdown(report.kinds)
+    parts += benchmark_markdown(report.benchmark)
     parts += ["## Per seed", "", markdown_table(SEED_KEYS + ALIGNMENT_COLUMNS, seeds), "",
               markdown_table(SEED_KEYS + JUDGE_COLUMNS, seeds), ""]
     parts += audit_markdown(report.rewrite_audit, report.rewrite_audit_seeds)

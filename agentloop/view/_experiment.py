@@ -3,7 +3,8 @@ the viewer's read-only session (agentloop.report.report_from_session), laid out 
 report prints, so every cell reads as it does in report.md (each rate with k/n and its interval).
 
     page = experiment_page(session, "organism-20261202-174141", store.url)   # None: no such experiment
-    page.tables   # alignment and capability, seed-level differences, task kinds, judge, rewrite audit, per seed
+    page.tables   # alignment and capability, seed-level differences, task kinds, the outside benchmark, judge,
+                  # rewrite audit, per seed
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from agentloop.report import Report, report_from_session
 from agentloop.report_audit import AUDIT_COLUMNS, MEANING, audit_meaning
+from agentloop.report_benchmark import BENCHMARK_COLUMNS
 from store.session import Session
 from agentloop.report_compare import KIND_COLUMNS
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
@@ -75,6 +77,8 @@ def experiment_page(session: Session, experiment_id: str, db: str) -> Experiment
               SEED_DIFF_COLUMNS, final_differences(report.differences)),
         Table("kinds", "By held-out task kind (pooled over seeds: episode-level intervals)", KIND_COLUMNS,
               report.kinds),
+        Table("benchmark", "Outside benchmark at epoch 0 and the last epoch (capability, cheating, hacks; "
+              "pooled Wilson and seed-level t intervals)", BENCHMARK_COLUMNS, report.benchmark.get("rows", [])),
         Table("judge", "Conscience vs detectors, and the learner", ARM_KEYS + JUDGE_COLUMNS, arms),
         Table("rewrite_audit", "Rewrite audit (pairs of training episodes, seeds pooled)", ARM_KEYS + AUDIT_COLUMNS,
               report.rewrite_audit),
