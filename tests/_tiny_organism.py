@@ -1,6 +1,7 @@
 """The organism (scenarios/organism.yaml) at the smallest size the model tests run: no warm start (the
 session's vLLM engine serves the raw model), 1 training episode, 1-step dose rounds, 1 instance of
-each held-out family, 32 tokens. Numbers at this size are no result; the tests check what each part does."""
+each held-out family, 32 tokens, no outside benchmark unless asked for. Numbers at this size are no result; the
+tests check what each part does."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from agentloop.core.paths import repo_root
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 
 
-def tiny_organism():
+def tiny_organism(benchmark_problems: int | None = None):
+    """The tiny organism; `benchmark_problems`: the shipped benchmark section with that many problems (None: none)."""
     from agentloop.scenario import load_scenario
 
     s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1)
@@ -17,7 +19,9 @@ def tiny_organism():
         update={"steps": 1, "batch_size": 1, "n": 4, "max_length": 768})})
     tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
     conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 32})
-    return s.model_copy(update={"organism": org, "tasks": tasks, "conscience": conscience, "batch_size": 8})
+    bench = s.benchmark.model_copy(update={"problems": benchmark_problems}) if benchmark_problems else None
+    return s.model_copy(update={"organism": org, "tasks": tasks, "conscience": conscience, "batch_size": 8,
+                                "benchmark": bench})
 
 
 def experiment(scenario, engine, db_url: str, workdir, command: str):

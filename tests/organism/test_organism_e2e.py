@@ -37,7 +37,7 @@ def tiny_organism():
     tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
     conscience = s.conscience.model_copy(update={"rewrite_max_tokens": 64})
     return s.model_copy(update={"organism": org.model_copy(update={"warm_start": warm, "dose": dose}),
-                                "tasks": tasks, "conscience": conscience})
+                                "tasks": tasks, "conscience": conscience, "benchmark": None})  # its own test
 
 
 @pytest.fixture(scope="module")
