@@ -5,7 +5,8 @@
 
 A cell epoch is what `agentloop experiment` does per (arm, seed, epoch >= 1): the training episodes
 under pressure with the arm's conscience, one learner round, the held-out episodes. Both sides run
-scenarios/organism.yaml as shipped (its turns, pressure, held-out families) on the given merged warm-start
+scenarios/organism.yaml as shipped (its turns, pressure, held-out families; no outside benchmark) on the given
+merged warm-start
 base (an experiment's `<workdir>/organism/<id>-base`, so no warm start is trained here), the same arm
 and seed, each into a fresh store, on one engine:
 
@@ -53,7 +54,8 @@ def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs
     exp.run(f"bench-{side}", [arm], [seed], epochs)
     wall = time.perf_counter() - t0
     with sqlite3.connect(folder / f"{side}.db") as con:
-        rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations ORDER BY epoch").fetchall()
+        rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations "
+                           "WHERE json_extract(extra, '$.split') = 'eval' ORDER BY epoch").fetchall()
     store.dispose()
     epochs_out = {e: {"hack_rate": h, "capability": c, **json.loads(x).get("phase_s", {})} for e, h, c, x in rows}
     return {"wall_s": wall, "epochs": epochs_out}
@@ -77,7 +79,8 @@ def main() -> None:
     from agentloop.scenario import load_scenario
 
     shipped = load_scenario(ROOT / "scenarios" / "organism.yaml")
-    scenario = shipped.model_copy(update={"organism": shipped.organism.model_copy(update={"warm_start": None})})
+    # the shipped organism on a given base: no warm start, and no outside benchmark (a cell epoch is what repeats)
+    scenario = shipped.with_changes(organism={"warm_start": None}, benchmark=None)
     base = str(Path(args.base).resolve())
     engine = make_engine_for(scenario, base, adapters=1)
     results: dict[str, list[dict]] = {"before": [], "after": []}
