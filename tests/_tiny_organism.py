@@ -14,7 +14,7 @@ def tiny_organism(benchmark_problems: int | None = None):
     """The tiny organism; `benchmark_problems`: the shipped benchmark section with that many problems (None: none)."""
     from agentloop.scenario import load_scenario
 
-    s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1)
+    s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1, turns=2)  # multi-turn at CI cost
     org = s.organism.model_copy(update={"warm_start": None, "dose": s.organism.dose.model_copy(
         update={"steps": 1, "batch_size": 1, "n": 4, "max_length": 768})})
     tasks = s.tasks.model_copy(update={"eval_instances_per_family": 1})
