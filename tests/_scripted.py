@@ -42,3 +42,15 @@ def planned_run(db_path, scenario, name: str):
                             model="scripted", backend="scripted", seed=0, command="test")
     rec.plan_episodes(run_id, plan_episodes(scenario))
     return store, rec, run_id
+
+
+def bare_runs(db_url: str, n: int) -> list[int]:
+    """A new store at `db_url` with `n` bare runs (no episodes): what a round needs to train on task data alone."""
+    from store import models as m
+    from store.session import ensure_schema
+
+    with ensure_schema(db_url).session() as s:
+        runs = [m.RunRow(name=f"run{i}", model="embedded", backend="hf") for i in range(n)]
+        s.add_all(runs)
+        s.flush()
+        return [r.id for r in runs]

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from _probes import GREEDY, PROBE_PROMPTS
+from _scripted import bare_runs
 
 pytestmark = pytest.mark.model
 
@@ -111,16 +112,9 @@ def test_arms_of_one_seed_draw_the_same_batches(embedded_model_path, task_jsonl,
     from safetensors.torch import load_file
 
     from learner.round import run_round
-    from store import models as m
-    from store.session import ensure_schema
 
     db_url = f"sqlite:///{tmp_path / 'arms.db'}"
-    store = ensure_schema(db_url)
-    with store.session() as s:
-        runs = [m.RunRow(name=f"arm{i}", model="embedded", backend="hf") for i in range(3)]
-        s.add_all(runs)
-        s.flush()
-        first, other, second = (r.id for r in runs)
+    first, other, second = bare_runs(db_url, 3)
     config = replace(tiny_config, steps=2, dpo_weight=0.0)
     a = run_round(db_url, first, embedded_model_path, tmp_path / "a", task_jsonl, config)
     run_round(db_url, other, embedded_model_path, tmp_path / "o", task_jsonl, replace(config, steps=1))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from _scripted import bare_runs
+
 pytestmark = pytest.mark.model
 
 
@@ -27,16 +29,9 @@ def test_worker_rounds_equal_process_rounds(embedded_model_path, task_jsonl, tin
 
     from learner.job import RoundJob, RoundResult
     from learner.worker import LearnerWorker, RoundFailed
-    from store import models as m
-    from store.session import ensure_schema
 
     db_url = f"sqlite:///{tmp_path / 'worker.db'}"
-    store = ensure_schema(db_url)
-    with store.session() as s:
-        runs = [m.RunRow(name=f"cell{i}", model="embedded", backend="hf") for i in range(2)]
-        s.add_all(runs)
-        s.flush()
-        apart, kept = (r.id for r in runs)
+    apart, kept = bare_runs(db_url, 2)
     config = replace(tiny_config, steps=2, dpo_weight=0.0).to_json()
 
     def job(run_id: int, folder: str) -> RoundJob:
