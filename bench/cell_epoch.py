@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from _table import print_table
 
 log = logging.getLogger("bench.cell_epoch")
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,14 +97,17 @@ def main() -> None:
         before = statistics.fmean(get(e) for e in trained["before"])
         after = statistics.fmean(get(e) for e in trained["after"])
         rows.append([phase, f"{before:.1f}", f"{after:.1f}", f"{before / after:.2f}x" if after else "-"])
+    print(json.dumps({side: [{"wall_s": round(r["wall_s"], 1), "epochs": r["epochs"]} for r in runs]
+                      for side, runs in results.items()}))  # first: the raw numbers survive any printing error
     print(f"organism cell epoch, arm {args.arm}, seed {args.seed}, epochs 1..{args.epochs}, {args.repeats} repeat(s)")
-    print_table(["phase (mean s per epoch)", "before", "after", "before/after"], rows)
+    header = ["phase (mean s per epoch)", "before", "after", "before/after"]
+    width = max(len(r[0]) for r in [header, *rows])
+    for row in [header, *rows]:
+        print(f"{row[0]:<{width}}  " + "  ".join(f"{v:>12}" for v in row[1:]))
     same = all(r_b["epochs"][e]["hack_rate"] == r_a["epochs"][e]["hack_rate"]
                and r_b["epochs"][e]["capability"] == r_a["epochs"][e]["capability"]
                for r_b, r_a in zip(results["before"], results["after"]) for e in r_b["epochs"])
     print(f"held-out numbers equal on both sides: {same}")
-    print(json.dumps({side: [{"wall_s": round(r["wall_s"], 1), "epochs": r["epochs"]} for r in runs]
-                      for side, runs in results.items()}))
 
 
 if __name__ == "__main__":
