@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agentloop.core.errors import SandboxError
 from agentloop.core.types import SandboxResult
+from agentloop.sandbox._uids import as_uid
 
 _WATCH_INTERVAL_S = 0.25
 _SIGNAL_KILLS = {signal.SIGXCPU: "cpu", signal.SIGXFSZ: "filesize"}
@@ -55,10 +56,10 @@ def run_confined(c: Confined, limits) -> SandboxResult:
     start = time.monotonic()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
+            argv = as_uid(c.argv, c.user, c.group) if c.user is not None else c.argv
             proc = subprocess.Popen(
-                c.argv, cwd=c.cwd, env=c.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True, user=c.user, group=c.group,
-                extra_groups=[] if c.user is not None else None, close_fds=True, pass_fds=c.pass_fds,
+                argv, cwd=c.cwd, env=c.env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True, close_fds=True, pass_fds=c.pass_fds,
             )
         except OSError as exc:
             raise SandboxError(f"cannot start the sandbox command {c.argv[0]!r}: {exc}") from exc
