@@ -10,8 +10,11 @@ merged warm-start
 base (an experiment's `<workdir>/organism/<id>-base`, so no warm start is trained here), the same arm
 and seed, each into a fresh store, on one engine:
 
-- before: a learner process per round (`python -m learner.round`, today's organism until issue 28);
-- after: the experiment's learner worker, loaded once for every round (learner.worker).
+- before: a learner process per round (`python -m learner.round`), and the sandbox switching to its pool
+  uid with subprocess's `user=`/`group=` (which makes CPython fork the whole engine process instead of
+  vforking): the organism until issue 28, the old spawn put back for this side only (`old_spawn`);
+- after: the experiment's learner worker, loaded once for every round (learner.worker), and the uid
+  switched by `setpriv` in the child (agentloop.sandbox._uids.as_uid).
 
 Epoch 0 (no round) is not a cell epoch and is left out of the ratio. The sides alternate (before,
 after, before, ...) over --repeats, so drift on a shared machine hits both. Prints the per-phase
@@ -23,6 +26,7 @@ worker trains the same adapters).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sqlite3
@@ -38,6 +42,28 @@ PHASES = ("train_episodes_s", "round_s", "eval_episodes_s", "train_generate_s", 
           "train_audit_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
 
 
+@contextlib.contextmanager
+def old_spawn():
+    """The sandbox's spawn before issue 28: the setpriv prefix taken off again and the uid, gid and groups
+    given to subprocess.Popen, as agentloop.sandbox._process did."""
+    from agentloop.sandbox import _process
+
+    real = _process.subprocess.Popen
+
+    def popen(argv, **kwargs):
+        if argv and argv[0].endswith("setpriv"):
+            flags, argv = argv[1:argv.index("--")], argv[argv.index("--") + 1:]
+            value = {f.split("=")[0]: int(f.split("=")[1]) for f in flags if "=" in f}
+            kwargs.update(user=value.get("--reuid"), group=value.get("--regid"), extra_groups=[])
+        return real(argv, **kwargs)
+
+    _process.subprocess.Popen = popen
+    try:
+        yield
+    finally:
+        _process.subprocess.Popen = real
+
+
 def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs: int, folder: Path) -> dict:
     """One side's experiment (one cell) into a fresh store: per epoch its phases, and its held-out numbers."""
     from agentloop.experiment import Experiment
@@ -50,7 +76,8 @@ def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs
                      scenario_path=str(ROOT / "scenarios" / "organism.yaml"), command=f"bench/cell_epoch.py {side}",
                      keep_learner_loaded=side == "after")
     t0 = time.perf_counter()
-    exp.run(f"bench-{side}", [arm], [seed], epochs)
+    with old_spawn() if side == "before" else contextlib.nullcontext():
+        exp.run(f"bench-{side}", [arm], [seed], epochs)
     wall = time.perf_counter() - t0
     with sqlite3.connect(folder / f"{side}.db") as con:
         rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations "
