@@ -4,7 +4,7 @@ the base model's weights load once instead of once per round (issue 28: about a 
     python -m learner.worker            # stdin: one RoundJob JSON per line; stdout: one answer per line
 
     from learner.worker import LearnerWorker
-    with LearnerWorker(stderr=log_file) as worker:
+    with LearnerWorker() as worker:
         result = worker.run(job)        # a RoundResult; raises RoundFailed with the round's error
 
 Each round is exactly what `python -m learner.round` would train: `learner.round.run_round` with the same
@@ -22,8 +22,10 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from typing import IO, Any
 
+from agentloop.core.logs import log_child_output
 from learner.job import RoundJob, RoundResult
 
 __all__ = ["LearnerWorker", "RoundFailed", "main"]
@@ -36,17 +38,19 @@ class RoundFailed(RuntimeError):
 
 
 class LearnerWorker:
-    """The parent's side: a `python -m learner.worker` child, started on first use, one round at a time."""
+    """The parent's side: a `python -m learner.worker` child, started on first use, one round at a time. The
+    child's stderr (its logs, its libraries' noise) becomes records of `subprocess.learner_round`, as a round
+    process's does (agentloop.core.logs.log_child_output): the run's log file, never the terminal."""
 
-    def __init__(self, stderr: IO[Any] | int | None = None) -> None:
-        self.stderr = stderr  # where the child's logs go (a run's log file); None: inherited
+    def __init__(self) -> None:
         self.proc: subprocess.Popen[str] | None = None
         self.rounds = 0  # rounds this worker process has run (a restarted one counts from 0)
 
     def _start(self) -> subprocess.Popen[str]:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, "-m", "learner.worker"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=self.stderr, text=True, bufsize=1)
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            threading.Thread(target=_relay, args=(self.proc.stderr,), name="learner-worker-stderr", daemon=True).start()
             self.rounds = 0
         return self.proc
 
@@ -85,6 +89,12 @@ class LearnerWorker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _relay(stream: IO[str]) -> None:
+    """The child's stderr, line by line, into the parent's logging until the child closes it."""
+    for line in stream:
+        log_child_output("learner_round", line)
 
 
 def main() -> int:
