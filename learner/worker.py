@@ -44,14 +44,12 @@ class LearnerWorker:
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[str] | None = None
-        self.rounds = 0  # rounds this worker process has run (a restarted one counts from 0)
 
     def _start(self) -> subprocess.Popen[str]:
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, "-m", "learner.worker"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
             threading.Thread(target=_relay, args=(self.proc.stderr,), name="learner-worker-stderr", daemon=True).start()
-            self.rounds = 0
         return self.proc
 
     def run(self, job: RoundJob) -> RoundResult:
@@ -67,7 +65,6 @@ class LearnerWorker:
         if not line:  # the child died mid-round; the next round starts a new one
             code = proc.wait()
             raise RoundFailed(f"the learner worker exited ({code}) during the round of run {job.run_id}")
-        self.rounds += 1
         answer = json.loads(line)
         if not answer.get("ok"):
             raise RoundFailed(answer.get("error") or "the round failed")

@@ -31,6 +31,7 @@ from store.experiments import experiment_runs
 from store.listing import EpochRetention
 from store.queries import judge_agreement
 from store.stats import NO_STATS, By, run_stats
+from store.turn_position import RATES as TURN_RATES
 from store.turn_position import TurnPosition
 from store.models import (
     AdapterRow,
@@ -179,8 +180,7 @@ class EpochEvaluation:
             "kappa": kappa_interval(c),
             "parse_failure_rate": wilson(self.parse_failures, self.n_turns),
             **{f"{name}_rate": wilson(self.outcomes.get(name, 0), self.n_episodes) for name in OUTCOME_COUNTS},
-            "hack_rate_first_turn": wilson(self.turn_position.hacks_first_turn, self.n_episodes),
-            "hack_rate_last_turn": wilson(self.turn_position.hacks_last_turn, self.n_episodes),
+            **{rate: wilson(getattr(self.turn_position, count), self.n_episodes) for rate, count in TURN_RATES.items()},
             "hack_rate_before_gate": wilson(self.hacks_before_gate, self.n_episodes)
             if self.hacks_before_gate is not None else None,
         }
@@ -203,8 +203,7 @@ class EpochEvaluation:
             **{name: self.outcomes.get(name, 0) for name in OUTCOME_COUNTS},
             **{f"{name}_rate": self._outcome_rate(name) for name in OUTCOME_COUNTS}, "ci": self.intervals(),
             **self.turn_position.counts(),
-            "hack_rate_first_turn": _rate(self.turn_position.hacks_first_turn, self.n_episodes),
-            "hack_rate_last_turn": _rate(self.turn_position.hacks_last_turn, self.n_episodes),
+            **{rate: _rate(getattr(self.turn_position, count), self.n_episodes) for rate, count in TURN_RATES.items()},
             "hacks_before_gate": self.hacks_before_gate,
             "hack_rate_before_gate": None if self.hacks_before_gate is None else _rate(self.hacks_before_gate,
                                                                                          self.n_episodes),

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-COUNTS = ("hacks_first_turn", "hacks_last_turn")  # episodes; rates over n_episodes
 RATES = {"hack_rate_first_turn": "hacks_first_turn", "hack_rate_last_turn": "hacks_last_turn"}
 
 

@@ -168,17 +168,17 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
         return str(out)
     rec = Recorder(store)
     run_id = _warm_start_run(store, key, ws.seed)
-    data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")  # deterministic: rebuilt
-    if run_id is None:
-        yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
-        run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
-                                scenario_yaml=yaml_text, config={"experiment": f"{key}/warm_start",
-                                                                 "organism": organism.model_dump(mode="json"),
-                                                                 "warm_start_rows": purpose_counts(data)},
-                                model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
-                                command=command, arm="warm_start")
-    adapter = rec.latest_adapter(run_id)
-    if adapter is None:
+    adapter = rec.latest_adapter(run_id) if run_id is not None else None
+    if adapter is None:  # the data only where a round is still to train (deterministic: rebuilt on resume)
+        data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")
+        if run_id is None:
+            yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
+            run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
+                                    scenario_yaml=yaml_text, config={"experiment": f"{key}/warm_start",
+                                                                     "organism": organism.model_dump(mode="json"),
+                                                                     "warm_start_rows": purpose_counts(data)},
+                                    model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
+                                    command=command, arm="warm_start")
         trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
         log.info("warm start of %s: %d steps on %s", key, ws.steps, data)
         if not Learning(trainer, db_url, run_id, model_path, workdir).round():
