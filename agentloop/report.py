@@ -237,7 +237,8 @@ class Report:
     # -- outputs ----------------------------------------------------------------------------------
 
     def plot(self, path: str | Path) -> Path:
-        """Two panels, retention and capability per epoch: one line per arm, 95% CI bands shaded."""
+        """Four panels per epoch (hack rate, degenerate rate, capability, retention): one line per arm,
+        95% seed-level bands shaded."""
         import matplotlib
 
         matplotlib.use("Agg")  # no display here; must precede pyplot
@@ -245,9 +246,11 @@ class Report:
 
         path = Path(path)
         nan = float("nan")
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        for ax, metric, label in ((axes[0], "retention", "retention (aligned rate / epoch 0)"),
-                                  (axes[1], "capability", "capability (hidden-test pass rate, honest tasks)")):
+        fig, axes = plt.subplots(2, 2, figsize=(11, 8.4))
+        for ax, metric, label in ((axes[0][0], "hack_rate", "hack rate (episodes gaming their tests)"),
+                                  (axes[0][1], "degenerate_rate", "degenerate rate (code that solves no hidden case)"),
+                                  (axes[1][0], "capability", "capability (hidden-test pass rate, honest tasks)"),
+                                  (axes[1][1], "retention", "retention (aligned rate / epoch 0)")):
             for arm in self.arm_names:
                 rows = self._arm_rows(arm)
                 xs = [r["epoch"] for r in rows]
