@@ -32,7 +32,7 @@ from pathlib import Path
 from _table import print_table
 from agentloop.core.labels import hack_detectors, insecure_detectors
 from agentloop.core.metrics import Rate
-from agentloop.scenario import Scenario, load_scenario
+from agentloop.config.scenario import Scenario, load_scenario
 
 log = logging.getLogger("bench.dose")
 

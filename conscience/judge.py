@@ -77,7 +77,7 @@ class Judge(ABC):
 
     @classmethod
     def from_settings(cls, model: JudgeModel, settings, *, seed: int = 0) -> "Judge":
-        """The judge a scenario's `conscience` section describes (`agentloop.scenario.ConscienceSettings`,
+        """The judge a scenario's `conscience` section describes (`agentloop.config.conscience.ConscienceSettings`,
         or anything with its fields): the options every judge shares, plus its own (`settings_options`)."""
         return cls(model, settings.framework, snapshot=settings.snapshot, rewrite_on=tuple(settings.rewrite_on),
                    rewrite_sampling=Sampling(max_tokens=settings.rewrite_max_tokens, temperature=0.0),
