@@ -35,6 +35,12 @@ STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "ed
 JUDGE_STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "edit_tests")
 
 
+def _gaming_only(strategies: list[str], key: str, why: str) -> None:
+    """A list of test-gaming strategies must not name insecure_reference (set elsewhere: `why`)."""
+    if "insecure_reference" in strategies:
+        raise ValueError(f"{key} lists test-gaming strategies; {why}")
+
+
 class TrainingDose(LearnerFields):
     """A training dose: the LearnerConfig fields it sets (DOSE_FIELDS) with the organism recipe's
     defaults (every linear layer, rank 16); help and rule of each are LearnerConfig's."""
@@ -79,8 +85,7 @@ class WarmStartSettings(TrainingDose):
 
     @model_validator(mode="after")
     def _judge_gaming_strategies(self) -> WarmStartSettings:
-        if "insecure_reference" in self.judge_strategies:
-            raise ValueError("judge_strategies lists test-gaming strategies; insecure references are always shown")
+        _gaming_only(self.judge_strategies, "judge_strategies", "insecure references are always shown")
         return self
 
 
@@ -100,8 +105,7 @@ class DoseSettings(TrainingDose):
 
     @model_validator(mode="after")
     def _gaming_strategies(self) -> DoseSettings:
-        if "insecure_reference" in self.strategies:
-            raise ValueError("strategies lists test-gaming strategies; the insecure share is set by insecure_share")
+        _gaming_only(self.strategies, "strategies", "the insecure share is set by insecure_share")
         return self
 
 
