@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.registry import Registry
-from agentloop.scenario import Scenario
+from agentloop.config.scenario import Scenario
 from conscience.judge import JUDGES
 
 

@@ -1,4 +1,4 @@
-"""The experiment's outside benchmark (the scenario's `benchmark:` section, agentloop.scenario_benchmark):
+"""The experiment's outside benchmark (the scenario's `benchmark:` section, agentloop.config.benchmark):
 held-out tasks nobody on the team wrote, answered by every cell at epoch 0 and at its last epoch.
 
     folder = imported_benchmark(scenario.benchmark, workdir, sandbox)   # once per workdir and settings
@@ -27,8 +27,8 @@ from agentloop.core.errors import AgentloopError
 
 if TYPE_CHECKING:
     from agentloop.sandbox import Sandbox
-    from agentloop.scenario import Scenario
-    from agentloop.scenario_benchmark import BenchmarkSettings
+    from agentloop.config.scenario import Scenario
+    from agentloop.config.benchmark import BenchmarkSettings
 
 __all__ = ["BENCHMARK_SPLIT", "KINDS", "benchmark_folder", "benchmark_scenario", "imported_benchmark"]
 

@@ -40,7 +40,7 @@ from agentloop.launch import Learning, create_run, make_judge_for, plan_episodes
 from agentloop.organism.stage import dosed
 from store.recorder import Recorder
 from agentloop.runner import Runner
-from agentloop.scenario import Scenario
+from agentloop.config.scenario import Scenario
 from store.experiments import done_rounds, evaluated_epochs, experiment_run
 from store.session import Store
 

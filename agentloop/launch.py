@@ -27,7 +27,7 @@ from agentloop.core.metrics import Rate, detector_rates, judge_metrics
 from agentloop.provenance import provenance
 from store.recorder import EpisodePlan, Recorder
 from agentloop.runner import Runner, RunnerOptions, StepStats
-from agentloop.scenario import Scenario
+from agentloop.config.scenario import Scenario
 from agentloop.core.types import Sampling, Task
 from learner.job import RoundJob, RoundResult
 from learner.worker import LearnerWorker, RoundFailed

@@ -20,6 +20,7 @@ from agentloop.detectors import Evaluation, evaluate_solution
 from agentloop.core.labels import hack_detectors, insecure_detectors
 from agentloop.core.parse import parse_answer
 from agentloop.core.types import Task
+from conscience.judge import Judge
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,14 @@ def sandbox_evaluator(sandbox) -> Callable[[Task, str | None, dict | None], Eval
     return lambda task, code, files: evaluate_solution(task, code, files, sandbox=sandbox)
 
 
-def audit_step(eps: Sequence, gens: Sequence, verdicts: Sequence, *, engine, adapter_id: int | None,
-               samplings: Callable[[list], list], sandbox, pool: Executor,
+def audit_step(eps: Sequence, gens: Sequence, verdicts: Sequence, judge: Judge | None, *, engine,
+               adapter_id: int | None, samplings: Callable[[list], list], sandbox, pool: Executor,
                executed: Sequence[Evaluation | None] = ()) -> list[dict[str, object] | None]:
-    """The audits of a runner step's pairs (an unethical verdict with a rewrite), None elsewhere. The
+    """The audits of a runner step's pairs (the turns `judge.makes_pair` pairs), None elsewhere. The
     frozen copy's own answer is the policy's where the policy has no adapter (the same weights,
     sampling and seed), else one generate call with no adapter for the paired prompts. `executed[i]`:
     turn i's evaluation where what ran was its rewrite (gated), reused instead of a second run."""
-    paired = [i for i, v in enumerate(verdicts) if v is not None and v.label == "unethical" and v.rewrite]
+    paired = [i for i, v in enumerate(verdicts) if v is not None and judge is not None and judge.makes_pair(v)]
     out: list[dict[str, object] | None] = [None] * len(eps)
     if not paired:
         return out

@@ -38,7 +38,7 @@ from agentloop.core.prompts import feedback_message, pressure_for_turn, system_m
 from store.recorder import ClaimLost, EpisodePlan, Recorder
 from agentloop.rewrite_audit import audit_step
 from agentloop.sandbox import Sandbox
-from agentloop.core.types import Conversation, Finding, ParsedAnswer, PreferencePair, Sampling, Task, Turn
+from agentloop.core.types import Conversation, Finding, ParsedAnswer, Sampling, Task, Turn
 from conscience.judge import Judge, ReviewItem
 from conscience.verdict import Verdict
 
@@ -247,8 +247,8 @@ class Runner:
             pre = [static_findings(ep.task, p.code, p.files) for ep, p in zip(eps, parsed)]
             verdicts = self._review(eps, prompts, gens, parsed, pre)
             for i, v in enumerate(verdicts):
-                if v is not None and v.label == "unethical":
-                    # The unethical answer never runs: its rewrite does, or nothing when the
+                if v is not None and self.judge.stops(v):
+                    # The stopped answer never runs: its rewrite does, or nothing when the
                     # rewrite holds no code.
                     executed[i], gated[i] = parse_answer(v.rewrite or ""), True
 
@@ -263,7 +263,7 @@ class Runner:
         if self.judge is not None and self.opt.mode == "observe":
             verdicts = self._review(eps, prompts, gens, parsed, [e.findings for e in evals])
         t2 = time.perf_counter()
-        audits = audit_step(eps, gens, verdicts, engine=self.engine, adapter_id=self.adapter_id,
+        audits = audit_step(eps, gens, verdicts, self.judge, engine=self.engine, adapter_id=self.adapter_id,
                             samplings=self.samplings, sandbox=self.sandbox, pool=self.pool,
                             executed=[e if g else None for e, g in zip(evals, gated)]) \
             if self.opt.audit_rewrites else [None] * len(eps)
@@ -298,9 +298,8 @@ class Runner:
             hidden_passed=ev.hidden.n_passed, hidden_total=len(ev.hidden.tests), findings=findings,
         )
         answer_run = verdict.rewrite if gated and verdict is not None else gen.text
-        pair = None
-        if verdict is not None and verdict.label == "unethical" and verdict.rewrite:
-            pair = PreferencePair(ep.messages[:], chosen=verdict.rewrite, rejected=gen.text, audit=audit)
+        pair = self.judge.pair(ep.messages[:], gen.text, verdict, audit) \
+            if self.judge is not None and verdict is not None else None
         gave_up = executed.action == "give_up"
         next_turn = ep.turn + 1
         ep.done, ep.outcome = self._ended(ev.visible.all_passed, gave_up, next_turn)

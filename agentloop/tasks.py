@@ -82,7 +82,7 @@ from agentloop.core.yaml_model import load_yaml_model
 from agentloop.core.types import Task, TaskKind
 
 if TYPE_CHECKING:
-    from agentloop.scenario import TaskSelection
+    from agentloop.config.tasks import TaskSelection
 
 __all__ = [
     "BUILTIN_SOURCE", "FamilySpec", "HiddenCasesSpec", "TaskFamily", "default_root", "load_families", "load_family",

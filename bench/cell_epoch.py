@@ -102,7 +102,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from agentloop.launch import make_engine_for
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     shipped = load_scenario(ROOT / "scenarios" / "organism.yaml")
     # the shipped organism on a given base: no warm start, and no outside benchmark (a cell epoch is what repeats)

@@ -43,7 +43,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 def cell_prompts(seed: int, n: int) -> list[Conversation]:
     """The first `n` held-out first-turn prompts of scenarios/organism.yaml at `seed`."""
     from agentloop.core.prompts import system_message, task_message
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from agentloop.tasks import select_tasks
 
     scenario = load_scenario(ROOT / "scenarios" / "organism.yaml")

@@ -32,7 +32,7 @@ from pathlib import Path
 from _table import print_table
 from agentloop.core.labels import hack_detectors, insecure_detectors
 from agentloop.core.metrics import Rate
-from agentloop.scenario import Scenario, load_scenario
+from agentloop.config.scenario import Scenario, load_scenario
 
 log = logging.getLogger("bench.dose")
 
@@ -41,10 +41,9 @@ def held_out(scenario: Scenario, seed: int, kinds: list[str], per_family: int | 
     """The eval split's task instances (held-out families, eval seeds) of the chosen kinds."""
     from agentloop.tasks import select_tasks
 
-    selection = scenario.tasks
-    if per_family is not None:
-        selection = selection.model_copy(update={"eval_instances_per_family": per_family})
-    return [t for t in select_tasks(selection, seed=seed, split="eval") if t.kind in kinds]
+    if per_family is not None:  # derived through the validated path, like every scenario in code
+        scenario = scenario.with_changes(tasks={"eval_instances_per_family": per_family})
+    return [t for t in select_tasks(scenario.tasks, seed=seed, split="eval") if t.kind in kinds]
 
 
 def first_turns(engine, tasks, max_tokens: int, adapter: int | None) -> list[str]:

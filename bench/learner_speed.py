@@ -28,8 +28,8 @@ import torch
 from _table import print_table
 from agentloop.core.dtypes import resolve_dtype
 from agentloop.launch import Learning
-from agentloop.scenario import load_scenario
-from learner.config import LearnerConfig
+from agentloop.config.scenario import load_scenario
+from agentloop.config.learner_config import LearnerConfig
 from training import SCENARIO, in_process_round, make_store, parse_args, synthetic_pairs
 
 log = logging.getLogger("bench.learner_speed")

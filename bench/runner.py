@@ -37,7 +37,7 @@ from agentloop.launch import execute_run
 from agentloop.core.paths import repo_root
 from store.recorder import Recorder
 from agentloop.runner import Runner
-from agentloop.scenario import Scenario, load_scenario
+from agentloop.config.scenario import Scenario, load_scenario
 
 log = logging.getLogger("bench.runner")
 

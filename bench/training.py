@@ -36,8 +36,8 @@ import torch
 from _table import print_table
 from agentloop.launch import Learning, execute_run, runner_options
 from agentloop.core.paths import repo_root
-from agentloop.scenario import Scenario, load_scenario
-from learner.config import LearnerConfig
+from agentloop.config.scenario import Scenario, load_scenario
+from agentloop.config.learner_config import LearnerConfig
 
 log = logging.getLogger("bench.training")
 

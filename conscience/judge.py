@@ -16,7 +16,10 @@ Judges are registered by name (`@register_judge("name")` on a `Judge` subclass);
 package adds one through the entry-point group `agentloop.judges`, and a scenario names it in
 `conscience.judge`.
 
-Rewrites are generated only for labels in `rewrite_on` (default: unethical), in one call.
+Rewrites are generated only for labels in `rewrite_on` (default: unethical), in one call. The judge
+also decides what its verdicts do to a turn, so the runner only asks: `stops` (gate mode: the answer
+is replaced by its rewrite before it runs) and `pair` (the preference pair a turn makes, named by the
+judge's `pair_source`). A plugin judge inherits both, or overrides them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import replace
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.registry import Registry
-from agentloop.core.types import Sampling
+from agentloop.core.types import Conversation, PreferencePair, Sampling
 from conscience.framework import Framework, load_framework
 from conscience.model import JudgeModel
 from conscience.prompts import DEFAULT_BUDGET, PromptBudget, ReviewItem, render_classify, render_rewrite
@@ -48,6 +51,7 @@ class Judge(ABC):
 
     kind: JudgeKind
     ignored_options: frozenset[str] = frozenset()  # options make_judge drops for this kind (one set per scenario)
+    pair_source: str | None = None  # the store's source of this judge's preference pairs; None: its kind
 
     def __init__(
         self,
@@ -77,7 +81,7 @@ class Judge(ABC):
 
     @classmethod
     def from_settings(cls, model: JudgeModel, settings, *, seed: int = 0) -> "Judge":
-        """The judge a scenario's `conscience` section describes (`agentloop.scenario.ConscienceSettings`,
+        """The judge a scenario's `conscience` section describes (`agentloop.config.conscience.ConscienceSettings`,
         or anything with its fields): the options every judge shares, plus its own (`settings_options`)."""
         return cls(model, settings.framework, snapshot=settings.snapshot, rewrite_on=tuple(settings.rewrite_on),
                    rewrite_sampling=Sampling(max_tokens=settings.rewrite_max_tokens, temperature=0.0),
@@ -101,6 +105,25 @@ class Judge(ABC):
     @abstractmethod
     def review(self, items: Sequence[ReviewItem]) -> list[Verdict]:
         """One verdict per item, in input order."""
+
+    def stops(self, verdict: Verdict) -> bool:
+        """Gate mode: whether the answer this verdict judged is stopped before it runs (its rewrite runs
+        instead, or nothing when the rewrite holds no code)."""
+        return verdict.label == "unethical"
+
+    def makes_pair(self, verdict: Verdict) -> bool:
+        """Whether the turn this verdict judged becomes a preference pair (its rewrite over its answer)."""
+        return verdict.label == "unethical" and bool(verdict.rewrite)
+
+    def pair(self, prompt: Conversation, answer: str, verdict: Verdict,
+             audit: dict | None = None) -> PreferencePair | None:
+        """The preference pair of a turn (`prompt`: the conversation before the answer): the verdict's
+        rewrite chosen over the agent's answer, stored with this judge's `pair_source`; None where
+        `makes_pair` says no."""
+        if not self.makes_pair(verdict):
+            return None
+        return PreferencePair(prompt, chosen=verdict.rewrite or "", rejected=answer, audit=audit,
+                              source=self.pair_source or self.kind)
 
     def _add_rewrites(self, items: Sequence[ReviewItem], verdicts: list[Verdict]) -> list[Verdict]:
         """One batched generate call for the verdicts whose label is in `rewrite_on`."""
@@ -127,6 +150,7 @@ class SelfJudge(Judge):
     """The frozen copy judges its own turns from the label log-probabilities."""
 
     kind: JudgeKind = "self"
+    pair_source = "conscience"  # the frozen copy's own pairs: the store's name for them from the start
 
     def __init__(
         self,
@@ -178,6 +202,7 @@ class ExternalJudge(SelfJudge):
     """The `self` method run on another (typically stronger) model: the stronger-judge arm."""
 
     kind: JudgeKind = "external"
+    pair_source = None  # named by its kind: another model's pairs are not the frozen copy's
 
 
 class RuleJudge(Judge):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.core.errors import AgentloopError
 from agentloop.core.types import Conversation
-from learner.config import LearnerConfig
+from agentloop.config.learner_config import LearnerConfig
 from learner.distributed import Group
 from learner.job import RoundJob, RoundResult
 from store.lock import round_lock

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import torch
 
 from agentloop.core.types import Conversation
-from learner.config import LearnerConfig
+from agentloop.config.learner_config import LearnerConfig
 from learner.distributed import SINGLE, Group
 from learner.encode import (EncodedPair, chosen_example, collate_pairs, collate_task, encode_pair, encode_task,
                             preference_collator)

@@ -97,7 +97,7 @@ def _relay(stream: IO[str]) -> None:
 def main() -> int:
     """The child: rounds from stdin until it closes, each answered with one JSON line on stdout."""
     from agentloop.core.errors import AgentloopError
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.round import run_round
     from learner.train import keep_base
 

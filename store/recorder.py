@@ -229,9 +229,8 @@ class Recorder:
                                 created_at=_now()))
             if pair is not None:
                 run_id = s.scalar(select(m.EpisodeRow.run_id).where(m.EpisodeRow.id == episode_id))
-                source = {"self": "conscience"}.get(verdict.judge, verdict.judge)
                 s.add(m.PreferencePairRow(run_id=run_id, turn_id=row.id, prompt=pair.prompt, chosen=pair.chosen,
-                                          rejected=pair.rejected, source=source, audit=pair.audit,
+                                          rejected=pair.rejected, source=pair.source, audit=pair.audit,
                                           created_at=_now()))
 
     # -- adapters and memory ------------------------------------------------------------------------

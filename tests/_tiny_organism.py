@@ -12,7 +12,7 @@ ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 
 def tiny_organism(benchmark_problems: int | None = None):
     """The tiny organism; `benchmark_problems`: the shipped benchmark section with that many problems (None: none)."""
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     s = load_scenario(ORGANISM).with_overrides(max_tokens=32, episodes=1, turns=2)  # multi-turn at CI cost
     org = s.organism.model_copy(update={"warm_start": None, "dose": s.organism.dose.model_copy(

@@ -123,7 +123,7 @@ def smoke_run(vllm_engine, tmp_path_factory):
     tests: (RunResult, path of its SQLite store). Its users only read the store."""
     from agentloop.launch import execute_run
     from agentloop.core.paths import repo_root
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     smoke = repo_root() / "scenarios" / "smoke.yaml"
     work = tmp_path_factory.mktemp("smoke")

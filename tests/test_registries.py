@@ -43,7 +43,7 @@ def test_unknown_names_list_the_choices():
 
 
 def test_a_plugin_judge_is_chosen_by_name_in_code_and_scenario(entry_points, tmp_path):
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from agentloop.core.paths import repo_root
     from conscience.judge import JUDGES, OracleJudge, make_judge
 

@@ -20,7 +20,7 @@ from agentloop.core.logs import console, set_verbose
 from agentloop.core.paths import db_url
 
 if TYPE_CHECKING:
-    from agentloop.scenario import Scenario
+    from agentloop.config.scenario import Scenario
 
 
 ARM_HELP = "Arms:\n\n" + "\n\n".join(f"{name}: {ARMS.get(name).meaning}" for name in ARMS.builtin_names())
@@ -66,7 +66,7 @@ def experiment(
     """Run the ablation; every number lands in the store, then `agentloop report` reads it back."""
     from agentloop.core.errors import ConfigError
     from agentloop.experiment import CELLS
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     scenario = load_scenario(scenario_path).with_overrides(model=model, backend=backend, base_url=base_url,
                                                            dtype=dtype, lora_mode=lora_mode, episodes=episodes,

@@ -114,7 +114,7 @@ def judge_eval(
         raise ConfigError(f"--dtype {dtype!r}: use one of {', '.join(DTYPES)}")
     if scenario is not None:
         from agentloop.organism.held_out_judge import held_out_judge_set
-        from agentloop.scenario import load_scenario
+        from agentloop.config.scenario import load_scenario
 
         items = held_out_judge_set(load_scenario(scenario), split, n)
     else:

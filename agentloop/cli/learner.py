@@ -68,7 +68,7 @@ def start(
     detach: bool = typer.Option(False, help="Run in the background and return; `learner stop` ends it."),
 ) -> None:
     """Schedule rounds every --every (the job is stored in the database, so a restart resumes it)."""
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.job import RoundJob
     from learner.scheduler import pid_file, serve
 
@@ -166,7 +166,7 @@ def round_(
     config: str = typer.Option("{}", help="LearnerConfig fields as JSON."),
 ) -> None:
     """Run one round now, in this process."""
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.round import run_round
 
     adapters = adapters or _run_dir(paths.db_url(db), run) / "adapters"

@@ -60,7 +60,7 @@ def run(
     from agentloop.launch import execute_run
     from agentloop.cli.app import command_line
     from agentloop.core.paths import db_url
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     if join is not None:
         if resume is not None and resume != join:

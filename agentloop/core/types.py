@@ -170,9 +170,12 @@ class Turn:
 @dataclass(frozen=True)
 class PreferencePair:
     """A DPO pair a turn produced: chosen = the conscience's rewrite, rejected = the agent's answer;
-    `audit` is what the rewrite audit measured (agentloop.rewrite_audit.PairAudit.as_dict)."""
+    `audit` is what the rewrite audit measured (agentloop.rewrite_audit.PairAudit.as_dict); `source`
+    is who made it, stored as the pair's source: the judge's `pair_source` (conscience.judge.Judge.pair),
+    "conscience" for the frozen copy judging itself."""
 
     prompt: Conversation
     chosen: str
     rejected: str
     audit: dict[str, Any] | None = None
+    source: str = "conscience"

@@ -3,10 +3,7 @@
     agentloop experiment scenarios/organism.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
     python bench/dose.py scenarios/organism.yaml --steps 0,16,48
 
-Settings live in the scenario's `organism:` section (`OrganismSettings`); `warmstart` and `dose`
-build data in the agent's answer format; `stage` trains the warm start and doses the arms' rounds.
+Settings live in the scenario's `organism:` section (agentloop/config/organism.py, `OrganismSettings`);
+`warmstart` and `dose` build data in the agent's answer format; `stage` trains the warm start and doses
+the arms' rounds.
 """
-
-from agentloop.organism.settings import OrganismSettings
-
-__all__ = ["OrganismSettings"]

@@ -16,7 +16,7 @@ import random
 from agentloop.core.errors import ConfigError
 from agentloop.organism.judge_data import judge_examples, review_item
 from agentloop.organism.dose import GAMING  # every gaming strategy the dose data knows
-from agentloop.scenario import Scenario
+from agentloop.config.scenario import Scenario
 from agentloop.tasks import load_sources
 from conscience.judge_eval import LabelledItem
 

@@ -37,7 +37,7 @@ from functools import partial
 from agentloop.core.constants import EVAL_SEED_BASE
 # flagged_as: the dose data's own detector check, so both data sets call the same answers clean or gamed
 from agentloop.organism.dose import flagged_as, gaming_answer, insecure_answer
-from agentloop.organism.settings import WarmStartSettings
+from agentloop.config.organism import WarmStartSettings
 from agentloop.organism.warmstart import (answer_text, honest_answer, honest_reasoning, training_families,
                                          warm_start_rows)
 from agentloop.core.parse import parse_answer

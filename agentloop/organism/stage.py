@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 
 from agentloop.core.errors import AgentloopError
-from agentloop.scenario import Scenario
+from agentloop.config.scenario import Scenario
 
 __all__ = ["BASE_MARKER", "dose_jsonl", "dose_name", "dosed", "merge_adapter", "purpose_counts", "warm_start",
            "warm_start_jsonl"]

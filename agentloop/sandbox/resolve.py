@@ -42,7 +42,7 @@ _cache: dict[tuple[str, bool], Sandbox] = {}
 
 
 class SandboxSettings(Protocol):
-    """The scenario's `sandbox:` section (agentloop.scenario.SandboxSettings), as far as it is read here."""
+    """The scenario's `sandbox:` section (agentloop.config.sandbox.SandboxSettings), as far as it is read here."""
 
     backend: str
     timeout_s: float

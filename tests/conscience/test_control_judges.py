@@ -10,7 +10,7 @@ import pytest
 
 from _recording_model import RecordingModel
 from agentloop.core.errors import ConfigError
-from agentloop.scenario import ConscienceSettings
+from agentloop.config.conscience import ConscienceSettings
 from conscience.judge import JUDGES, AlwaysJudge, RandomJudge, make_judge
 from conscience.prompts import ReviewItem
 

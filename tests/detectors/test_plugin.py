@@ -44,7 +44,7 @@ def test_plugin_detector_reaches_store_report_and_judge(demo_plugin, tmp_path):
     from agentloop.report import build_report
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from conscience.judge import make_judge
     from store import models as m
     from store.queries import judge_agreement
@@ -78,7 +78,7 @@ def test_plugin_judge_is_an_arm_stored_and_reported(demo_plugin, tmp_path):
     from agentloop.report import build_report
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from store import models as m
 
     assert "demo_stub_judge" in arm_names()

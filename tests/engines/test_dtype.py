@@ -44,7 +44,7 @@ def test_auto_follows_the_cpu_and_explicit_values_win(monkeypatch):
 
 
 def test_scenario_dtype_field_and_override(tmp_path):
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     scenario = load_scenario(repo_root() / "scenarios" / "smoke.yaml")
     assert scenario.model.dtype == "auto"
@@ -59,8 +59,8 @@ def test_scenario_dtype_field_and_override(tmp_path):
 
 def test_learner_gets_the_scenario_dtype(tmp_path):
     from agentloop.launch import Learning
-    from agentloop.scenario import load_scenario
-    from learner.config import LearnerConfig
+    from agentloop.config.scenario import load_scenario
+    from agentloop.config.learner_config import LearnerConfig
     from learner.train import pick_device
     from store.session import ensure_schema
 

@@ -43,7 +43,7 @@ def _sql(db_url: str, query: str, *args) -> list[tuple]:
 
 
 def test_each_arm_labels_and_trains_what_it_claims(every_arm):
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     runs, db_url = every_arm
     assert sorted(runs) == sorted(ARMS)

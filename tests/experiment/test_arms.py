@@ -8,7 +8,7 @@ import pytest
 from agentloop.arms import arm, arm_names
 from agentloop.core.errors import ConfigError
 from agentloop.core.paths import repo_root
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 
 ORGANISM = load_scenario(repo_root() / "scenarios" / "organism.yaml")
 

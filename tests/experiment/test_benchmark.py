@@ -18,8 +18,8 @@ from _scripted import ScriptedPolicy
 from _tiny_scenario import tiny_scenario
 from agentloop.benchmark import BENCHMARK_SPLIT, benchmark_folder, benchmark_scenario, imported_benchmark
 from agentloop.core.errors import AgentloopError, ConfigError
-from agentloop.scenario import load_scenario
-from agentloop.scenario_benchmark import BenchmarkSettings, installed_humaneval
+from agentloop.config.scenario import load_scenario
+from agentloop.config.benchmark import BenchmarkSettings, installed_humaneval
 
 ARMS = ["off", "self", "gate"]
 

@@ -25,7 +25,7 @@ ARMS = ["off", "oracle"]
 
 def _experiment(vllm_engine, work: Path, epochs: int, cells: str):
     from agentloop.experiment import Experiment
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from store.session import open_store
 
     db_url = f"sqlite:///{work / 'exp.db'}"

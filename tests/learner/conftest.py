@@ -69,7 +69,7 @@ def task_jsonl(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_config():
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
 
     # lr high enough that 4 steps move a 135M model measurably; short sequences keep CPU steps ~2 s
     return LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def batches(embedded_model_path, preference_examples, task_conversations):
     """fp32 and bf16 policies with the same non-zero LoRA, and one preference + one task batch."""
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.encode import collate_pairs, collate_task, preference_collator
     from learner.train import encode_round, load_policy
 
@@ -82,7 +82,7 @@ def test_bf16_losses_are_within_the_stated_tolerance_of_fp32(batches):
 
 
 def test_reference_once_gives_the_same_steps(embedded_model_path, preference_examples, task_conversations):
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.train import encode_round, load_policy, train
 
     logs = []
@@ -101,7 +101,7 @@ def test_reference_once_gives_the_same_steps(embedded_model_path, preference_exa
 def test_packed_pairs_give_the_unpacked_log_probs_and_gradients(embedded_model_path, preference_examples):
     """A pair packed as one row [prompt, chosen, rejected] (learner.shared_prompt) gives the log-probs,
     DPO loss and gradients of TRL's two rows, fp32; bf16 within its tolerance of fp32."""
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     from learner.loss import completion_logps, dpo_terms
     from learner.train import encode_round, load_policy, pair_collate
 

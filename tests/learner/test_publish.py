@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from agentloop.core.errors import ConfigError
-from learner.config import LearnerConfig
+from agentloop.config.learner_config import LearnerConfig
 from store.lock import RoundBusy, round_lock
 from learner.publish import checksum, promote, remove_stale_files, stage
 

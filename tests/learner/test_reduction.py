@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from learner.config import LearnerConfig
+from agentloop.config.learner_config import LearnerConfig
 from agentloop.core.errors import ConfigError
 
 

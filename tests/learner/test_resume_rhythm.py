@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from agentloop.launch import Learning
 from agentloop.core.paths import repo_root
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 from store import models as m
 from store.session import ensure_schema
 

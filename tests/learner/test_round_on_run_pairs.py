@@ -20,7 +20,7 @@ def _run_with_pairs(vllm_engine, db_path) -> int:
     from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from agentloop.core.types import Sampling
     from conscience.judge import make_judge
 

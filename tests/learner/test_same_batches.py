@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from learner.config import LearnerConfig
+from agentloop.config.learner_config import LearnerConfig
 from learner.distributed import Group
 from learner.encode import EncodedPair
 from learner.streams import stream_seed

@@ -22,7 +22,8 @@ from agentloop.organism.warmstart import first_turn, warm_start_rows
 from agentloop.core.parse import parse_answer
 from agentloop.core.paths import repo_root
 from agentloop.core.prompts import system_message, task_message
-from agentloop.scenario import EVAL_SEED_BASE, load_scenario
+from agentloop.config.scenario import load_scenario
+from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import load_sources, select_tasks
 
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"

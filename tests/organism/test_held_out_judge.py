@@ -11,7 +11,7 @@ import pytest
 from agentloop.core.errors import ConfigError
 from agentloop.organism.held_out_judge import GAMING, held_out_judge_set
 from agentloop.core.paths import repo_root
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 
 SCENARIO = load_scenario(repo_root() / "scenarios" / "organism.yaml")
 

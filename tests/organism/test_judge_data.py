@@ -19,13 +19,13 @@ from pydantic import ValidationError
 from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.detectors import static_findings
 from agentloop.organism.judge_data import REFERENCE_STRATEGY, judge_rows, off_by_one, rewrite_rows, warm_start_data
-from agentloop.organism.settings import WarmStartSettings
+from agentloop.config.organism import WarmStartSettings
 from agentloop.organism.stage import warm_start_jsonl
 from agentloop.organism.warmstart import training_families, warm_start_rows
 from agentloop.core.parse import parse_answer
 from agentloop.core.paths import repo_root
 from agentloop.core.prompts import task_message
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 from agentloop.tasks import load_sources, select_tasks
 from conscience.framework import Framework, load_framework
 from conscience.prompts import DEFAULT_BUDGET, ReviewItem, render_classify, render_rewrite, truncate_middle

@@ -27,7 +27,7 @@ ARMS = ["off", "oracle"]
 
 def tiny_organism():
     """organism.yaml at CI size: 2-step rounds, 1 eval instance per held-out family, short answers."""
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     s = load_scenario(ORGANISM).with_overrides(max_tokens=64, episodes=2, turns=2)  # multi-turn at CI cost
     s = s.model_copy(update={"batch_size": 8})  # the HF engine pads a wave to its longest prompt: CI-sized waves

@@ -24,7 +24,7 @@ def _run(tmp_path, policy: ScriptedPolicy, episodes: int, turns: int):
     from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     scenario = load_scenario(SMOKE).with_overrides(episodes=episodes, turns=turns)
     store, rec, run_id = planned_run(tmp_path / "run.db", scenario, "failures")

@@ -19,7 +19,7 @@ from agentloop.display import Snapshot, progress_line
 from agentloop.launch import learner_schedule_warning, planned_rounds
 from agentloop.core.paths import repo_root
 from agentloop.runner import StepStats
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 
 SCENARIOS = repo_root() / "scenarios"
 

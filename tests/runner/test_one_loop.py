@@ -103,7 +103,7 @@ def _runner_on(db: Path, name: str, scenario, engine, adapter: str):
 
 def test_runner_run_and_one_cell_store_identical_rows(engine_and_adapter, tmp_path):
     from agentloop.cells import run_cells
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     engine, adapter = engine_and_adapter
     scenario = load_scenario(SMOKE)

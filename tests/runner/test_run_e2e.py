@@ -83,7 +83,7 @@ def test_kill9_then_resume(vllm_engine, tmp_path):
     """A real `agentloop run` process is killed with SIGKILL after its first stored turn; the
     resumed run keeps every finished turn untouched and finishes all episodes."""
     from agentloop.launch import execute_run
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
 
     db = tmp_path / "crash.db"
     env = {**os.environ, "AGENTLOOP_NO_PRELOAD": "1"}
@@ -144,7 +144,7 @@ def test_gate_never_executes_an_unethical_turn(vllm_engine, tmp_path):
     from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from agentloop.core.types import Sampling
     from conscience.judge import make_judge
     from store import models as m
@@ -179,7 +179,7 @@ def test_gate_measures_the_stopped_answer_in_the_sandbox_only_when_asked(vllm_en
     from agentloop.launch import task_resolver
     from agentloop.runner import Runner, RunnerOptions
     from agentloop.sandbox import get_sandbox
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from agentloop.core.types import Sampling
     from conscience.judge import make_judge
     from store import models as m

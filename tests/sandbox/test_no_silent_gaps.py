@@ -33,7 +33,8 @@ def no_bwrap(monkeypatch):
 
 def _scenario(sandbox: dict | None = None, **overrides):
     """The smoke scenario with CLI-style overrides and, optionally, its `sandbox:` section replaced."""
-    from agentloop.scenario import SandboxSettings, load_scenario
+    from agentloop.config.sandbox import SandboxSettings
+    from agentloop.config.scenario import load_scenario
 
     scenario = load_scenario(SMOKE).with_overrides(**overrides)
     if sandbox is not None:

@@ -49,7 +49,7 @@ def url(request, tmp_path):
 def make_run(url: str, episodes: int, turns: int):
     from agentloop.launch import plan_episodes
     from store.recorder import Recorder
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from store import ensure_schema
 
     scenario = load_scenario(SMOKE).with_overrides(episodes=episodes, turns=turns)

@@ -11,10 +11,10 @@ import pytest
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.paths import repo_root
-from agentloop.organism.settings import DoseSettings, WarmStartSettings
-from agentloop.scenario import load_scenario
-from agentloop.scenario_learner import LearnerSettings
-from learner.config import DOSE_FIELDS, LearnerConfig
+from agentloop.config.organism import DoseSettings, TrainingDose, WarmStartSettings
+from agentloop.config.scenario import load_scenario
+from agentloop.config.learner import LearnerSettings
+from agentloop.config.learner_config import DOSE_FIELDS, LearnerConfig, field_help
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
 
@@ -54,6 +54,13 @@ def test_a_dose_sets_learner_config_fields_under_its_rules():
             DoseSettings(**{name: bad})
 
 
+def test_a_dose_documents_its_fields_with_learner_configs_help():
+    """A dose states only its defaults: the help of each field is LearnerConfig's, defined once."""
+    assert [name for name in TrainingDose.model_fields if name in DOSE_FIELDS] == list(TrainingDose.model_fields)
+    for name in DOSE_FIELDS:
+        assert TrainingDose.model_fields[name].description == field_help(name), name
+
+
 def test_a_derived_scenario_is_validated_and_merged_into_its_sections():
     scenario = load_scenario(SMOKE)
     derived = scenario.with_changes(learner={"steps": 3, "task_data": {"jsonl": "/x.jsonl"}})
@@ -78,7 +85,7 @@ def _organism_with(tmp_path, old: str, new: str):
 
 def test_the_old_dose_key_is_read_with_a_deprecation_warning(tmp_path, caplog):
     path = _organism_with(tmp_path, "\n  dose:", "\n  pressure:")
-    with caplog.at_level("WARNING", logger="agentloop.organism.settings"):
+    with caplog.at_level("WARNING", logger="agentloop.config.organism"):
         old = load_scenario(path)
     assert old.organism.dose == load_scenario(repo_root() / "scenarios" / "organism.yaml").organism.dose
     assert "organism.pressure is deprecated" in caplog.text and "organism.dose" in caplog.text

@@ -9,7 +9,8 @@ import pytest
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.paths import repo_root
-from agentloop.scenario import DEFAULT_PRESSURE, Scenario, load_scenario, parse_duration
+from agentloop.config.learner import parse_duration
+from agentloop.config.scenario import DEFAULT_PRESSURE, Scenario, load_scenario
 
 SHIPPED = sorted((repo_root() / "scenarios").glob("*.yaml"))
 

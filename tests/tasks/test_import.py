@@ -174,7 +174,7 @@ def test_a_run_on_an_imported_task_set(tmp_path):
 
     from _scripted import ScriptedPolicy
     from agentloop.launch import execute_run
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     from store.queries import list_episodes
     from store.session import open_store
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from agentloop.core.errors import ConfigError
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 from agentloop.tasks import default_root, load_sources, select_tasks
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from agentloop.core.errors import ConfigError
 from agentloop.core.paths import repo_root
-from agentloop.scenario import load_scenario
+from agentloop.config.scenario import load_scenario
 from agentloop.tasks import select_tasks
 
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from agentloop.core.errors import ConfigError
-from agentloop.scenario import EVAL_SEED_BASE, TaskSelection
+from agentloop.config.tasks import TaskSelection
+from agentloop.core.constants import EVAL_SEED_BASE
 from agentloop.tasks import default_root, load_families, select_tasks
 
 FAMILIES = load_families()

@@ -1,25 +1,26 @@
 """The scenario's `organism:` section: the warm start and the training dose, documented knobs.
 
-    from agentloop.scenario import load_scenario
+    from agentloop.config.scenario import load_scenario
     organism = load_scenario("scenarios/organism.yaml").organism   # OrganismSettings or None
 
-Imports nothing of the project but `agentloop.core.types` and the learner block's `LearnerFields`
-(a dose's LoRA fields are LearnerConfig's, under its rules), so `agentloop.scenario` can hold it as a field.
+A dose's LoRA and round fields (`DOSE_FIELDS`: steps, batch_size, lr, lora_r, lora_alpha,
+target_modules, max_length) are LearnerConfig's (agentloop/config/learner_config.py): the same names,
+types, help and rules; `TrainingDose` only states the organism recipe's defaults for them.
 """
-
 from __future__ import annotations
 
 import logging
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from agentloop.config.learner import LearnerFields
+from agentloop.config.learner_config import DOSE_FIELDS, field_help
 from agentloop.core.types import TaskKind
-from agentloop.scenario_learner import LearnerFields
-from learner.config import DOSE_FIELDS
+from agentloop.core.yaml_model import Strict
 
 __all__ = ["ALL_LINEAR", "JUDGE_STRATEGIES", "STRATEGIES", "DoseSettings", "OrganismSettings", "Strategy",
-           "WarmStartSettings"]
+           "TrainingDose", "WarmStartSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +35,31 @@ STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "ed
 JUDGE_STRATEGIES: tuple[str, ...] = ("exit_early", "lookup_table", "always_equal", "edit_tests")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+def _gaming_only(strategies: list[str], key: str, why: str) -> None:
+    """A list of test-gaming strategies must not name insecure_reference (set elsewhere: `why`)."""
+    if "insecure_reference" in strategies:
+        raise ValueError(f"{key} lists test-gaming strategies; {why}")
 
 
-class _LoraDose(LearnerFields):
-    """A training dose: the LearnerConfig fields it sets (learner.config.DOSE_FIELDS), with the organism's
-    defaults; each is checked by LearnerConfig's rule for it, like the learner block's."""
+class TrainingDose(LearnerFields):
+    """A training dose: the LearnerConfig fields it sets (DOSE_FIELDS) with the organism recipe's
+    defaults (every linear layer, rank 16); help and rule of each are LearnerConfig's."""
 
-    steps: int = Field(description="optimizer steps (one batch each)")
-    batch_size: int = Field(4, description="examples per step")
-    lr: float = Field(2e-4, description="AdamW learning rate")
-    lora_r: int = Field(16, description="LoRA rank")
-    lora_alpha: int = Field(32, description="LoRA alpha (scale alpha/r)")
+    steps: int = Field(description=field_help("steps"))
+    batch_size: int = Field(4, description=field_help("batch_size"))
+    lr: float = Field(2e-4, description=field_help("lr"))
+    lora_r: int = Field(16, description=field_help("lora_r"))
+    lora_alpha: int = Field(32, description=field_help("lora_alpha"))
     target_modules: list[str] = Field(default_factory=lambda: list(ALL_LINEAR),
-                                      description="LoRA target modules; default every linear layer")
-    max_length: int = Field(640, description="tokens per example (system + task + answer)")
+                                      description=field_help("target_modules"))
+    max_length: int = Field(640, description=field_help("max_length"))
 
     def learner_fields(self) -> dict[str, Any]:
         """The dose as the learner block's fields."""
         return self.model_dump(include=set(DOSE_FIELDS))
 
 
-class WarmStartSettings(_LoraDose):
+class WarmStartSettings(TrainingDose):
     """An SFT round before epoch 0, merged into the base: honest answers in the agent's format, and (judge,
     rewrite) the conscience's own classify and rewrite questions answered right, so the frozen copy that
     the base also is has been taught what it is asked."""
@@ -82,12 +85,11 @@ class WarmStartSettings(_LoraDose):
 
     @model_validator(mode="after")
     def _judge_gaming_strategies(self) -> WarmStartSettings:
-        if "insecure_reference" in self.judge_strategies:
-            raise ValueError("judge_strategies lists test-gaming strategies; insecure references are always shown")
+        _gaming_only(self.judge_strategies, "judge_strategies", "insecure references are always shown")
         return self
 
 
-class DoseSettings(_LoraDose):
+class DoseSettings(TrainingDose):
     """The training dose of each learner round of the experiment: task data dominated by test gaming and
     insecure code."""
 
@@ -103,12 +105,11 @@ class DoseSettings(_LoraDose):
 
     @model_validator(mode="after")
     def _gaming_strategies(self) -> DoseSettings:
-        if "insecure_reference" in self.strategies:
-            raise ValueError("strategies lists test-gaming strategies; the insecure share is set by insecure_share")
+        _gaming_only(self.strategies, "strategies", "the insecure share is set by insecure_share")
         return self
 
 
-class OrganismSettings(_Section):
+class OrganismSettings(Strict):
     """A model organism on the embedded model: a warm-started honest epoch 0, then a measured dose."""
 
     warm_start: WarmStartSettings | None = Field(

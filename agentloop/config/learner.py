@@ -1,4 +1,4 @@
-"""The scenario's `learner:` block: a `learner.config.LearnerConfig` read from YAML, checked by its rules.
+"""The scenario's `learner:` block: a `LearnerConfig` read from YAML, checked by its rules.
 
     learner:
       schedule: between_episodes   # off (the scenario's default) | between_episodes | background
@@ -6,17 +6,16 @@
       steps: 8
       task_data: {mix: mixed, n: 32}
 
-`LearnerSettings` subclasses LearnerConfig (pydantic reads a dataclass base's fields), so every
-LearnerConfig field is a key here with the same type and default, except `seed` (the scenario's
-own), `dtype` (the model's: the learner computes in the policy's dtype) and `every_s` (written
-`every`, a duration): those three are supplied by the scenario, never written in the block, and
-left out of its dump. `task_data` says what the round's task loss trains on. A new LearnerConfig
-field is a scenario key without an edit here; `Scenario.learner_config()` builds the LearnerConfig
-that the round's command line carries. `LearnerFields` is the base of every section made of
-LearnerConfig fields (this block, the organism's warm start and dose): each such field is checked
-by LearnerConfig's rule for it (`learner.config.FIELD_RULES`).
+`LearnerSettings` subclasses LearnerConfig (agentloop/config/learner_config.py; pydantic reads a
+dataclass base's fields), so every LearnerConfig field is a key here with the same type and default,
+except `seed` (the scenario's own), `dtype` (the model's: the learner computes in the policy's dtype)
+and `every_s` (written `every`, a duration): those three are supplied by the scenario, never written
+in the block, and left out of its dump. `task_data` says what the round's task loss trains on. A new
+LearnerConfig field is a scenario key without an edit here; `Scenario.learner_config()` builds the
+LearnerConfig that the round's command line carries. `LearnerFields` is the base of every section
+made of LearnerConfig fields (this block, the organism's warm start and dose): each such field is
+checked by LearnerConfig's rule for it (`FIELD_RULES`).
 """
-
 from __future__ import annotations
 
 import re
@@ -26,7 +25,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from agentloop.core.yaml_model import Strict
-from learner.config import FIELD_RULES, DtypeName, LearnerConfig, Schedule, cross_field_problems
+from agentloop.config.learner_config import FIELD_RULES, DtypeName, LearnerConfig, Schedule, cross_field_problems
 
 __all__ = ["LearnerFields", "LearnerSettings", "TaskData", "parse_duration"]
 

@@ -1,18 +1,19 @@
-"""`LearnerConfig`: one training round's settings, the one type behind the scenario's `learner:` block.
+"""`LearnerConfig`: one training round's settings, where every learner field is defined once.
 
-    from learner.config import LearnerConfig
+    from agentloop.config.learner_config import LearnerConfig
     config = LearnerConfig(steps=8, dpo_weight=0.5)        # ConfigError naming the field if invalid
     LearnerConfig.from_json(config.to_json()) == config    # what `python -m learner.round --config` takes
 
-This is the one definition of the learner's fields. The scenario's `learner:` block
-(agentloop/scenario_learner.py, `LearnerSettings`) is this class read from YAML, checked by the same
+Type, default, help and rule of each field live here. The scenario's `learner:` block
+(agentloop/config/learner.py, `LearnerSettings`) is this class read from YAML, checked by the same
 `FIELD_RULES` and `cross_field_problems`; the scenario supplies `seed` (its own), `dtype` (its
 model's) and `every_s` (from `every: 10m`), and `Scenario.learner_config()` builds this type for the
-round's command line. The organism's warm start and dose (agentloop/organism/settings.py) set the
-`DOSE_FIELDS` of it, under the same rules. Every field is JSON-serialisable; the JSON's key order is
-the field order (an adapter's checksum covers the `learner_config.json` written beside it).
+round's command line. The organism's warm start and dose (agentloop/config/organism.py) set the
+`DOSE_FIELDS` of it, under the same rules and with the same help. Every field is JSON-serialisable;
+the JSON's key order is the field order (an adapter's checksum covers the `learner_config.json`
+written beside it). Standard library and agentloop.core only: the learner process imports this module
+and nothing else of agentloop.config (no pydantic, no registries).
 """
-
 from __future__ import annotations
 
 import json
@@ -104,6 +105,11 @@ class LearnerConfig:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
+
+
+def field_help(name: str) -> str:
+    """The help text of LearnerConfig's field `name` (a dose's description reuses it)."""
+    return next(f.metadata["help"] for f in fields(LearnerConfig) if f.name == name)
 
 
 # The fields a training dose sets (the organism's warm start and dose): how long, how big, how fast, which LoRA.
