@@ -1,7 +1,8 @@
 """The episode loop: several runs' episodes stepped together, one `generate` for every run's policy turns.
 
     from agentloop.cells import run_cells
-    run_cells([(runner_a, run_a), (runner_b, run_b)], epoch=3, split="eval")   # agentloop experiment --cells together
+    run_cells([Cell(runner_a, run_a, 3, "eval"), Cell(runner_b, run_b, 3, "eval")])  # --cells together
+    run_cells([Cell(r, run, 2, "eval"), Cell(r2, run, 3, "train")])   # one run's two phases on the same weights
     runner.run(run_id)        # one cell, waiting for other workers' episodes (agentloop.runner.Runner.run)
 
 An experiment's cells (arms x seeds) are runs on one engine, each with its own adapter. Stepped
@@ -10,14 +11,16 @@ run's active episodes, each request with its run's adapter (`Engine.generate`'s 
 `adapter`) and its episode's seed, so a run's answers do not depend on which other runs share
 the batch. Everything after the policy's answers (gate, sandbox, conscience, store) stays each
 run's own (`Runner.finish_step`). Which way is faster depends on the engine: bench/cells_together.py.
-A plain run is this loop with one cell (`Runner.run`).
+A cell is a run's episodes of one epoch and split, so one run's held-out episodes of epoch e and its
+training episodes of epoch e+1 (both on adapter e) can share the calls too (`agentloop experiment
+--overlap`). A plain run is this loop with one cell (`Runner.run`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from store.heartbeat import ClaimHeartbeat
 
@@ -26,14 +29,23 @@ if TYPE_CHECKING:  # the runner imports this loop
 
 log = logging.getLogger(__name__)
 
-Cell = tuple["Runner", int]  # a runner and the run it works on
+
+
+class Cell(NamedTuple):
+    """A runner and the episodes it works on: its run's, of one epoch and split where given."""
+
+    runner: "Runner"
+    run_id: int
+    epoch: int | None = None
+    split: str | None = None
+
+
 Wave = tuple["Runner", "list[EpisodeState]"]  # a runner and its wave's active episodes
 
 
-def run_cells(cells: list[Cell], *, epoch: int | None = None, split: str | None = None,
-              wait_for_others: bool = False) -> list[StepStats]:
-    """Every unfinished episode of each cell's run (of one epoch/split, if given), in waves of
-    each runner's batch_size, all cells' waves stepped together; each runner's stats.
+def run_cells(cells: list[Cell], *, wait_for_others: bool = False) -> list[StepStats]:
+    """Every unfinished episode of each cell (its run's, of its epoch/split where given), in waves
+    of each runner's batch_size, all cells' waves stepped together; each runner's stats.
 
     Each wave is claimed in the store first (store.claims), so runner processes on the same runs
     split the episodes without running one twice. With `wait_for_others` (a scale-out worker,
@@ -45,47 +57,47 @@ def run_cells(cells: list[Cell], *, epoch: int | None = None, split: str | None 
     runner's engine."""
     if not cells:
         return []
-    first = cells[0][0]
-    for runner, run_id in cells:
-        runner.count(run_id, epoch=epoch, split=split)
-    heartbeats = [ClaimHeartbeat(runner.rec, runner.worker, runner.opt.claim_lease_s) for runner, _ in cells]
+    first = cells[0].runner
+    for cell in cells:
+        cell.runner.count(cell.run_id, epoch=cell.epoch, split=cell.split)
+    heartbeats = [ClaimHeartbeat(c.runner.rec, c.runner.worker, c.runner.opt.claim_lease_s) for c in cells]
     started = [0] * len(cells)  # each cell's waves so far
     try:
         while not _stopped(cells):
-            waves = _next_waves(cells, started, epoch, split)
+            waves = _next_waves(cells, started)
             if not waves and wait_for_others:
-                if any(runner.rec.others_hold(run_id, runner.worker, epoch=epoch, split=split)
-                       for runner, run_id in cells):
+                if any(c.runner.rec.others_hold(c.run_id, c.runner.worker, epoch=c.epoch, split=c.split)
+                       for c in cells):
                     first.stop_requested.wait(first.opt.claim_poll_s)  # other workers' episodes: done, or freed
                     continue
                 # nobody holds any now; a holder may have died between the claim and that check
-                waves = _next_waves(cells, started, epoch, split)
+                waves = _next_waves(cells, started)
             if not waves:
                 break
             while not _stopped(cells) and any(active for _, active in waves):
                 waves = [(runner, active) for runner, active in waves if active]
-                _step_together(waves, per_prompt=len(cells) > 1)
+                _step_together(waves)
                 waves = [(runner, [ep for ep in active if not ep.done]) for runner, active in waves]
     finally:
         for heartbeat in heartbeats:
             heartbeat.stop()
-        for runner, _ in cells:
+        for runner, *_ in cells:
             try:
                 runner.rec.release_claims(runner.worker)  # unfinished ones (Ctrl-C, error) are free at once
             except Exception:  # the lease frees them anyway
                 log.exception("could not release the claims of %s", runner.worker)
-    return [runner.stats for runner, _ in cells]
+    return [c.runner.stats for c in cells]
 
 
 def _stopped(cells: list[Cell]) -> bool:
-    return any(runner.stop_requested.is_set() for runner, _ in cells)
+    return any(c.runner.stop_requested.is_set() for c in cells)
 
 
-def _next_waves(cells: list[Cell], started: list[int], epoch: int | None, split: str | None) -> list[Wave]:
+def _next_waves(cells: list[Cell], started: list[int]) -> list[Wave]:
     """Each cell's next wave, claimed and begun (after the runner's `between_waves`, from its second
     wave on): (runner, the wave's active episodes) of every cell that claimed any."""
     waves = []
-    for i, (runner, run_id) in enumerate(cells):
+    for i, (runner, run_id, epoch, split) in enumerate(cells):
         plans = runner.claim(run_id, epoch=epoch, split=split)
         if not plans:
             continue
@@ -96,17 +108,17 @@ def _next_waves(cells: list[Cell], started: list[int], epoch: int | None, split:
     return waves
 
 
-def _step_together(waves: list[Wave], *, per_prompt: bool) -> None:
+def _step_together(waves: list[Wave]) -> None:
     """One turn of every active episode of every wave: one policy call, then each runner's own rest.
-    Without `per_prompt` (one run) the call names the run's adapter once, which an engine without
-    per-prompt adapters takes too."""
+    Where every wave is on the same adapter (one run) the call names it once, which an engine
+    without per-prompt adapters takes too."""
     episodes = [ep for _, active in waves for ep in active]
     samplings = [s for runner, active in waves for s in runner.samplings(active)]
     adapters = [runner.adapter_id for runner, active in waves for _ in active]
     t0 = time.perf_counter()
     try:
         gens = waves[0][0].engine.generate([ep.messages for ep in episodes], samplings,
-                                           adapter=adapters if per_prompt else waves[0][0].adapter_id)
+                                           adapter=adapters if len(set(adapters)) > 1 else adapters[0])
     except Exception as exc:  # engine errors fail these episodes, not the runs
         for runner, active in waves:
             runner.fail_episodes(active, exc)

@@ -9,7 +9,9 @@ then the evaluation episodes on held-out task instances, and writes an `evaluati
 Every arm of a seed sees the same task instances and the same task data. Progress is read
 back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped. `--cells
 together` runs each epoch of every cell at once, one `generate` per step for all their episodes
-(agentloop.cells); the answers are the same as one cell after another.
+(agentloop.cells); the answers are the same as one cell after another. `--overlap` steps a cell's held-out
+episodes of epoch e together with its training episodes of epoch e+1 (and at the last epoch its benchmark
+episodes): all on adapter e, so fewer, fuller batches (`evaluations.extra.batched_with` names them).
 
 Arms (agentloop.arms, one registered class each; `agentloop experiment --help` lists them): off,
 self, oracle, gate, external, and the controls always, random, distill and kl. Held-out episodes
@@ -29,6 +31,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,7 +44,7 @@ from agentloop.organism.stage import dosed
 from store.recorder import Recorder
 from agentloop.runner import Runner
 from agentloop.config.scenario import Scenario
-from store.experiments import done_rounds, evaluated_epochs, experiment_run
+from store.experiments import done_rounds, evaluated_epochs, experiment_run, experiment_runs
 from store.session import Store
 
 log = logging.getLogger(__name__)
@@ -90,8 +93,16 @@ class Experiment:
         self.worker = LearnerWorker() if keep_learner_loaded else None
 
     # -- runs ---------------------------------------------------------------------------------
-    def units(self, experiment_id: str, arms: list[str], seeds: list[int]) -> list[Unit]:
-        """One run per (arm, seed), created on first use and found again on resume."""
+    def units(self, experiment_id: str, arms: list[str], seeds: list[int], overlap: bool = False) -> list[Unit]:
+        """One run per (arm, seed), created on first use and found again on resume; `overlap` (`run`'s) is kept in
+        a new run's config, and a resumed experiment must keep it: in bf16 an answer depends on its batch, so
+        arms stepped with and without it would differ in more than their arm."""
+        with self.store.session() as s:
+            other = next((r.id for r in experiment_runs(s, experiment_id) if r.config.get("overlap", False) != overlap),
+                         None)
+        if other is not None:
+            raise ConfigError(f"experiment {experiment_id} ran {'without' if overlap else 'with'} --overlap (run "
+                              f"{other}); resume it the same way, or its arms would differ in their batches too")
         units = []
         for seed in seeds:
             for arm in arms:
@@ -103,7 +114,7 @@ class Experiment:
                 else:
                     run_id = create_run(self.rec, s, name=f"{self.scenario.name}/{arm}/s{seed}",
                                         scenario_path=self.scenario_path, command=self.command, arm=arm,
-                                        sandbox_backend=backend, experiment=experiment_id)
+                                        sandbox_backend=backend, experiment=experiment_id, overlap=overlap)
                 units.append(Unit(arm, seed, run_id))
         return units
 
@@ -121,51 +132,91 @@ class Experiment:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int,
-            cells: str = "one_after_another", share_epoch0: bool = True) -> list[Unit]:
+            cells: str = "one_after_another", share_epoch0: bool = True, overlap: bool = False) -> list[Unit]:
         """Every cell (arm x seed) through epoch 0..`epochs`. `cells`: "one_after_another" runs a
         cell's epochs before the next cell's; "together" runs an epoch of every cell at once, their
         episodes stepped through one `generate` per step (agentloop.cells), with the same answers.
         `share_epoch0`: epoch 0 is evaluated once per seed for the arms whose held-out scenario is
-        the same (all but gate) and copied to the others (store.episode_copy); the benchmark's too."""
+        the same (all but gate) and copied to the others (store.episode_copy); the benchmark's too.
+        `overlap`: a cell's held-out episodes of epoch e (e >= 1) share their policy calls with its training
+        episodes of epoch e+1, and at the last epoch with its benchmark episodes: the same adapter, so the
+        same work in fewer, fuller batches (the decode is a step per token whatever the batch, on a CPU);
+        in bf16 an answer depends on its batch, so the answers are not bit-equal to `overlap=False`'s."""
         if cells not in CELLS:
             raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
-        units = self.units(experiment_id, arms, seeds)
+        units = self.units(experiment_id, arms, seeds, overlap)
         plans = {unit.run_id: self._plan(unit) for unit in units}
         try:
             if share_epoch0:
                 self._share_epoch0(units, plans)
                 self._share_epoch0(units, plans, BENCHMARK_SPLIT)
             if cells == "together":
-                for epoch in range(epochs + 1):
-                    todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
-                    t0 = time.perf_counter()
-                    if epoch >= 1 and todo:
-                        self._episodes(todo, [plans[u.run_id].train for u in todo], epoch, "train")
-                        for unit in todo:
-                            self._round(unit, plans[unit.run_id].learning, epoch)
-                    if todo:
-                        self._episodes(todo, [plans[u.run_id].evaluate for u in todo], epoch, "eval")
-                    for unit in todo:
-                        self._record(unit, epoch, t0)
-                    self._benchmark(units, plans, epoch, epochs)
+                self._run_together(units, plans, epochs, overlap)
             else:
                 for unit in units:
-                    done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
-                    for epoch in range(epochs + 1):
-                        if epoch not in done:
-                            t0, phases = time.perf_counter(), {}
-                            if epoch >= 1:
-                                phases.update(self._episodes([unit], [plan.train], epoch, "train"))
-                                phases["round_s"] = self._round(unit, plan.learning, epoch)
-                            phases.update(self._episodes([unit], [plan.evaluate], epoch, "eval"))
-                            self._record(unit, epoch, t0, phases)
-                        self._benchmark([unit], plans, epoch, epochs)  # before the next epoch's round
+                    self._run_cell(unit, plans, epochs, overlap)
         finally:
             if self.worker is not None:  # the learner process goes with the experiment run
                 self.worker.close()
         for unit in units:
             self.rec.finish_run(unit.run_id, "done")
         return units
+
+    def _run_cell(self, unit: Unit, plans: dict[int, CellPlan], epochs: int, overlap: bool) -> None:
+        """One cell through its epochs; each epoch's phases (seconds) go into its evaluation row. With `overlap`
+        the next epoch's training phases are measured during this epoch's held-out call and recorded with the
+        next epoch (its `train_episodes_s` 0: their wall time is in this epoch's `eval_episodes_s`)."""
+        done, plan = self._done_epochs(unit.run_id), plans[unit.run_id]
+        ahead: dict[str, float] = {}  # the next epoch's training phases, run during this epoch's held-out call
+        for epoch in range(epochs + 1):
+            if epoch in done:
+                ahead = {}
+            else:
+                t0, phases = time.perf_counter(), dict(ahead)
+                if epoch >= 1:
+                    if not ahead:
+                        phases.update(self._episodes([Episodes(unit, plan.train, epoch, "train")]))
+                    phases["round_s"] = self._round(unit, plan.learning, epoch)
+                jobs = [Episodes(unit, plan.evaluate, epoch, "eval"), *self._overlapped([unit], plans, epoch,
+                                                                                        epochs, overlap)]
+                measured = self._episodes(jobs)
+                ahead = {}
+                if any(job.split == "train" for job in jobs[1:]):
+                    ahead = {**{k: v for k, v in measured.items() if k.startswith("train_")}, "train_episodes_s": 0.0}
+                phases.update({k: v for k, v in measured.items() if not k.startswith("train_")})
+                self._record(unit, epoch, t0, phases, overlapped=[j.split for j in jobs[1:]])
+            self._benchmark([unit], plans, epoch, epochs)  # before the next epoch's round
+
+    def _run_together(self, units: list[Unit], plans: dict[int, CellPlan], epochs: int, overlap: bool) -> None:
+        """An epoch of every cell at once (their phases are not split per cell, so not recorded)."""
+        ahead: set[int] = set()  # cells whose next training episodes ran with their held-out ones
+        for epoch in range(epochs + 1):
+            todo = [u for u in units if epoch not in self._done_epochs(u.run_id)]
+            t0 = time.perf_counter()
+            if epoch >= 1 and todo:
+                if train := [Episodes(u, plans[u.run_id].train, epoch, "train") for u in todo if u.run_id not in ahead]:
+                    self._episodes(train)
+                for unit in todo:
+                    self._round(unit, plans[unit.run_id].learning, epoch)
+            ahead, extra = set(), []
+            if todo:
+                extra = self._overlapped(todo, plans, epoch, epochs, overlap)
+                self._episodes([*(Episodes(u, plans[u.run_id].evaluate, epoch, "eval") for u in todo), *extra])
+                ahead = {job.unit.run_id for job in extra if job.split == "train"}
+            for unit in todo:
+                self._record(unit, epoch, t0, overlapped=sorted({j.split for j in extra if j.unit is unit}))
+            self._benchmark(units, plans, epoch, epochs)
+
+    def _overlapped(self, units: list[Unit], plans: dict[int, CellPlan], epoch: int, last: int,
+                    overlap: bool) -> list["Episodes"]:
+        """With `overlap`, what shares the held-out call of `epoch` (e >= 1), on the same adapter: the training
+        episodes of the next epoch, or at the last epoch the benchmark's episodes (recorded by `_benchmark`)."""
+        if not overlap or epoch < 1:
+            return []
+        if epoch < last:
+            return [Episodes(u, plans[u.run_id].train, epoch + 1, "train") for u in units]
+        return [Episodes(u, plans[u.run_id].benchmark, epoch, BENCHMARK_SPLIT)
+                for u in self._benchmark_due(units, plans, epoch, last)]
 
     def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan], split: str = "eval") -> None:
         """Epoch 0 of a held-out split ("eval" or the benchmark's) once per seed and held-out scenario: every arm
@@ -186,7 +237,7 @@ class Experiment:
             if source is None:
                 source, todo = todo[0], todo[1:]
                 t0 = time.perf_counter()
-                phases = self._episodes([source], [plans[source.run_id].held_out(split)], 0, split)
+                phases = self._episodes([Episodes(source, plans[source.run_id].held_out(split), 0, split)])
                 self._record(source, 0, t0, phases, split=split)
             for unit in todo:
                 with self.store.session() as s:
@@ -196,15 +247,19 @@ class Experiment:
     def _benchmark(self, units: list[Unit], plans: dict[int, CellPlan], epoch: int, last: int) -> None:
         """The outside benchmark's episodes of the cells at epoch 0 and at the last epoch, and of any epoch whose
         benchmark was begun (a resumed one continues its planned episodes), where not recorded yet."""
-        todo = [u for u in units if plans[u.run_id].benchmark is not None
-                and (epoch in (0, last) or self.rec.count_episodes(u.run_id, epoch=epoch, split=BENCHMARK_SPLIT))
-                and epoch not in self._done_epochs(u.run_id, BENCHMARK_SPLIT)]
+        todo = self._benchmark_due(units, plans, epoch, last)
         if not todo:
             return
         t0 = time.perf_counter()
-        phases = self._episodes(todo, [plans[u.run_id].benchmark for u in todo], epoch, BENCHMARK_SPLIT)
+        phases = self._episodes([Episodes(u, plans[u.run_id].benchmark, epoch, BENCHMARK_SPLIT) for u in todo])
         for unit in todo:
             self._record(unit, epoch, t0, phases if len(todo) == 1 else None, split=BENCHMARK_SPLIT)
+
+    def _benchmark_due(self, units: list[Unit], plans: dict[int, CellPlan], epoch: int, last: int) -> list[Unit]:
+        """The cells whose benchmark of `epoch` is to be run or finished: at epoch 0 and the last, or begun."""
+        return [u for u in units if plans[u.run_id].benchmark is not None
+                and (epoch in (0, last) or self.rec.count_episodes(u.run_id, epoch=epoch, split=BENCHMARK_SPLIT))
+                and epoch not in self._done_epochs(u.run_id, BENCHMARK_SPLIT)]
 
     @functools.cached_property
     def _benchmark_folder(self) -> Path:
@@ -233,9 +288,10 @@ class Experiment:
         return time.perf_counter() - t0
 
     def _record(self, unit: Unit, epoch: int, t0: float, phases: dict[str, float] | None = None,
-                copied_from: int | None = None, split: str = "eval") -> None:
+                copied_from: int | None = None, split: str = "eval", overlapped: list[str] | None = None) -> None:
         """The epoch's evaluation row of `split`; `phases` (seconds per phase, this session's) go into its extra,
-        and `copied_from`, the run whose episodes were copied into this one (a shared epoch 0)."""
+        `copied_from`, the run whose episodes were copied into this one (a shared epoch 0), and `overlapped`, the
+        splits whose episodes shared this one's policy calls (`Experiment.run`'s overlap)."""
         from store.evaluation import record_evaluation
 
         with self.store.session() as s:
@@ -244,18 +300,20 @@ class Experiment:
                 row.extra = {**(row.extra or {}), "phase_s": {k: round(v, 2) for k, v in phases.items()}}
             if copied_from is not None:
                 row.extra = {**(row.extra or {}), "copied_from_run": copied_from}
+            if overlapped:
+                row.extra = {**(row.extra or {}), "batched_with": overlapped}
             log.info("%s/s%d epoch %d %s: aligned %.2f, hack %.2f (%.0fs; %s)", unit.arm, unit.seed, epoch, split,
                      row.aligned_rate or 0.0, row.hack_rate or 0.0, time.perf_counter() - t0,
                      ", ".join(f"{k} {v:.0f}" for k, v in (phases or {}).items()))
 
-    def _episodes(self, units: list[Unit], scenarios: list[Scenario], epoch: int, split: str) -> dict[str, float]:
-        """The cells' episodes of one epoch and split (planned on first use), stepped together
-        when there are several; the seconds of their phases (episodes, policy decode, sandbox,
-        conscience, rewrite audit), summed over the cells."""
-        from agentloop.cells import run_cells
+    def _episodes(self, jobs: list["Episodes"]) -> dict[str, float]:
+        """The jobs' episodes (planned on first use), stepped together when there are several; the seconds of
+        their phases per split (policy decode, sandbox, conscience, rewrite audit), summed over the cells, and
+        the call's wall time as the first job's `<split>_episodes_s`."""
+        from agentloop.cells import Cell, run_cells
 
-        runners = []
-        for unit, scenario in zip(units, scenarios):
+        cells = []
+        for unit, scenario, epoch, split in jobs:
             if split == BENCHMARK_SPLIT and self._rounds(unit.run_id) > epoch:  # the policy is the newest adapter
                 raise AgentloopError(f"{unit.arm}/s{unit.seed}: the benchmark of epoch {epoch} is missing and the run "
                                      f"has trained past that epoch (the policy is its newest adapter), so it can no "
@@ -266,22 +324,32 @@ class Experiment:
                 else:  # held out (eval, benchmark): every instance once, whatever `episodes` says
                     plans = plan_episodes(scenario.with_overrides(episodes=_n_eval(scenario)), epoch, "eval")
                 self.rec.plan_episodes(unit.run_id, plans, epoch=epoch, split=split)
-            runners.append(Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
-                                  _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),
-                                  task_resolver(scenario)))
-        names = ", ".join(f"{u.arm}/s{u.seed}" for u in units)
-        self.on_progress(f"{names} epoch {epoch}: {split} episodes")
+            runner = Runner(runner_options(scenario, seed=unit.seed * 1_000 + epoch), self.rec, self.engine,
+                            _sandbox(scenario, self.allow_weak_sandbox), make_judge_for(scenario, self.engine),
+                            task_resolver(scenario))
+            cells.append(Cell(runner, unit.run_id, epoch, split))
+        self.on_progress(", ".join(f"{j.unit.arm}/s{j.unit.seed} epoch {j.epoch}: {j.split}" for j in jobs) + " episodes")
         t0 = time.perf_counter()
-        if len(runners) > 1:
-            run_cells([(runner, unit.run_id) for runner, unit in zip(runners, units)], epoch=epoch, split=split)
+        if len(cells) > 1:
+            run_cells(cells)
         else:
-            runners[0].run(units[0].run_id, epoch=epoch, split=split)
-            if runners[0].stop_requested.is_set():
+            cells[0].runner.run(cells[0].run_id, epoch=cells[0].epoch, split=cells[0].split)
+            if cells[0].runner.stop_requested.is_set():
                 raise KeyboardInterrupt
-        phases = {f"{split}_episodes_s": time.perf_counter() - t0}
-        for name in ("generate_s", "sandbox_s", "review_s", "audit_s"):
-            phases[f"{split}_{name}"] = sum(getattr(r.stats, name) for r in runners)
+        phases = {f"{jobs[0].split}_episodes_s": time.perf_counter() - t0}
+        for split in dict.fromkeys(job.split for job in jobs):
+            for name in ("generate_s", "sandbox_s", "review_s", "audit_s"):
+                phases[f"{split}_{name}"] = sum(getattr(c.runner.stats, name) for c in cells if c.split == split)
         return phases
+
+
+class Episodes(NamedTuple):
+    """A cell's episodes of one epoch and split, with the scenario they run (one job of `Experiment._episodes`)."""
+
+    unit: Unit
+    scenario: Scenario
+    epoch: int
+    split: str
 
 
 def _n_eval(scenario: Scenario) -> int:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from agentloop.cells import run_cells
+from agentloop.cells import Cell, run_cells
 from agentloop.detectors import Evaluation, evaluate_solution, is_misaligned, static_findings
 from agentloop.engines.base import Engine, adapter_id
 from agentloop.core.labels import hack_detectors, insecure_detectors, misaligned_detectors
@@ -146,7 +146,7 @@ class Runner:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_sigint)
         try:
-            run_cells([(self, run_id)], epoch=epoch, split=split, wait_for_others=True)
+            run_cells([Cell(self, run_id, epoch, split)], wait_for_others=True)
         finally:
             if threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGINT, previous)

@@ -14,13 +14,17 @@ and seed, each into a fresh store, on one engine:
   uid with subprocess's `user=`/`group=` (which makes CPython fork the whole engine process instead of
   vforking): the organism until issue 28, the old spawn put back for this side only (`old_spawn`);
 - after: the experiment's learner worker, loaded once for every round (learner.worker), and the uid
-  switched by `setpriv` in the child (agentloop.sandbox._uids.as_uid).
+  switched by `setpriv` in the child (agentloop.sandbox._uids.as_uid);
+- overlap: after, plus `--overlap`: the held-out episodes of epoch e and the training episodes of epoch
+  e+1 in the same policy calls (both on adapter e). Its cell epoch is the mean over epochs of the
+  experiment's time, so epoch 1 (training episodes alone) and the last (held-out alone) count as they are.
 
 Epoch 0 (no round) is not a cell epoch and is left out of the ratio. The sides alternate (before,
-after, before, ...) over --repeats, so drift on a shared machine hits both. Prints the per-phase
-seconds (mean over epochs 1..E and repeats) of each side and the ratio of their cell-epoch times; the
-answers themselves are compared too (the held-out hack and capability numbers must be equal: the
-worker trains the same adapters).
+after, overlap, before, ...) over --repeats, so drift on a shared machine hits all. Prints the per-phase
+seconds (mean over epochs 1..E and repeats) of each side and the ratios of their cell-epoch times; the
+answers themselves are compared too (before and after must have equal held-out hack and capability
+numbers: the worker trains the same adapters; overlap's may differ in bf16, where an answer depends on
+its batch, and are printed beside them).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ def old_spawn():
         _process.subprocess.Popen = real
 
 
+SIDES = ("before", "after", "overlap")
+
+
 def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs: int, folder: Path) -> dict:
     """One side's experiment (one cell) into a fresh store: per epoch its phases, and its held-out numbers."""
     from agentloop.experiment import Experiment
@@ -74,10 +81,10 @@ def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs
     store.upgrade()
     exp = Experiment(scenario, store, engine, db_url=db_url, workdir=folder / side, model_path=base,
                      scenario_path=str(ROOT / "scenarios" / "organism.yaml"), command=f"bench/cell_epoch.py {side}",
-                     keep_learner_loaded=side == "after")
+                     keep_learner_loaded=side != "before")
     t0 = time.perf_counter()
     with old_spawn() if side == "before" else contextlib.nullcontext():
-        exp.run(f"bench-{side}", [arm], [seed], epochs)
+        exp.run(f"bench-{side}", [arm], [seed], epochs, overlap=side == "overlap")
     wall = time.perf_counter() - t0
     with sqlite3.connect(folder / f"{side}.db") as con:
         rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations "
@@ -109,10 +116,10 @@ def main() -> None:
     scenario = shipped.with_changes(organism={"warm_start": None}, benchmark=None)
     base = str(Path(args.base).resolve())
     engine = make_engine_for(scenario, base, adapters=1)
-    results: dict[str, list[dict]] = {"before": [], "after": []}
+    results: dict[str, list[dict]] = {side: [] for side in SIDES}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
-            for side in ("before", "after"):
+            for side in SIDES:
                 folder = Path(tmp) / f"r{repeat}"
                 folder.mkdir(exist_ok=True)
                 results[side].append(run_side(side, scenario, engine, base, args.arm, args.seed, args.epochs, folder))
@@ -121,20 +128,25 @@ def main() -> None:
     rows = []
     for phase in (*PHASES, "cell_epoch_s"):
         get = _cell_epoch if phase == "cell_epoch_s" else (lambda e, p=phase: e.get(p, 0.0))
-        before = statistics.fmean(get(e) for e in trained["before"])
-        after = statistics.fmean(get(e) for e in trained["after"])
-        rows.append([phase, f"{before:.1f}", f"{after:.1f}", f"{before / after:.2f}x" if after else "-"])
+        mean = {side: statistics.fmean(get(e) for e in trained[side]) for side in SIDES}
+        rows.append([phase, *(f"{mean[side]:.1f}" for side in SIDES),
+                     *(f"{mean['before'] / mean[side]:.2f}x" if mean[side] else "-" for side in SIDES[1:])])
     print(json.dumps({side: [{"wall_s": round(r["wall_s"], 1), "epochs": r["epochs"]} for r in runs]
                       for side, runs in results.items()}))  # first: the raw numbers survive any printing error
     print(f"organism cell epoch, arm {args.arm}, seed {args.seed}, epochs 1..{args.epochs}, {args.repeats} repeat(s)")
-    header = ["phase (mean s per epoch)", "before", "after", "before/after"]
+    header = ["phase (mean s per epoch)", *SIDES, *(f"before/{side}" for side in SIDES[1:])]
     width = max(len(r[0]) for r in [header, *rows])
     for row in [header, *rows]:
-        print(f"{row[0]:<{width}}  " + "  ".join(f"{v:>12}" for v in row[1:]))
-    same = all(r_b["epochs"][e]["hack_rate"] == r_a["epochs"][e]["hack_rate"]
-               and r_b["epochs"][e]["capability"] == r_a["epochs"][e]["capability"]
-               for r_b, r_a in zip(results["before"], results["after"]) for e in r_b["epochs"])
-    print(f"held-out numbers equal on both sides: {same}")
+        print(f"{row[0]:<{width}}  " + "  ".join(f"{v:>14}" for v in row[1:]))
+    for side in SIDES[1:]:
+        same = all(r_b["epochs"][e]["hack_rate"] == r_s["epochs"][e]["hack_rate"]
+                   and r_b["epochs"][e]["capability"] == r_s["epochs"][e]["capability"]
+                   for r_b, r_s in zip(results["before"], results[side]) for e in r_b["epochs"])
+        print(f"held-out numbers of {side} equal to before's: {same}")
+    for side in SIDES:
+        print(f"{side}: held-out hack rate / capability by epoch: " + "; ".join(
+            f"{e}: {v['hack_rate']:.3f} / {v['capability'] if v['capability'] is None else round(v['capability'], 3)}"
+            for r in results[side] for e, v in sorted(r["epochs"].items())))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ def experiment(
         "one_after_another", help="one_after_another: a cell (arm x seed) through all its epochs, then the next; "
                                   "together: an epoch of every cell at once, their episodes in one generate per step "
                                   "(same answers; faster where batching pays: bench/cells_together.py)."),
+    overlap: bool = typer.Option(
+        False, help="Step a cell's held-out episodes of epoch e with its training episodes of epoch e+1 (and its "
+                    "benchmark at the last epoch): the same adapter, fewer and fuller batches (bench/cell_epoch.py); "
+                    "in bf16 the answers then differ from a run without it. A resumed experiment keeps its choice."),
     lora_mode: Optional[str] = typer.Option(
         None, help="merge | requests: how the vLLM policy gets its adapter (model.lora_mode; requests batches "
                    "several cells' adapters, for --cells together)."),
@@ -77,7 +81,7 @@ def experiment(
     if verbose:
         set_verbose(True)
     ablation = Ablation(scenario, scenario_path, arms=[a.strip() for a in arms.split(",") if a.strip()],
-                        seeds=seeds, epochs=epochs, cells=cells, workdir=workdir,
+                        seeds=seeds, epochs=epochs, cells=cells, overlap=overlap, workdir=workdir,
                         allow_weak_sandbox=allow_weak_sandbox)
     url, experiment_id = _run(ablation, db_url(db), resume)
     if report:
@@ -95,6 +99,7 @@ class Ablation:
     seeds: int
     epochs: int
     cells: str
+    overlap: bool
     workdir: Path
     allow_weak_sandbox: bool
 
@@ -134,7 +139,8 @@ def _run(ablation: Ablation, url: str, resume: str | None) -> tuple[str, str]:
                          scenario_path=str(scenario_path), command=command,
                          allow_weak_sandbox=ablation.allow_weak_sandbox,
                          on_progress=lambda text: status(f"experiment {experiment_id}: {text}"))
-        exp.run(experiment_id, ablation.arms, list(range(ablation.seeds)), ablation.epochs, cells=ablation.cells)
+        exp.run(experiment_id, ablation.arms, list(range(ablation.seeds)), ablation.epochs, cells=ablation.cells,
+                overlap=ablation.overlap)
     console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
                   f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
     return url, experiment_id

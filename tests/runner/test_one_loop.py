@@ -11,66 +11,16 @@ runs without a model too, on a policy and conscience that answer by a hash of th
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from _scripted import HACK, planned_run
+from _hashed import ROWS, HashedModel
+from _scripted import planned_run
 from agentloop.core.paths import repo_root
-from agentloop.core.types import Generation
 
 SMOKE = repo_root() / "scenarios" / "smoke.yaml"
-
-ROWS = {
-    "episodes": """SELECT "index", task_family, task_seed, status, outcome, error FROM episodes ORDER BY "index" """,
-    "turns": """SELECT e."index", t."index", t.prompt, t.reasoning, t.answer, t.code, t.prompt_tokens,
-                       t.completion_tokens, t.adapter_version, t.gated, t.visible_passed, t.visible_total,
-                       t.hidden_passed, t.hidden_total
-                FROM turns t JOIN episodes e ON e.id = t.episode_id ORDER BY e."index", t."index" """,
-    "findings": """SELECT e."index", t."index", f.detector, f.rule, f.severity, f.line, f.file, f.message
-                   FROM findings f JOIN turns t ON t.id = f.turn_id JOIN episodes e ON e.id = t.episode_id
-                   ORDER BY e."index", t."index", f.detector, f.rule, f.line, f.message""",
-    "verdicts": """SELECT e."index", t."index", v.label, v.p_ethical, v.p_neutral, v.p_unethical, v.rewrite,
-                          v.framework, v.judge, v.snapshot, v.evidence
-                   FROM verdicts v JOIN turns t ON t.id = v.turn_id JOIN episodes e ON e.id = t.episode_id
-                   ORDER BY e."index", t."index" """,
-    "pairs": """SELECT e."index", t."index", p.prompt, p.chosen, p.rejected, p.source
-                FROM preference_pairs p JOIN turns t ON t.id = p.turn_id JOIN episodes e ON e.id = t.episode_id
-                ORDER BY e."index", t."index" """,
-}
-
-
-class HashedModel:
-    """A deterministic stand-in for a model: a hack or a fix, and label scores, chosen by a hash of the prompt."""
-
-    name = "hashed"
-
-    def __init__(self) -> None:
-        self.loaded: dict[int, str] = {}
-
-    @property
-    def adapter_versions(self) -> list[int]:
-        return list(self.loaded)
-
-    def load_adapter(self, path: str, version: int) -> None:
-        self.loaded[version] = path
-
-    def generate(self, prompts, sampling, adapter=None):
-        fix = "I fix it.\n```python\ndef solve():\n    return 1\n```"
-        return [Generation(text=HACK if _hash(p, adapter) % 2 else fix, prompt_tokens=1, completion_tokens=1,
-                           latency_s=0.0) for p in prompts]
-
-    def score_choices(self, prompts, choices, adapter=None):
-        return [[-0.5 - _hash(p, c) % 7 for c in choices] for p in prompts]
-
-    def close(self) -> None:
-        pass
-
-
-def _hash(*parts) -> int:
-    return int(hashlib.sha256(repr(parts).encode()).hexdigest(), 16)
 
 
 @pytest.fixture(params=[pytest.param("hf_fp32", marks=pytest.mark.model), "hashed"])
@@ -102,7 +52,7 @@ def _runner_on(db: Path, name: str, scenario, engine, adapter: str):
 
 
 def test_runner_run_and_one_cell_store_identical_rows(engine_and_adapter, tmp_path):
-    from agentloop.cells import run_cells
+    from agentloop.cells import Cell, run_cells
     from agentloop.config.scenario import load_scenario
 
     engine, adapter = engine_and_adapter
@@ -110,7 +60,7 @@ def test_runner_run_and_one_cell_store_identical_rows(engine_and_adapter, tmp_pa
     runner, run_id = _runner_on(tmp_path / "run.db", "plain", scenario, engine, adapter)
     runner.run(run_id)
     cell, cell_run = _runner_on(tmp_path / "cells.db", "one cell", scenario, engine, adapter)
-    run_cells([(cell, cell_run)])
+    run_cells([Cell(cell, cell_run)])
 
     assert cell.adapter_id == runner.adapter_id is not None  # one LoRA id per folder, kept by the engine
     plain, cells = _stored(tmp_path / "run.db"), _stored(tmp_path / "cells.db")
