@@ -31,7 +31,7 @@ def test_the_engine_and_every_arm_start_from_the_warm_started_base(tmp_path, mon
             seen["experiment"] = (engine, kwargs["model_path"])
 
         def run(self, experiment_id, arms, seeds, epochs, cells):
-            seen["run"] = (experiment_id, arms, seeds, epochs, cells)
+            seen["run"] = (experiment_id, arms, seeds, epochs, cells, overlap)
             return []
 
     monkeypatch.setattr(agentloop.organism.stage, "warm_start", fake_warm_start)
@@ -44,4 +44,4 @@ def test_the_engine_and_every_arm_start_from_the_warm_started_base(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert seen["warm_start"] == (True, "/raw/model", "org-1", tmp_path / "runs")
     assert seen["experiment"] == ("engine on /merged/base", "/merged/base")
-    assert seen["run"] == ("org-1", ["off"], [0], 1, "one_after_another")
+    assert seen["run"] == ("org-1", ["off"], [0], 1, "one_after_another", False)
