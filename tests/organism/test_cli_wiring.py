@@ -30,7 +30,7 @@ def test_the_engine_and_every_arm_start_from_the_warm_started_base(tmp_path, mon
         def __init__(self, scenario, store, engine, **kwargs):
             seen["experiment"] = (engine, kwargs["model_path"])
 
-        def run(self, experiment_id, arms, seeds, epochs, cells):
+        def run(self, experiment_id, arms, seeds, epochs, cells, overlap):
             seen["run"] = (experiment_id, arms, seeds, epochs, cells, overlap)
             return []
 
