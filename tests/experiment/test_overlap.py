@@ -1,7 +1,9 @@
 """`Experiment.run(overlap=True)` (`agentloop experiment --overlap`): a cell's held-out episodes of epoch e
 share their policy calls with its training episodes of epoch e+1 (and, at the last epoch, its benchmark's).
-On the fp32 engine, where an answer does not depend on its batch, the experiment stores the rows it stores
-without overlap; each overlapped evaluation row names what shared its calls, and the next epoch's
+On the fp32 engine, where an answer does not depend on its batch, the experiment stores the answers, labels,
+findings and outcomes it stores without overlap (as `--cells together` does: tests/experiment/
+test_experiment_e2e.py); the frozen copy's probabilities move in the third decimal, since the engine's calls
+come in another order. Each overlapped evaluation row names what shared its calls, and the next epoch's
 training phases are recorded with that epoch. A resumed experiment keeps its schedule."""
 
 from __future__ import annotations
@@ -16,15 +18,19 @@ from agentloop.core.errors import ConfigError
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 ROWS = """SELECT e.epoch, e.split, e.task_family, e.task_kind, e.task_seed, e.outcome, t."index", t.answer,
-                 t.adapter_version, t.hidden_passed, t.visible_passed, v.label, ROUND(v.p_unethical, 4), v.rewrite,
+                 t.adapter_version, t.hidden_passed, t.visible_passed, v.label, v.rewrite,
                  (SELECT GROUP_CONCAT(f.detector || ':' || f.rule) FROM findings f WHERE f.turn_id = t.id)
           FROM episodes e JOIN turns t ON t.episode_id = e.id LEFT JOIN verdicts v ON v.turn_id = t.id
           ORDER BY e.epoch, e.split, e."index", t."index" """
 
 
-def _rows(db) -> list[tuple]:
+PROBS = """SELECT v.p_unethical FROM verdicts v JOIN turns t ON t.id = v.turn_id JOIN episodes e ON e.id = t.episode_id
+           ORDER BY e.epoch, e.split, e."index", t."index" """
+
+
+def _rows(db, sql: str = ROWS) -> list[tuple]:
     with sqlite3.connect(db) as con:
-        return con.execute(ROWS).fetchall()
+        return con.execute(sql).fetchall()
 
 
 def test_overlap_stores_the_rows_of_one_phase_after_another(vllm_engine, tmp_path):
@@ -39,6 +45,8 @@ def test_overlap_stores_the_rows_of_one_phase_after_another(vllm_engine, tmp_pat
     assert {(epoch, split) for epoch, split, *_ in apart} >= {(1, "train"), (2, "train"), (2, "eval"),
                                                              (2, "benchmark")}
     assert _rows(tmp_path / "overlap.db") == apart
+    probs = zip(_rows(tmp_path / "apart.db", PROBS), _rows(tmp_path / "overlap.db", PROBS), strict=True)
+    assert max(abs(a - b) for (a,), (b,) in probs) < 0.01
     with sqlite3.connect(tmp_path / "overlap.db") as con:
         extra = {(epoch, split): (batched, train_s) for epoch, split, batched, train_s in con.execute(
             """SELECT epoch, COALESCE(json_extract(extra, '$.split'), 'eval'), json_extract(extra, '$.batched_with'),
