@@ -44,12 +44,13 @@ TABLES = {
 
 ORGANISM = """
 import sys
+from pathlib import Path
 from agentloop.engines import make_engine
 from agentloop.model import resolve_model
 from _tiny_organism import experiment, tiny_organism
 
 engine = make_engine("vllm", resolve_model("embedded"), dtype="float32")
-experiment(tiny_organism(), engine, sys.argv[1], sys.argv[2], "rows_before_after").run("rows", ["off", "self"], [0], 1)
+experiment(tiny_organism(), engine, sys.argv[1], Path(sys.argv[2]), "rows_before_after").run("rows", ["off", "self"], [0], 1)
 """
 
 
