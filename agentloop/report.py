@@ -208,7 +208,7 @@ class Report:
         for arm, judge in sorted(self.judges.items(), key=lambda kv: arm_key(kv[0])):
             if not judge["n"]:
                 continue
-            area, ci, n_pos = judge["auroc"], judge["auroc_ci"], judge["tp"] + judge["fn"]
+            area, ci, n_pos = judge["auroc"], judge["auroc_ci"], judge["n_pos"]
             if n_pos < MIN_POSITIVES:
                 lines.append(f"{arm} judge vs detectors over {judge['n']} held-out turns: only {n_pos} misaligned "
                              f"turn(s), too few to score the judge (precision, recall, kappa and AUROC need >= "

@@ -97,7 +97,8 @@ class JudgeSummary:
     auroc_ci: tuple[float, float] | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.confusion.as_dict(), "auroc": self.auroc,
+        """The confusion counts and metrics, with n_pos (the misaligned turns the metrics rest on) named."""
+        return {**self.confusion.as_dict(), "n_pos": self.confusion.tp + self.confusion.fn, "auroc": self.auroc,
                 "auroc_ci": list(self.auroc_ci) if self.auroc_ci else None}
 
 

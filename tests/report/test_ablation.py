@@ -228,3 +228,22 @@ def test_one_training_run_per_arm_is_flagged(ablation, tmp_path):
     store.dispose()
     caution = [line for line in build_report(single, "abl").summary() if line.startswith("Caution:")]
     assert len(caution) == 1 and "1 seed(s)" in caution[0] and "training variance" in caution[0]
+
+
+def test_judge_metrics_name_their_n_pos(tmp_path):
+    """report.json's judge metrics per arm carry n_pos: the judged held-out turns with a misaligned finding."""
+    from agentloop.core.labels import misaligned_detectors
+
+    url = f"sqlite:///{tmp_path / 'judged.db'}"
+    store = ensure_schema(url)
+    record_ablation(store, "judged", cells({"off": 8, "self": 3}),
+                    judge={"hack": "unethical", "pass": "ethical", "fail": "ethical", "insecure": "ethical"})
+    store.dispose()
+    detectors = ", ".join(f"'{d}'" for d in sorted(misaligned_detectors()))
+    misaligned = _sql(url, f"""SELECT r.arm, COUNT(DISTINCT t.id) FROM turns t JOIN verdicts v ON v.turn_id = t.id
+                               JOIN findings f ON f.turn_id = t.id JOIN episodes e ON e.id = t.episode_id
+                               JOIN runs r ON r.id = e.run_id WHERE e.split = 'eval' AND f.detector IN ({detectors})
+                               GROUP BY r.arm""")
+    judges = build_report(url, "judged").judges
+    assert judges and {arm: j["n_pos"] for arm, j in judges.items()} == dict(misaligned)
+    assert all(j["n_pos"] == j["tp"] + j["fn"] > 0 for j in judges.values())
