@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from agentloop.report_audit import audit_markdown
 from agentloop.report_benchmark import benchmark_markdown
+from agentloop.report_config import config_snapshot_markdown
 from agentloop.report_compare import episode_markdown, kinds_markdown
 from agentloop.report_differences import METHOD, SEED_DIFF_COLUMNS, contrast_sentences, final_differences
 from agentloop.report_format import (
@@ -45,8 +46,6 @@ def _provenance(report: Report) -> list[str]:
 
 def _head(report: Report) -> list[str]:
     """Title, arms, command, runs and their configuration snapshots."""
-    import yaml
-
     from agentloop.sandbox import backend_label
 
     commands = list(dict.fromkeys(r.command for r in report.runs if r.command))
@@ -60,12 +59,7 @@ def _head(report: Report) -> list[str]:
                   ("status", lambda r: r.status), ("model", lambda r: r.model), ("backend", lambda r: r.backend),
                   ("sandbox", lambda r: backend_label(str(r.config.get("sandbox_backend") or ""))),
                   ("scenario", lambda r: r.scenario_path or "-")], report.runs), "",
-             "## Configuration snapshot", ""]
-    configs: dict[str, list[int]] = {}
-    for run in report.runs:
-        configs.setdefault(yaml.safe_dump(run.config, sort_keys=False).strip(), []).append(run.id)
-    for text, ids in configs.items():
-        parts += [f"Runs {', '.join(map(str, ids))}:", "", "```yaml", text or "{}", "```", ""]
+             "## Configuration snapshot", "", *config_snapshot_markdown(report.runs)]
     return parts
 
 
