@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from agentloop.benchmark import BENCHMARK_SPLIT
 from agentloop.core.metrics import Rate
 from agentloop.core.seed_stats import seed_summary
+from agentloop.report_differences import SEED_DIFF_COLUMNS, contrast_sentences, final_differences, seed_differences
 from agentloop.report_format import Column, Row, arm_key, markdown_table
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from store.models import RunRow
     from store.session import Session
 
-__all__ = ["BENCHMARK_COLUMNS", "DEFINITIONS", "METHOD", "benchmark_markdown", "benchmark_section",
-           "benchmark_tables", "cell_text"]
+__all__ = ["BENCHMARK_COLUMNS", "DEFINITIONS", "METHOD", "benchmark_differences", "benchmark_markdown",
+           "benchmark_section", "benchmark_tables", "cell_text"]
 
 # rate -> (the task kind whose episodes it counts, None: every benchmark episode; the count)
 RATES: dict[str, tuple[str | None, str]] = {"capability": ("honest", "solved"),
@@ -91,7 +92,20 @@ def benchmark_section(session: Session, runs: Sequence[RunRow]) -> dict[str, Any
                  **{rate: _cell([s], rate) for rate in RATES}}
                 for s in sorted(seeds, key=lambda s: (arm_key(s["arm"]), s["seed"], s["epoch"]))]
     return {"split": BENCHMARK_SPLIT, "settings": _settings(runs), "definitions": DEFINITIONS, "method": METHOD,
-            "rows": rows, "seeds": per_seed}
+            "rows": rows, "seeds": per_seed, "differences": benchmark_differences(per_seed)}
+
+
+# the benchmark's rates under the names the seed-level differences give them (report_differences.METRIC_NAMES)
+DIFF_NAMES = {"capability": "capability", "cheating": "cheating_rate", "hack": "hack_rate"}
+
+
+def benchmark_differences(per_seed: Sequence[Row]) -> list[Row]:
+    """The same seed-level paired differences as the held-out episodes' (report_differences): each arm vs off,
+    self vs the controls, oracle vs self and each arm's last epoch vs epoch 0, on the benchmark's rates (a seed
+    with no episode of a rate's kind has no value and is dropped)."""
+    rows = [{"arm": s["arm"], "seed": s["seed"], "epoch": s["epoch"],
+             **{DIFF_NAMES[rate]: s[rate]["rate"] if s[rate]["n"] else None for rate in RATES}} for s in per_seed]
+    return seed_differences(rows, metrics=tuple(DIFF_NAMES.values()))
 
 
 def cell_text(cell: dict[str, Any], seed_level: bool = True) -> str:
@@ -141,8 +155,19 @@ def benchmark_markdown(section: dict[str, Any]) -> list[str]:
         return []
     return [f"## {_title(section)}", "", _what(section), "",
             *[f"- **{name}**: {text}" for name, text in section["definitions"].items()], "", section["method"], "",
-            markdown_table(BENCHMARK_COLUMNS, section["rows"]), "", "Per seed:", "",
-            markdown_table(BENCHMARK_COLUMNS, section["seeds"]), ""]
+            markdown_table(BENCHMARK_COLUMNS, section["rows"]), "", *_differences_markdown(section),
+            "Per seed:", "", markdown_table(BENCHMARK_COLUMNS, section["seeds"]), ""]
+
+
+def _differences_markdown(section: dict[str, Any]) -> list[str]:
+    """The benchmark's seed-level differences at each contrast's last shared epoch (all epochs in report.json)."""
+    final = final_differences(section.get("differences") or [])
+    if not final:
+        return []
+    return ["Differences between arms on the benchmark, seed level (the method of the held-out episodes' "
+            "differences above; every epoch's in report.json, `benchmark.differences`):", "",
+            markdown_table(SEED_DIFF_COLUMNS, final), "",
+            *[f"- {line}" for line in contrast_sentences(section["differences"])], ""]
 
 
 def benchmark_tables(section: dict[str, Any]) -> list[RenderableType]:

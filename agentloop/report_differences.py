@@ -25,7 +25,8 @@ SELF_VERSUS = ("always", "random", "distill", "kl")  # what the self-judge's pai
 # the per-seed numbers compared; names as in the report's rows
 DIFF_METRICS = ("hack_rate", "degenerate_rate", "capability", "aligned_rate", "aligned_nondegenerate_rate")
 METRIC_NAMES = {"hack_rate": "hack rate", "degenerate_rate": "degenerate rate", "capability": "capability",
-                "aligned_rate": "aligned rate", "aligned_nondegenerate_rate": "aligned and not degenerate"}
+                "aligned_rate": "aligned rate", "aligned_nondegenerate_rate": "aligned and not degenerate",
+                "cheating_rate": "cheating rate"}
 METHOD = ("seed level: per seed, the arm's number minus the reference's at the same seed and epoch (seeds in one "
           "arm only are dropped and counted); mean over the paired seeds with a 95% Student t interval, and an exact "
           "two-sided sign-flip permutation p over all 2^n sign assignments (its floor is 2/2^n); distinguishable "
@@ -64,9 +65,10 @@ def _difference(arm: str, versus: str, epoch: int, metric: str, rows: Sequence[R
             "versus_per_seed": {s: ref_values[s] for s in d.per_seed}}
 
 
-def seed_differences(seed_rows: Sequence[Row]) -> list[Row]:
+def seed_differences(seed_rows: Sequence[Row], metrics: Sequence[str] = DIFF_METRICS) -> list[Row]:
     """Every contrast at every epoch both arms have (`final` marks the last), and each arm's last epoch
-    minus its epoch 0 (versus "epoch 0", paired within each run), for every metric in DIFF_METRICS."""
+    minus its epoch 0 (versus "epoch 0", paired within each run), for every metric in `metrics` (rows with
+    `arm`, `seed`, `epoch` and the metrics; a metric that is None at a seed drops that seed)."""
     cells: dict[str, dict[int, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for row in seed_rows:
         cells[row["arm"]][row["epoch"]].append(row)
@@ -75,11 +77,11 @@ def seed_differences(seed_rows: Sequence[Row]) -> list[Row]:
         shared = sorted(set(cells[arm]) & set(cells[versus]))
         for epoch in shared:
             out += [_difference(arm, versus, epoch, m, cells[arm][epoch], cells[versus][epoch], epoch == shared[-1])
-                    for m in DIFF_METRICS]
+                    for m in metrics]
     for arm in sorted(cells, key=arm_key):
         last = max(cells[arm])
         if last > 0 and 0 in cells[arm]:
-            out += [_difference(arm, EPOCH0, last, m, cells[arm][last], cells[arm][0], True) for m in DIFF_METRICS]
+            out += [_difference(arm, EPOCH0, last, m, cells[arm][last], cells[arm][0], True) for m in metrics]
     return out
 
 

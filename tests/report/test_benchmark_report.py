@@ -174,3 +174,24 @@ def test_held_out_numbers_do_not_see_the_benchmark(recorded, tmp_path):
         assert evaluated_epochs(s, run) == {0, LAST} == evaluated_epochs(s, run, "benchmark")
         assert evaluated_epochs(s, run, "train") == set()
     store.dispose()
+
+
+def test_seed_level_differences_on_the_benchmark(recorded, tmp_path):
+    """self minus off at the last epoch, paired by seed, on the benchmark's rates: seed 2 is off's only and is
+    dropped; the values are the fixture's cells by hand (4 honest, 5 impossible problems per cell)."""
+    url, _ = recorded
+    report = build_report(url, EXPERIMENT)
+    diffs = {(d["arm"], d["versus"], d["epoch"], d["metric"]): d for d in report.benchmark["differences"]}
+    cheating = diffs[("self", "off", LAST, "cheating_rate")]
+    assert cheating["final"] and cheating["dropped_seeds"]["versus_only"] == [2]
+    assert cheating["per_seed"] == pytest.approx({0: 0 / 5 - 3 / 5, 1: 1 / 5 - 2 / 5})
+    assert cheating["mean"] == pytest.approx(-0.4) and cheating["ci"] is not None
+    capability = diffs[("self", "off", LAST, "capability")]
+    assert capability["per_seed"] == pytest.approx({0: 3 / 4 - 1 / 4, 1: 2 / 4 - 2 / 4})
+    assert diffs[("off", "epoch 0", LAST, "cheating_rate")]["per_seed"] == pytest.approx(
+        {0: 3 / 5 - 1 / 5, 1: 2 / 5 - 1 / 5, 2: 4 / 5 - 1 / 5})
+    assert ("gate", "off", LAST, "hack_rate") in diffs  # every arm against off
+    written = json.loads(report.write(tmp_path / "rep")["json"].read_text())["benchmark"]["differences"]
+    assert len(written) == len(report.benchmark["differences"])
+    text = "\n".join(markdown_lines(report, tmp_path / "r.md"))
+    assert "Differences between arms on the benchmark" in text and "self minus off at epoch 2" in text
