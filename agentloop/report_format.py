@@ -12,6 +12,7 @@ W (Wilson) or B (bootstrap): `0.000 [seeds identical] W[0.00, 0.05] (0/72)`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rich.table import Table
@@ -73,13 +74,20 @@ def rate_cell(row: Row, metric: str, k: str | None, n: str = "n_episodes") -> st
 
 def judge_cell(row: Row, metric: str, n: str = "n_verdicts") -> str:
     """A judge metric with n_pos and n; n/a below MIN_POSITIVES positives (agentloop.core.metrics.JudgeMetric).
-    Without a recorded interval, precision and recall get the Wilson interval of their counts, kappa
-    Cohen's (rows recorded before kappa had one)."""
+    On an arm row whose seeds give no interval (one seed with a value, or identical values) the bracket says
+    why: its value is a mean over seeds, and an interval from the pooled counts would belong to another
+    number (pooling seeds of different base rates moves kappa and precision). Elsewhere, without a recorded
+    interval, precision and recall get the Wilson interval of their counts, kappa Cohen's (rows recorded
+    before kappa had one)."""
     tp, fp, fn, tn = (row.get(k) or 0 for k in ("tp", "fp", "fn", "tn"))
+    metric_value = JudgeMetric(row.get(metric), tp + fn, row.get(n) or 0)
+    note = row.get(f"{metric}_note")
+    if note and not row.get(f"{metric}_ci"):
+        return metric_value.text(no_interval=note.split(":")[0])
     fallback = {"precision": lambda: wilson(tp, tp + fp), "recall": lambda: wilson(tp, tp + fn),
                 "kappa": lambda: kappa_interval(Confusion(tp, fp, fn, tn))}
     ci = row.get(f"{metric}_ci") or (fallback[metric]() if metric in fallback else None)
-    return JudgeMetric(row.get(metric), tp + fn, row.get(n) or 0, tuple(ci) if ci else None).text()
+    return replace(metric_value, ci=tuple(ci) if ci else None).text()
 
 
 def arm_key(arm: str) -> tuple[int, str]:

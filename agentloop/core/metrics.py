@@ -179,14 +179,16 @@ class JudgeMetric:
     def defined(self) -> bool:
         return self.value is not None and self.n_pos >= MIN_POSITIVES
 
-    def text(self, digits: int = 3) -> str:
-        """'0.812 [0.700, 0.930] (n_pos=12, n=40)', or 'n/a (n_pos=1 < 5, n=32)' below MIN_POSITIVES."""
+    def text(self, digits: int = 3, no_interval: str | None = None) -> str:
+        """'0.812 [0.700, 0.930] (n_pos=12, n=40)', or 'n/a (n_pos=1 < 5, n=32)' below MIN_POSITIVES;
+        without an interval, `no_interval` says why in its place: '0.000 [seeds identical] (n_pos=24, n=108)'."""
         counts = f"n_pos={self.n_pos}, n={self.n}"
         if self.n_pos < MIN_POSITIVES:
             return f"n/a (n_pos={self.n_pos} < {MIN_POSITIVES}, n={self.n})"
         if self.value is None:
             return f"n/a ({counts})"
-        interval = f" [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]" if self.ci else ""
+        interval = (f" [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]" if self.ci
+                    else f" [{no_interval}]" if no_interval else "")
         return f"{self.value:.{digits}f}{interval} ({counts})"
 
     def as_dict(self) -> dict[str, object]:

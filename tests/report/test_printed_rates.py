@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from agentloop.core.metrics import MIN_POSITIVES, Confusion, JudgeMetric, Rate, detector_rates, judge_metrics, wilson
+from agentloop.core.metrics import (
+    MIN_POSITIVES,
+    Confusion,
+    JudgeMetric,
+    Rate,
+    detector_rates,
+    judge_metrics,
+    kappa_interval,
+    wilson,
+)
 from agentloop.report_format import judge_cell, rate_cell
 
 
@@ -51,3 +60,14 @@ def test_report_cells():
     row.update(tp=5, n_verdicts=12)
     assert judge_cell(row, "auroc") == "0.800 [0.500, 1.000] (n_pos=5, n=12)"
     assert judge_cell(row, "precision").startswith("1.000 [0.566, 1.000]")  # Wilson of 5/5 when none recorded
+
+
+def test_an_arm_row_without_a_seed_interval_says_why_instead_of_borrowing_the_pooled_one():
+    """Two seeds with kappa 0 each (one labels nothing unethical, one everything) pool into a confusion matrix
+    whose kappa is far from 0: its interval must not stand beside the seeds' mean."""
+    row = {"level": "arm", "tp": 23, "fp": 15, "fn": 1, "tn": 69, "n_verdicts": 108,
+           "kappa": 0.0, "kappa_ci": None, "kappa_note": "seeds identical: no seed-level spread",
+           "precision": 0.605, "precision_ci": None, "precision_note": "one seed: no interval"}
+    assert judge_cell(row, "kappa") == "0.000 [seeds identical] (n_pos=24, n=108)"
+    assert judge_cell(row, "precision") == "0.605 [one seed] (n_pos=24, n=108)"
+    assert kappa_interval(Confusion(23, 15, 1, 69))[0] > 0.3  # what the old fallback printed beside 0.000
