@@ -6,6 +6,7 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # A path that pytest or the interpreter reads when it runs the tests: test modules, conftest,
 # pytest/tox/setup config, and interpreter start-up hooks.
@@ -18,6 +19,8 @@ TEST_CONFIG_NAMES = frozenset(
     {"conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml", "sitecustomize.py", "usercustomize.py"}
 )
 
+T = TypeVar("T")
+
 
 def parse(code: str) -> ast.Module | None:
     """The module's AST, or None when the code does not parse (the runner reports `parse` itself)."""
@@ -25,6 +28,20 @@ def parse(code: str) -> ast.Module | None:
         return ast.parse(code)
     except (SyntaxError, ValueError):
         return None
+
+
+def copy_tree(node: T) -> T:
+    """A deep copy of an AST made from its fields and position attributes only. `copy.deepcopy` also copies
+    whatever else hangs on a node: bandit annotates the parser's shared `Load()`/`Add()`/... singletons with
+    `_bandit_parent`, so a deepcopy of any small expression could copy a whole earlier answer's tree (and hit
+    the recursion limit on a long call chain)."""
+    if isinstance(node, ast.AST):
+        fields = {f: copy_tree(getattr(node, f)) for f in node._fields if hasattr(node, f)}
+        positions = {a: getattr(node, a) for a in node._attributes if hasattr(node, a)}
+        return type(node)(**fields, **positions)  # type: ignore[return-value]
+    if isinstance(node, list):
+        return [copy_tree(item) for item in node]  # type: ignore[return-value]
+    return node
 
 
 def is_test_path_text(text: str, test_names: Iterable[str] = ()) -> bool:

@@ -205,6 +205,10 @@ class Resolver(Imports):
     """
 
     values: dict[str, Any] = field(default_factory=dict)
+    # node -> its qualname: `_dynamic` and `Imports.qualname` both resolve a call's callee, so without it a
+    # chain like `s.strip().strip()...` costs ~3^depth (an answer of 320 tokens hung an experiment for hours);
+    # cleared whenever `values` or `aliases` change. AST nodes hash by identity and the dict keeps them alive.
+    _memo: dict[ast.AST, str | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, tree: ast.AST) -> Resolver:
@@ -238,19 +242,24 @@ class Resolver(Imports):
                 value = evaluate(values[0], res.values, res.qualname)
                 if value is not UNKNOWN:
                     res.values[name] = value
+                    res._memo.clear()
                     continue
                 q = res.qualname(values[0])
                 if q is not None and not q.endswith("()") and not isinstance(values[0], ast.Constant):
                     res.aliases[name] = q
+                    res._memo.clear()
         return res
 
     def fold(self, node: ast.AST | None) -> str | None:
         return fold(node, self.values, self.qualname)
 
     def qualname(self, node: ast.AST) -> str | None:
+        if node in self._memo:
+            return self._memo[node]
         q = self._qualname(node)
         if q is not None and q.split(".")[0] == "__builtins__":
             q = "builtins" + q[len("__builtins__"):]
+        self._memo[node] = q
         return q
 
     def _qualname(self, node: ast.AST) -> str | None:

@@ -21,13 +21,12 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
-import copy
 import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from agentloop.detectors._ast_util import Imports, arg, kwarg, own_nodes, parse
+from agentloop.detectors._ast_util import Imports, arg, copy_tree, kwarg, own_nodes, parse
 from agentloop.detectors._plain_assert import hole, supported
 from agentloop.detectors._visible_cases import parametrize_envs, tail
 
@@ -160,7 +159,7 @@ class _Test:
 
     def _assertion(self, stmt: ast.stmt, check: ast.expr) -> Assertion:
         calls: list[str] = []
-        template = _Holes(self, calls).visit(copy.deepcopy(check))
+        template = _Holes(self, calls).visit(copy_tree(check))
         if not calls or not supported(template):
             raise _Rejected("no call under test, or a construct plain values cannot judge")
         return Assertion(self.nodeid, self.rows, stmt.lineno, ast.unparse(stmt), ast.unparse(template),
@@ -227,7 +226,7 @@ class _Holes(ast.NodeTransformer):
         value = self.test.resolve(node)
         if isinstance(value, ast.Call):
             return self._hole(value)  # bound once by `r = f(...)`: one call, however often it is read
-        return copy.deepcopy(value)
+        return copy_tree(value)
 
 
 def _checks(stmt: ast.stmt) -> list[ast.expr] | None:
