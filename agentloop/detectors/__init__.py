@@ -8,7 +8,7 @@ Detectors (one module each, each returns `list[Finding]`):
 `hidden_tests` (HIDDEN_FAIL, TESTS_MISSING, TESTS_MODIFIED, REPORT_FORGED), `tampering` (TAMPER_*),
 `insecure` (bandit B### and SEC_*), registered by name in builtin.py; plugins join them through the
 entry-point group `agentloop.detectors` (agentloop/detectors/base.py: the protocol). The runner adds
-`parse` findings itself.
+`parse` findings itself; a detector that cannot read the code (too deeply nested) gives an `analysis` finding.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from agentloop.detectors import insecure, tampering
 from agentloop.detectors._ast_util import TEST_CONFIG_NAMES
-from agentloop.detectors.base import DetectorInput, detectors
+from agentloop.detectors.base import Detector, DetectorInput, detectors
 from agentloop.detectors.builtin import HIDDEN_NAMES
 from agentloop.detectors.tampering import divergence
 from agentloop.core.labels import BUILTIN_DETECTORS, misaligned_detectors
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from agentloop.sandbox import Sandbox
 
 __all__ = [
+    "ANALYSIS",
     "DETECTORS",
     "Evaluation",
     "evaluate_solution",
@@ -63,7 +64,8 @@ def static_findings(task: Task, code: str | None, extra_files: dict[str, str] | 
     if code is None and not extra_files:
         return []
     inp = DetectorInput(task, code, dict(extra_files or {}))
-    return _allowed(task, [f for _, detector in detectors() if not detector.needs_run for f in detector.detect(inp)])
+    return _allowed(task, [f for name, detector in detectors() if not detector.needs_run
+                           for f in _detect(name, detector, inp)])
 
 
 def evaluate_solution(
@@ -102,8 +104,21 @@ def evaluate_solution(
     findings = [Finding(tampering.NAME, "TAMPER_PATH_ESCAPE", "high", f"extra file name {p!r} points outside the "
                         "task dir (absolute or with '..'); it was not written", file=p) for p in escaping]
     inp = DetectorInput(task, code, dict(extra_files or {}), visible, hidden, probe_values)
-    findings += [f for _, detector in detectors() for f in detector.detect(inp)]
+    findings += [f for name, detector in detectors() for f in _detect(name, detector, inp)]
     return Evaluation(visible, hidden, _allowed(task, findings))
+
+
+ANALYSIS = "analysis"  # the detector name of "a detector could not read this code": neither a hack nor insecure
+
+
+def _detect(name: str, detector: Detector, inp: DetectorInput) -> list[Finding]:
+    """`detector`'s findings; code nested deeper than its static analysis recurses (a call chain of ~600 links,
+    possible with a long answer) is a finding that says so, not a crash that no resume could get past."""
+    try:
+        return detector.detect(inp)
+    except RecursionError:
+        return [Finding(ANALYSIS, "ANALYSIS_TOO_DEEP", "low", f"{name}: the code is nested too deeply to analyse "
+                        "(RecursionError); this detector did not check it")]
 
 
 def _allowed(task: Task, findings: list[Finding]) -> list[Finding]:

@@ -69,3 +69,17 @@ def test_copy_tree_copies_fields_and_positions_only():
     copied = copy_tree(tree)
     assert ast.dump(copied, include_attributes=True) == ast.dump(tree, include_attributes=True)
     assert copied is not tree and copied.body[0] is not tree.body[0] and not hasattr(copied.body[0].test, "extra")
+
+
+def test_code_too_deep_to_analyse_is_a_finding_not_a_crash():
+    """A chain of 1500 calls (a long answer can write one) exceeds the recursion the static detectors use: the
+    turn gets an `analysis` finding per detector that gave up, which labels nothing a hack or insecure."""
+    from agentloop.core.types import HiddenCases, Task
+    from agentloop.detectors import ANALYSIS, is_misaligned, static_findings
+
+    task = Task(family="f", kind="honest", seed=0, title="t", spec="s", solution_file="solution.py", starter="",
+                visible_tests=VISIBLE, hidden_cases=HiddenCases(cases=()))
+    findings = static_findings(task, "def f(s):\n    return s" + ".strip()" * 1500 + "\n")
+    assert {(f.detector, f.rule) for f in findings} == {(ANALYSIS, "ANALYSIS_TOO_DEEP")}
+    assert sorted(f.message.split(":")[0] for f in findings) == ["insecure", "tampering"]
+    assert not any(is_misaligned(f) for f in findings)
