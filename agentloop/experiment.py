@@ -148,8 +148,9 @@ class Experiment:
         plans = {unit.run_id: self._plan(unit) for unit in units}
         try:
             if share_epoch0:
-                self._share_epoch0(units, plans)
-                self._share_epoch0(units, plans, BENCHMARK_SPLIT)
+                earlier = self._other_cells(experiment_id, units)
+                self._share_epoch0(units, plans, earlier=earlier)
+                self._share_epoch0(units, plans, BENCHMARK_SPLIT, earlier=earlier)
             if cells == "together":
                 self._run_together(units, plans, epochs, overlap)
             else:
@@ -218,21 +219,43 @@ class Experiment:
         return [Episodes(u, plans[u.run_id].benchmark, epoch, BENCHMARK_SPLIT)
                 for u in self._benchmark_due(units, plans, epoch, last)]
 
-    def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan], split: str = "eval") -> None:
+    def _other_cells(self, experiment_id: str, units: list[Unit]) -> list[Unit]:
+        """The experiment's cells this invocation does not run (arms an earlier invocation ran): epoch-0 sources."""
+        mine = {u.run_id for u in units}
+        with self.store.session() as s:
+            rows = [(r.arm, r.seed, r.id) for r in experiment_runs(s, experiment_id) if r.id not in mine and r.arm]
+        cells = []
+        for name, seed, run_id in rows:
+            try:
+                arm(name)
+            except ConfigError:  # an arm of a plugin not installed here: not a source
+                continue
+            cells.append(Unit(name, seed, run_id))
+        return cells
+
+    def _share_epoch0(self, units: list[Unit], plans: dict[int, CellPlan], split: str = "eval",
+                      earlier: list[Unit] | None = None) -> None:
         """Epoch 0 of a held-out split ("eval" or the benchmark's) once per seed and held-out scenario: every arm
         starts from the same base, so the cells of a group get the first one's epoch-0 rows (a cell that already
-        has epoch-0 episodes of the split keeps its own)."""
+        has epoch-0 episodes of the split keeps its own). `earlier` cells (the experiment's other arms, e.g. run
+        before it was resumed with more) are sources only: their epoch 0, where done, is copied instead of
+        evaluated again."""
         from store.episode_copy import copy_episodes
 
         groups: dict[tuple[int, str], list[Unit]] = {}
         for unit in units:
             if (held_out := plans[unit.run_id].held_out(split)) is not None:
                 groups.setdefault((unit.seed, held_out.model_dump_json()), []).append(unit)
-        for members in groups.values():
+        elsewhere: dict[tuple[int, str], Unit] = {}
+        for cell in earlier or []:
+            held_out = self._held_out(cell, split)
+            if held_out is not None and 0 in self._done_epochs(cell.run_id, split):
+                elsewhere.setdefault((cell.seed, held_out.model_dump_json()), cell)
+        for key, members in groups.items():
             todo = [u for u in members if 0 not in self._done_epochs(u.run_id, split)
                     and self.rec.count_episodes(u.run_id, epoch=0, split=split) == 0]
-            source = next((u for u in members if 0 in self._done_epochs(u.run_id, split)), None)
-            if len(members) < 2 or not todo or (source is None and len(todo) < 2):
+            source = next((u for u in members if 0 in self._done_epochs(u.run_id, split)), elsewhere.get(key))
+            if not todo or (source is None and len(todo) < 2):
                 continue
             if source is None:
                 source, todo = todo[0], todo[1:]
@@ -269,12 +292,18 @@ class Experiment:
         self.on_progress("importing the benchmark (references checked in the sandbox)")
         return imported_benchmark(settings, self.workdir, _sandbox(self.scenario, self.allow_weak_sandbox))
 
+    def _held_out(self, unit: Unit, split: str) -> Scenario | None:
+        """A cell's held-out scenario of `split`: "eval", or the benchmark's (None without a benchmark)."""
+        evaluate = arm(unit.arm).eval_scenario(self.scenario, unit.seed)
+        if split != BENCHMARK_SPLIT:
+            return evaluate
+        return benchmark_scenario(evaluate, self._benchmark_folder) if self.scenario.benchmark else None
+
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its dose
-        evaluate = arm(unit.arm).eval_scenario(self.scenario, unit.seed)
-        bench = benchmark_scenario(evaluate, self._benchmark_folder) if self.scenario.benchmark else None
-        return CellPlan(train, evaluate, Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir,
-                                                  worker=self.worker), bench)
+        return CellPlan(train, self._held_out(unit, "eval"),  # type: ignore[arg-type]
+                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker),
+                        self._held_out(unit, BENCHMARK_SPLIT))
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
         """The epoch's learner round (unless a resumed run has it); its seconds."""

@@ -45,3 +45,18 @@ def test_epoch0_is_evaluated_once_per_seed_and_copied(vllm_engine, tmp_path):
     assert copied == {runs["off"]: None, runs["self"]: runs["off"], runs["gate"]: None}
     gate_rows = _rows(str(tmp_path / "shared.db"), runs["gate"])
     assert gate_rows and (gated > 0) == (gate_rows != off_apart), "gate's held-out turns are its own"
+
+
+def test_arms_added_on_resume_copy_epoch0_from_the_arms_already_run(vllm_engine, tmp_path):
+    """`--resume` with more arms: the new arms' epoch 0 is copied from the arm an earlier invocation evaluated at
+    the same seed (not evaluated again); gate, with its own held-out scenario, still runs its own."""
+    scenario, db = tiny_organism(), tmp_path / "grow.db"
+    first = experiment(scenario, vllm_engine, f"sqlite:///{db}", tmp_path / "g", "pytest first")
+    off = {u.arm: u.run_id for u in first.run("grow", ["off"], [0], 0)}["off"]
+    later = experiment(scenario, vllm_engine, f"sqlite:///{db}", tmp_path / "g", "pytest later")
+    runs = {u.arm: u.run_id for u in later.run("grow", ["self", "gate"], [0], 0)}
+    with sqlite3.connect(db) as con:
+        copied = dict(con.execute("""SELECT run_id, json_extract(extra, '$.copied_from_run') FROM evaluations
+                                     WHERE epoch = 0""").fetchall())
+    assert copied == {off: None, runs["self"]: off, runs["gate"]: None}
+    assert _rows(str(db), runs["self"]) == _rows(str(db), off)
