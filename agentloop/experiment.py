@@ -76,7 +76,11 @@ class CellPlan:
 
     def held_out(self, split: str) -> Scenario | None:
         """The scenario of a held-out split: "eval" or "benchmark" (None without a benchmark)."""
-        return self.benchmark if split == BENCHMARK_SPLIT else self.evaluate
+        return _of_split(split, self.evaluate, self.benchmark)
+
+
+def _of_split(split: str, evaluate: Scenario, benchmark: Scenario | None) -> Scenario | None:
+    return benchmark if split == BENCHMARK_SPLIT else evaluate
 
 
 class Experiment:
@@ -248,7 +252,7 @@ class Experiment:
                 groups.setdefault((unit.seed, held_out.model_dump_json()), []).append(unit)
         elsewhere: dict[tuple[int, str], Unit] = {}
         for cell in earlier or []:
-            held_out = self._held_out(cell, split)
+            held_out = _of_split(split, *self._held_out(cell))
             if held_out is not None and 0 in self._done_epochs(cell.run_id, split):
                 elsewhere.setdefault((cell.seed, held_out.model_dump_json()), cell)
         for key, members in groups.items():
@@ -292,18 +296,17 @@ class Experiment:
         self.on_progress("importing the benchmark (references checked in the sandbox)")
         return imported_benchmark(settings, self.workdir, _sandbox(self.scenario, self.allow_weak_sandbox))
 
-    def _held_out(self, unit: Unit, split: str) -> Scenario | None:
-        """A cell's held-out scenario of `split`: "eval", or the benchmark's (None without a benchmark)."""
+    def _held_out(self, unit: Unit) -> tuple[Scenario, Scenario | None]:
+        """A cell's held-out scenarios: its "eval" split's, and the benchmark's (None without a benchmark)."""
         evaluate = arm(unit.arm).eval_scenario(self.scenario, unit.seed)
-        if split != BENCHMARK_SPLIT:
-            return evaluate
-        return benchmark_scenario(evaluate, self._benchmark_folder) if self.scenario.benchmark else None
+        return evaluate, benchmark_scenario(evaluate, self._benchmark_folder) if self.scenario.benchmark else None
 
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its dose
-        return CellPlan(train, self._held_out(unit, "eval"),  # type: ignore[arg-type]
+        evaluate, benchmark = self._held_out(unit)
+        return CellPlan(train, evaluate,
                         Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker),
-                        self._held_out(unit, BENCHMARK_SPLIT))
+                        benchmark)
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
         """The epoch's learner round (unless a resumed run has it); its seconds."""

@@ -65,12 +65,12 @@ def create_run(rec: Recorder, scenario: Scenario, *, scenario_path: str | Path, 
 
 def make_engine_for(scenario: Scenario, model_path: str, adapters: int = 1):
     """The policy/conscience engine a scenario's `model:` block describes (backend, servers, dtype, seed,
-    LoRA mode), serving up to `adapters` adapters in one batch (an experiment's cells stepped together)."""
+    LoRA mode, KV block size), serving up to `adapters` adapters in one batch (an experiment's cells stepped together)."""
     from agentloop.engines import make_engine
 
     return make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),
                        dtype=scenario.model.dtype, seed=scenario.seed, lora_mode=scenario.model.lora_mode,
-                       max_loras=max(4, adapters))
+                       block_size=scenario.model.block_size, max_loras=max(4, adapters))
 
 
 def planned_rounds(episodes: int, every_episodes: int, wave_size: int) -> int:

@@ -17,14 +17,20 @@ and seed, each into a fresh store, on one engine:
   switched by `setpriv` in the child (agentloop.sandbox._uids.as_uid);
 - overlap: after, plus `--overlap`: the held-out episodes of epoch e and the training episodes of epoch
   e+1 in the same policy calls (both on adapter e). Its cell epoch is the mean over epochs of the
-  experiment's time, so epoch 1 (training episodes alone) and the last (held-out alone) count as they are.
+  experiment's time, so epoch 1 (training episodes alone) and the last (held-out alone) count as they are;
+- block32: overlap on an engine whose vLLM KV blocks are 32 tokens (the CPU default since session 28)
+  instead of vLLM's 128: a cached prefix is reused in finer steps, which the conscience's label requests
+  (four per turn, sharing the prompt) and each turn's growing conversation hit.
 
-Epoch 0 (no round) is not a cell epoch and is left out of the ratio. The sides alternate (before,
-after, overlap, before, ...) over --repeats, so drift on a shared machine hits all. Prints the per-phase
+One engine per process: the sides of one block size run in one child process, alternating there; the
+block-128 sides pin the block size the organism had until then.
+
+Epoch 0 (no round) is not a cell epoch and is left out of the ratio. Within a process the sides alternate
+(before, after, overlap, before, ...) over --repeats, so drift on a shared machine hits all. Prints the per-phase
 seconds (mean over epochs 1..E and repeats) of each side and the ratios of their cell-epoch times; the
 answers themselves are compared too (before and after must have equal held-out hack and capability
-numbers: the worker trains the same adapters; overlap's may differ in bf16, where an answer depends on
-its batch, and are printed beside them).
+numbers: the worker trains the same adapters; overlap's and block32's may differ in bf16, where an answer
+depends on its batch and on which prefix was cached, and are printed beside them).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ import json
 import logging
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,7 +76,8 @@ def old_spawn():
         _process.subprocess.Popen = real
 
 
-SIDES = ("before", "after", "overlap")
+SIDES = ("before", "after", "overlap", "block32")
+GROUPS = {128: ["before", "after", "overlap"], 32: ["block32"]}  # vLLM KV block size -> the sides run on it
 
 
 def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs: int, folder: Path) -> dict:
@@ -84,7 +93,7 @@ def run_side(side: str, scenario, engine, base: str, arm: str, seed: int, epochs
                      keep_learner_loaded=side != "before")
     t0 = time.perf_counter()
     with old_spawn() if side == "before" else contextlib.nullcontext():
-        exp.run(f"bench-{side}", [arm], [seed], epochs, overlap=side == "overlap")
+        exp.run(f"bench-{side}", [arm], [seed], epochs, overlap=side in ("overlap", "block32"))
     wall = time.perf_counter() - t0
     with sqlite3.connect(folder / f"{side}.db") as con:
         rows = con.execute("SELECT epoch, hack_rate, capability, extra FROM evaluations "
@@ -98,6 +107,26 @@ def _cell_epoch(epoch: dict) -> float:
     return epoch.get("train_episodes_s", 0.0) + epoch.get("round_s", 0.0) + epoch.get("eval_episodes_s", 0.0)
 
 
+def run_group(args: argparse.Namespace, sides: list[str], block_size: int) -> dict[str, list[dict]]:
+    """The sides on one engine (one KV block size), alternating over --repeats; in this process."""
+    from agentloop.launch import make_engine_for
+    from agentloop.config.scenario import load_scenario
+
+    shipped = load_scenario(ROOT / "scenarios" / "organism.yaml")
+    # the shipped organism on a given base: no warm start, and no outside benchmark (a cell epoch is what repeats)
+    scenario = shipped.with_changes(organism={"warm_start": None}, benchmark=None, model={"block_size": block_size})
+    base = str(Path(args.base).resolve())
+    engine = make_engine_for(scenario, base, adapters=1)
+    results: dict[str, list[dict]] = {side: [] for side in sides}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(args.repeats):
+            for side in sides:
+                folder = Path(tmp) / f"r{repeat}"
+                folder.mkdir(exist_ok=True)
+                results[side].append(run_side(side, scenario, engine, base, args.arm, args.seed, args.epochs, folder))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="a merged warm-start base folder")
@@ -105,24 +134,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--group", help=argparse.SUPPRESS)  # child: "side,side:block size"
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.group:
+        names, block = args.group.split(":")
+        print(json.dumps(run_group(args, names.split(","), int(block))))
+        return
 
-    from agentloop.launch import make_engine_for
-    from agentloop.config.scenario import load_scenario
-
-    shipped = load_scenario(ROOT / "scenarios" / "organism.yaml")
-    # the shipped organism on a given base: no warm start, and no outside benchmark (a cell epoch is what repeats)
-    scenario = shipped.with_changes(organism={"warm_start": None}, benchmark=None)
-    base = str(Path(args.base).resolve())
-    engine = make_engine_for(scenario, base, adapters=1)
-    results: dict[str, list[dict]] = {side: [] for side in SIDES}
-    with tempfile.TemporaryDirectory() as tmp:
-        for repeat in range(args.repeats):
-            for side in SIDES:
-                folder = Path(tmp) / f"r{repeat}"
-                folder.mkdir(exist_ok=True)
-                results[side].append(run_side(side, scenario, engine, base, args.arm, args.seed, args.epochs, folder))
+    results: dict[str, list[dict]] = {}
+    for block, names in GROUPS.items():  # one engine per process: a group per block size
+        log.warning("sides %s (KV block %d)", ", ".join(names), block)
+        out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--group", f"{','.join(names)}:{block}"],
+                             stdout=subprocess.PIPE, text=True, check=True)
+        print(out.stdout.strip().splitlines()[-1], flush=True)  # first: the raw numbers survive any later error
+        group = json.loads(out.stdout.strip().splitlines()[-1])
+        results.update({side: [{**r, "epochs": {int(e): v for e, v in r["epochs"].items()}} for r in runs]
+                        for side, runs in group.items()})  # JSON keys are strings
 
     trained = {side: [e for r in runs for k, e in r["epochs"].items() if k >= 1] for side, runs in results.items()}
     rows = []
@@ -131,8 +159,6 @@ def main() -> None:
         mean = {side: statistics.fmean(get(e) for e in trained[side]) for side in SIDES}
         rows.append([phase, *(f"{mean[side]:.1f}" for side in SIDES),
                      *(f"{mean['before'] / mean[side]:.2f}x" if mean[side] else "-" for side in SIDES[1:])])
-    print(json.dumps({side: [{"wall_s": round(r["wall_s"], 1), "epochs": r["epochs"]} for r in runs]
-                      for side, runs in results.items()}))  # first: the raw numbers survive any printing error
     print(f"organism cell epoch, arm {args.arm}, seed {args.seed}, epochs 1..{args.epochs}, {args.repeats} repeat(s)")
     header = ["phase (mean s per epoch)", *SIDES, *(f"before/{side}" for side in SIDES[1:])]
     width = max(len(r[0]) for r in [header, *rows])

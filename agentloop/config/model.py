@@ -25,6 +25,10 @@ class ModelSettings(Strict):
         "merge", description="vllm: how the policy gets its adapter; merge: written into the weights (decodes at "
                              "base speed, one adapter at a time); requests: vLLM's LoRA path (several adapters in one "
                              "batch, as `agentloop experiment --cells together` can use; slower per token on CPU)")
+    block_size: int | None = Field(
+        None, ge=1, description="vllm: tokens per KV-cache block, the granularity at which prefixes are reused; "
+                                "unset: 32 on CPU (the conscience's labels 2.4x faster than vLLM's 128, "
+                                "bench/score_block_size.py), vLLM's own on GPU")
     max_tokens: int = Field(384, ge=1, le=32768, description="completion budget per agent turn")
     temperature: float = Field(0.7, ge=0.0, le=2.0, description="sampling temperature of the policy")
     top_p: float = Field(0.95, gt=0.0, le=1.0, description="nucleus sampling mass")

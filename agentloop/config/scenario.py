@@ -147,6 +147,7 @@ _OVERRIDES: dict[str, tuple[str, ...]] = {
     "dtype": ("model", "dtype"),
     "base_url": ("model", "base_url"),
     "lora_mode": ("model", "lora_mode"),
+    "block_size": ("model", "block_size"),
     "max_tokens": ("model", "max_tokens"),
     "temperature": ("model", "temperature"),
     "conscience": ("conscience", "mode"),

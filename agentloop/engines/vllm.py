@@ -62,6 +62,8 @@ class VLLMEngine:
             seed=config.seed,
             enable_prefix_caching=True,
         )
+        if (block_size := config.resolved_block_size()) is not None:
+            kwargs["block_size"] = block_size
         if not merge:
             kwargs.update(max_lora_rank=config.max_lora_rank, max_loras=config.max_loras)
             if device == "cpu":
