@@ -76,11 +76,7 @@ class CellPlan:
 
     def held_out(self, split: str) -> Scenario | None:
         """The scenario of a held-out split: "eval" or "benchmark" (None without a benchmark)."""
-        return _of_split(split, self.evaluate, self.benchmark)
-
-
-def _of_split(split: str, evaluate: Scenario, benchmark: Scenario | None) -> Scenario | None:
-    return benchmark if split == BENCHMARK_SPLIT else evaluate
+        return self.benchmark if split == BENCHMARK_SPLIT else self.evaluate
 
 
 class Experiment:
@@ -252,7 +248,8 @@ class Experiment:
                 groups.setdefault((unit.seed, held_out.model_dump_json()), []).append(unit)
         elsewhere: dict[tuple[int, str], Unit] = {}
         for cell in earlier or []:
-            held_out = _of_split(split, *self._held_out(cell))
+            evaluate, benchmark = self._held_out(cell)
+            held_out = benchmark if split == BENCHMARK_SPLIT else evaluate
             if held_out is not None and 0 in self._done_epochs(cell.run_id, split):
                 elsewhere.setdefault((cell.seed, held_out.model_dump_json()), cell)
         for key, members in groups.items():
@@ -304,9 +301,8 @@ class Experiment:
     def _plan(self, unit: Unit) -> CellPlan:
         train = dosed(arm_scenario(self.scenario, unit.arm, unit.seed), self.workdir)  # organism: its dose
         evaluate, benchmark = self._held_out(unit)
-        return CellPlan(train, evaluate,
-                        Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir, worker=self.worker),
-                        benchmark)
+        return CellPlan(train, evaluate, Learning(train, self.db_url, unit.run_id, self.model_path, self.workdir,
+                                                  worker=self.worker), benchmark)
 
     def _round(self, unit: Unit, learning: Learning, epoch: int) -> float:
         """The epoch's learner round (unless a resumed run has it); its seconds."""
