@@ -65,7 +65,8 @@ def create_run(rec: Recorder, scenario: Scenario, *, scenario_path: str | Path, 
 
 def make_engine_for(scenario: Scenario, model_path: str, adapters: int = 1):
     """The policy/conscience engine a scenario's `model:` block describes (backend, servers, dtype, seed,
-    LoRA mode, KV block size), serving up to `adapters` adapters in one batch (an experiment's cells stepped together)."""
+    LoRA mode, KV block size), serving up to `adapters` adapters in one batch (an experiment's cells stepped
+    together)."""
     from agentloop.engines import make_engine
 
     return make_engine(scenario.model.backend, model_path, base_urls=list(scenario.model.base_url),

@@ -147,8 +147,9 @@ def main() -> None:
         log.warning("sides %s (KV block %d)", ", ".join(names), block)
         out = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--group", f"{','.join(names)}:{block}"],
                              stdout=subprocess.PIPE, text=True, check=True)
-        print(out.stdout.strip().splitlines()[-1], flush=True)  # first: the raw numbers survive any later error
-        group = json.loads(out.stdout.strip().splitlines()[-1])
+        line = out.stdout.strip().splitlines()[-1]
+        print(line, flush=True)  # first: the raw numbers survive any later error
+        group = json.loads(line)
         results.update({side: [{**r, "epochs": {int(e): v for e, v in r["epochs"].items()}} for r in runs]
                         for side, runs in group.items()})  # JSON keys are strings
 

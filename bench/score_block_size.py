@@ -6,8 +6,8 @@
 
 `score_choices` sends one 1-token request per (prompt, label, label token): the three labels' first tokens
 share the prompt as context, so a prompt is 4 requests whose contexts differ only past the prompt. vLLM reuses
-a prompt's KV only in whole blocks (128 tokens on CPU unless set; its attention takes multiples of 32), so every request after the first
-recomputes up to a block's worth of the prompt's tail. This bench labels a run's stored held-out turns (one
+a prompt's KV only in whole blocks (128 tokens by default on CPU; its attention takes multiples of 32), so
+every request after the first recomputes up to a block's worth of the prompt's tail. This bench labels a run's stored held-out turns (one
 `score_choices` call per epoch, as the runner labels a turn wave) on engines that differ only in
 `block_size`, each in its own process (one engine per process), the sides alternating over repeats. Epoch
 1's call warms each engine up (the principles' shared blocks cached, as in a run) and is not timed.

@@ -53,11 +53,12 @@ class EngineConfig:
         vLLM reuses a cached prefix in whole blocks, and its CPU default is 128 tokens: the conscience's label
         requests (one per label token, sharing the prompt) each recomputed up to 127 tokens of it. With 32 the
         labels are 2.4x faster and equal (bench/score_block_size.py); CPU attention takes multiples of 32."""
-        if self.block_size is not None:
-            if self.resolved_device() == "cpu" and self.block_size % 32:
-                raise EngineError(f"model.block_size {self.block_size}: vLLM's CPU attention needs a multiple of 32")
-            return self.block_size
-        return 32 if self.resolved_device() == "cpu" else None
+        cpu = self.resolved_device() == "cpu"
+        if self.block_size is None:
+            return 32 if cpu else None
+        if cpu and self.block_size % 32:
+            raise EngineError(f"model.block_size {self.block_size}: vLLM's CPU attention needs a multiple of 32")
+        return self.block_size
 
     def resolved_dtype(self) -> str:
         """bfloat16 | float32 | auto (CUDA: the model's own, as vLLM decides)."""
