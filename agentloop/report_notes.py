@@ -40,13 +40,16 @@ def size_notes(runs: Sequence[_Run]) -> list[str]:
 
 def warm_start_notes(session: "Session", experiment_id: str) -> list[str]:
     """One note per warm-start run of the experiment (`<id>/warm_start`): its steps and its rows by purpose,
-    as the run recorded them (runs.config.warm_start_rows)."""
+    as the run recorded them (runs.config.warm_start_rows), and the base it reused if it trained none."""
     notes = []
     for run in experiment_runs(session, f"{experiment_id}/warm_start"):
         config: dict[str, Any] = run.config or {}
         ws = (config.get("organism") or {}).get("warm_start") or {}
         rows = config.get("warm_start_rows") or {}
         what = ", ".join(f"{rows[p]} {p}" for p in PURPOSES if rows.get(p)) or "rows not recorded"
-        notes.append(f"warm start (run {run.id}, status {run.status}): {ws.get('steps', '?')} steps on the training "
-                     f"families' rows ({what}), merged into the base of every arm and of the frozen copy")
+        note = (f"warm start (run {run.id}, status {run.status}): {ws.get('steps', '?')} steps on the training "
+                f"families' rows ({what}), merged into the base of every arm and of the frozen copy")
+        if reused := config.get("reused_base"):
+            note += f"; not trained again: {reused} was made from the same inputs ({str(config.get('inputs'))[:12]})"
+        notes.append(note)
     return notes

@@ -13,8 +13,10 @@ arm's scenario.) In code:
 whose single learner round (a `training_rounds` row and an `adapters` row, like any round) trains the
 warm-start data (`agentloop.organism.warmstart`), then merges that adapter into the base weights
 (PEFT `merge_and_unload`, saved in fp32 into `<workdir>/organism/<key>-base`). That folder is the
-model of every arm and of the frozen copy. Run again with the same key (a resumed experiment), it
-finds the folder and trains nothing.
+model of every arm and of the frozen copy; its marker records the digest of its inputs (model bytes, data
+bytes, round settings: agentloop.organism.base_digest). Run again with the same key (a resumed experiment),
+it finds the folder and trains nothing; a new experiment whose inputs have the same digest as a base in the
+workdir links `<key>-base` to that folder and records the reuse (`runs.config.reused_base`) instead of training.
 """
 
 from __future__ import annotations
@@ -121,8 +123,9 @@ def purpose_counts(jsonl: Path) -> dict[str, int]:
     return counts
 
 
-def merge_adapter(model_path: str, adapter_path: str, out: Path) -> Path:
-    """The base with the adapter merged in (fp32), saved with its tokenizer into `out` atomically."""
+def merge_adapter(model_path: str, adapter_path: str, out: Path, inputs: str | None = None) -> Path:
+    """The base with the adapter merged in (fp32), saved with its tokenizer into `out` atomically; the marker
+    records `inputs` (agentloop.organism.base_digest) so a later experiment can find it."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -136,8 +139,11 @@ def merge_adapter(model_path: str, adapter_path: str, out: Path) -> Path:
     template = Path(model_path) / "chat_template.jinja"
     if template.is_file() and not (tmp / template.name).is_file():
         shutil.copy(template, tmp / template.name)
-    (tmp / BASE_MARKER).write_text(json.dumps({"base": str(model_path), "adapter": str(adapter_path)}))
-    if out.exists():
+    marker = {"base": str(model_path), "adapter": str(adapter_path)}
+    (tmp / BASE_MARKER).write_text(json.dumps(marker if inputs is None else {**marker, "inputs": inputs}))
+    if out.is_symlink():  # a reused base's name whose target is gone
+        out.unlink()
+    elif out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
     return out
@@ -150,11 +156,24 @@ def _warm_start_run(store, key: str, seed: int) -> int | None:
         return experiment_run(s, f"{key}/warm_start", "warm_start", seed)
 
 
+def _inputs(trainer: Scenario, data: Path, model_path: str) -> str:
+    """The digest of what the warm-start round and merge are made of (agentloop.organism.base_digest)."""
+    from agentloop.organism.base_digest import base_inputs_digest, model_digest
+    from learner.train import pick_device
+
+    device, dtype = pick_device(trainer.learner_config())
+    learner = {**trainer.learner.model_dump(mode="json"), "seed": trainer.seed}
+    return base_inputs_digest(model_digest(model_path, skip=frozenset({BASE_MARKER})), data, learner,
+                              (device, str(dtype)))
+
+
 def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path: str, *, key: str,
                scenario_path: str = "", command: str = "") -> str:
     """The model every arm starts from: `model_path` itself without `organism.warm_start`, else the
-    merged warm-started folder (trained and recorded once per `key`, found again on resume)."""
+    merged warm-started folder `<workdir>/organism/<key>-base`: found again on resume; a link to another
+    experiment's base made from the same inputs (agentloop.organism.base_digest); else trained and recorded."""
     from agentloop.launch import Learning
+    from agentloop.organism.base_digest import find_base
     from store.recorder import Recorder
 
     organism = scenario.organism
@@ -166,26 +185,33 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
     if (out / BASE_MARKER).is_file():
         log.info("warm start of %s: using %s", key, out)
         return str(out)
+    data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")  # deterministic
+    trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
+    inputs = _inputs(trainer, data, model_path)
     rec = Recorder(store)
     run_id = _warm_start_run(store, key, ws.seed)
-    adapter = rec.latest_adapter(run_id) if run_id is not None else None
-    if adapter is None:  # the data only where a round is still to train (deterministic: rebuilt on resume)
-        data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")
-        if run_id is None:
-            yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
-            run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
-                                    scenario_yaml=yaml_text, config={"experiment": f"{key}/warm_start",
-                                                                     "organism": organism.model_dump(mode="json"),
-                                                                     "warm_start_rows": purpose_counts(data)},
-                                    model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
-                                    command=command, arm="warm_start")
-        trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
+    if run_id is None:
+        yaml_text = Path(scenario_path).read_text() if scenario_path and Path(scenario_path).is_file() else ""
+        found = find_base(out.parent, inputs, BASE_MARKER)
+        config = {"experiment": f"{key}/warm_start", "organism": organism.model_dump(mode="json"),
+                  "warm_start_rows": purpose_counts(data), "inputs": inputs}
+        run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
+                                scenario_yaml=yaml_text, config={**config, "reused_base": str(found)} if found else config,
+                                model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
+                                command=command, arm="warm_start")
+        if found is not None:  # the same inputs made this base before: link it under this experiment's name
+            out.symlink_to(found.name, target_is_directory=True)
+            rec.finish_run(run_id, "done")
+            log.info("warm start of %s: %s has the same inputs (%s), reused", key, found, inputs[:12])
+            return str(out)
+    adapter = rec.latest_adapter(run_id)
+    if adapter is None:
         log.info("warm start of %s: %d steps on %s", key, ws.steps, data)
         if not Learning(trainer, db_url, run_id, model_path, workdir).round():
             rec.finish_run(run_id, "failed")
             raise AgentloopError(f"the warm-start round of {key} failed (run {run_id}; see the log)")
         adapter = rec.latest_adapter(run_id)
-    merge_adapter(model_path, adapter.path, out)
+    merge_adapter(model_path, adapter.path, out, inputs)
     rec.finish_run(run_id, "done")
     log.info("warm start of %s: merged into %s", key, out)
     return str(out)

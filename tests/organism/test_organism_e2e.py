@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 ORGANISM = repo_root() / "scenarios" / "organism.yaml"
 EPOCHS = 1  # one round per arm checks what two did (the pressure file, the losses); CI's budget
 ARMS = ["off", "oracle"]
+TINY_WARM_START = "name = 'organism/warm_start' AND json_extract(config, '$.experiment') = 'tiny/warm_start'"
 
 
 def tiny_organism():
@@ -80,18 +81,46 @@ def test_warm_start_is_a_recorded_round_merged_into_the_base(organism_run):
     from agentloop.organism.stage import BASE_MARKER, warm_start
 
     scenario, store, _, db_url, work, base, raw = organism_run
-    (run_id, arm, config), = _sql(db_url, "SELECT id, arm, config FROM runs WHERE name = 'organism/warm_start'")
+    (run_id, arm, config), = _sql(db_url, f"SELECT id, arm, config FROM runs WHERE {TINY_WARM_START}")
     assert arm == "warm_start" and json.loads(config)["experiment"] == "tiny/warm_start"
     rounds = _sql(db_url, "SELECT version, status, steps, n_task, losses FROM training_rounds WHERE run_id = ?", run_id)
     assert [(v, s, n) for v, s, n, _, _ in rounds] == [(1, "done", 2)]
     assert set(json.loads(rounds[0][4])) == {"task", "total"}  # SFT only: no DPO term
     (adapter,), = _sql(db_url, "SELECT path FROM adapters WHERE run_id = ?", run_id)
     marker = json.loads((Path(base) / BASE_MARKER).read_text())
-    assert marker == {"base": raw, "adapter": adapter} and Path(base, "config.json").is_file()
+    assert marker == {"base": raw, "adapter": adapter, "inputs": json.loads(config)["inputs"]}
+    assert Path(base, "config.json").is_file() and len(marker["inputs"]) == 64
     assert Path(base) == work / "runs" / "organism" / "tiny-base"
     # again with the same key (a resumed experiment): the same folder, nothing trained
     assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny") == base
     assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(1,)]
+
+
+def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
+    """A second experiment (another key) in the same workdir with the same scenario and model links the first
+    one's base instead of training: no round, a done run that names the base it reused, the same model folder
+    bytes; its report says so. A changed setting gives another digest, so nothing is found for it."""
+    from agentloop.organism.base_digest import find_base
+    from agentloop.organism.stage import BASE_MARKER, _inputs, _with_dose, warm_start, warm_start_jsonl
+    from agentloop.report_notes import warm_start_notes
+
+    scenario, store, _, db_url, work, base, raw = organism_run
+    again = warm_start(scenario, store, db_url, work / "runs", raw, key="tiny2")
+    assert Path(again) == work / "runs" / "organism" / "tiny2-base" and Path(again).resolve() == Path(base)
+    (run_id, config, status), = _sql(db_url, "SELECT id, config, status FROM runs WHERE name = 'organism/warm_start' "
+                                              "AND json_extract(config, '$.experiment') = 'tiny2/warm_start'")
+    first, = _sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
+    assert json.loads(config)["reused_base"] == base and status == "done"
+    assert json.loads(config)["inputs"] == json.loads(first[0])["inputs"]
+    assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(0,)]
+    assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny2") == again  # its own resume
+    with store.session() as s:
+        assert "not trained again" in warm_start_notes(s, "tiny2")[0]
+    ws = scenario.organism.warm_start
+    data = warm_start_jsonl(scenario, work / "other-warm_start.jsonl")
+    changed = _with_dose(scenario.with_overrides(seed=ws.seed), ws.model_copy(update={"steps": ws.steps + 1}), data,
+                         dpo_weight=0.0)
+    assert find_base(work / "runs" / "organism", _inputs(changed, data, raw), BASE_MARKER) is None
 
 
 def test_the_taught_warm_start_is_in_the_store_and_the_report(organism_run):
@@ -101,7 +130,7 @@ def test_the_taught_warm_start_is_in_the_store_and_the_report(organism_run):
     from agentloop.report import build_report
 
     _, _, _, db_url, work, *_ = organism_run
-    (config,), = _sql(db_url, "SELECT config FROM runs WHERE name = 'organism/warm_start'")
+    (config,), = _sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
     rows = json.loads(config)["warm_start_rows"]
     assert rows["judge"] > 0 and rows["rewrite"] > 0 and rows["answer"] > 0
     data = [json.loads(line) for line in (work / "runs" / "organism" / "tiny-warm_start.jsonl").read_text().splitlines()]
