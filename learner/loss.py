@@ -69,9 +69,16 @@ def completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
 
 def reference_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor],
                     answer_logits_only: bool = True) -> torch.Tensor:
-    """`completion_logps` of the frozen copy: the PEFT model with adapters disabled, no grad."""
-    with torch.no_grad(), model.disable_adapter():
-        return completion_logps(model, batch, answer_logits_only)
+    """`completion_logps` of the frozen copy: the PEFT model with adapters disabled, no grad, in eval mode (the
+    frozen copy is one deterministic model: a base with dropout gets none here, so a batch's reference can be
+    reused within a round, learner.train._step_losses)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), model.disable_adapter():
+            return completion_logps(model, batch, answer_logits_only)
+    finally:
+        model.train(was_training)
 
 
 @dataclass

@@ -222,12 +222,18 @@ _LOGGED = ("total", "task", "kl", "dpo", "sft", "logp_margin")  # StepLog's loss
 
 
 def _step_losses(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, device: str,
-                 pair_batches: list[list[int]], task_batches: list[list[int]]
+                 pair_batches: list[list[int]], task_batches: list[list[int]], cache_reference: bool = True
                  ) -> Callable[[int], tuple[torch.Tensor, dict[str, float | None]]]:
-    """step -> (the weighted total loss of that step's batches, each component's value)."""
+    """step -> (the weighted total loss of that step's batches, each component's value).
+
+    `cache_reference`: a pair batch that recurs in the round (few pairs cycle through every step: 2 pairs at
+    batch 2 are the same batch 8 times) reuses the frozen copy's log-probs of its first step. The same rows
+    collate to the same tensors and the frozen copy does not train, so they are bit for bit the ones a new
+    pass gives (tests/learner/test_fast_loss.py); unlike `reference_once`, no batch shape changes."""
     fast, pad = config.answer_logits_only, tokenizer.pad_token_id
     collate = pair_collate(pad, device, config.shared_prompt and fast)
     reference = None  # [pairs, 2]: the frozen copy's (chosen, rejected) log-probs, once per round
+    seen: dict[tuple[int, ...], torch.Tensor] = {}  # a batch's rows -> its frozen-copy log-probs
     if pair_batches and config.pair_loss == "dpo" and config.reference_once:
         needed = sorted({i for batch in pair_batches for i in batch})
         reference = torch.zeros(len(data.pairs), 2, device=device)
@@ -249,8 +255,16 @@ def _step_losses(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfi
                 loss = task_nll(model, collate_task([chosen_example(data.pairs[i]) for i in rows], pad, device), fast)
                 values["sft"] = loss.item()
             else:
-                ref = None if reference is None else reference[rows].T.reshape(-1)  # [chosen..., rejected...]
-                terms = dpo_terms(model, collate([data.pairs[i] for i in rows]), config.beta, ref, fast)
+                batch = collate([data.pairs[i] for i in rows])
+                if reference is not None:
+                    ref = reference[rows].T.reshape(-1)  # [chosen..., rejected...]
+                elif not cache_reference:
+                    ref = reference_logps(model, batch, fast)
+                else:
+                    ref = seen.get(key := tuple(rows))
+                    if ref is None:
+                        ref = seen[key] = reference_logps(model, batch, fast)
+                terms = dpo_terms(model, batch, config.beta, ref, fast)
                 loss, values["dpo"], values["logp_margin"] = terms.loss, terms.loss.item(), terms.logp_margin
             total = total + config.dpo_weight * loss
         return total, values

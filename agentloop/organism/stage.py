@@ -31,7 +31,7 @@ from agentloop.core.errors import AgentloopError
 from agentloop.config.scenario import Scenario
 
 __all__ = ["BASE_MARKER", "dose_jsonl", "dose_name", "dosed", "merge_adapter", "purpose_counts", "warm_start",
-           "warm_start_jsonl"]
+           "warm_start_inputs", "warm_start_jsonl", "warm_start_trainer"]
 
 log = logging.getLogger(__name__)
 BASE_MARKER = "agentloop-warm-start.json"  # written last into a merged base folder: it is complete
@@ -156,7 +156,16 @@ def _warm_start_run(store, key: str, seed: int) -> int | None:
         return experiment_run(s, f"{key}/warm_start", "warm_start", seed)
 
 
-def _inputs(trainer: Scenario, data: Path, model_path: str) -> str:
+def warm_start_trainer(scenario: Scenario, data: Path) -> Scenario:
+    """The scenario whose one learner round is the warm start: its steps, batch, lr, LoRA and length on `data`
+    (SFT only), at the warm start's seed."""
+    ws = _organism(scenario).warm_start
+    if ws is None:
+        raise AgentloopError(f"scenario {scenario.name!r} has no organism.warm_start")
+    return _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
+
+
+def warm_start_inputs(trainer: Scenario, data: Path, model_path: str) -> str:
     """The digest of what the warm-start round and merge are made of (agentloop.organism.base_digest)."""
     from agentloop.organism.base_digest import base_inputs_digest, model_digest
     from learner.train import pick_device
@@ -186,8 +195,8 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
         log.info("warm start of %s: using %s", key, out)
         return str(out)
     data = warm_start_jsonl(scenario, workdir / "organism" / f"{key}-warm_start.jsonl")  # deterministic
-    trainer = _with_dose(scenario.with_overrides(seed=ws.seed), ws, data, dpo_weight=0.0)
-    inputs = _inputs(trainer, data, model_path)
+    trainer = warm_start_trainer(scenario, data)
+    inputs = warm_start_inputs(trainer, data, model_path)
     rec = Recorder(store)
     run_id = _warm_start_run(store, key, ws.seed)
     if run_id is None:

@@ -6,6 +6,8 @@
   mantissa bits: a few tenths of a percent per token log-prob, summed over an answer);
 - the frozen reference's log-probs computed once per round (`reference_once`) vs in every step:
   the same per-step losses;
+- a pair batch that recurs in a round reusing its first step's reference (the default) vs a new pass each
+  step: the same adapter bit for bit, in bf16;
 - a pair packed as one row [prompt, chosen, rejected] (`shared_prompt`) vs TRL's two rows: the same
   log-probs, loss and gradients in fp32.
 """
@@ -96,6 +98,42 @@ def test_reference_once_gives_the_same_steps(embedded_model_path, preference_exa
         assert b.dpo == pytest.approx(a.dpo, abs=1e-4) and b.task == pytest.approx(a.task, abs=1e-4)
         assert b.total == pytest.approx(a.total, abs=1e-4)
     assert logs[0].steps[1].dpo != pytest.approx(logs[0].steps[0].dpo, abs=1e-6), "the second step must see a moved policy"
+
+
+def test_a_recurring_pair_batch_reuses_its_reference_bit_for_bit(embedded_model_path, preference_examples,
+                                                                   task_conversations, monkeypatch):
+    """Two pairs at batch 2 are the same batch at every step: the reference is computed once per distinct
+    batch instead of once per step, and the trained adapter is bit for bit the one a new pass per step gives
+    (bf16, the organism's dtype, where a changed batch shape would show)."""
+    import functools
+
+    import learner.train as train_module
+    from agentloop.config.learner_config import LearnerConfig
+
+    calls, adapters, logs = [], [], []
+    reference = train_module.reference_logps
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return reference(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "reference_logps", counting)
+    original = train_module._step_losses
+    for cache in (True, False):
+        monkeypatch.setattr(train_module, "_step_losses", functools.partial(original, cache_reference=cache))
+        config = LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0, dtype="bfloat16")
+        model, tokenizer = train_module.load_policy(embedded_model_path, None, config, "cpu", torch.bfloat16)
+        data = train_module.encode_round(tokenizer, preference_examples[:2], task_conversations, config.max_length)
+        calls.clear()
+        logs.append(train_module.train(model, tokenizer, data, config, "cpu"))
+        distinct = {tuple(b) for b in train_module.batch_plan(data, config, 0)[0]}
+        assert len(calls) == (len(distinct) if cache else config.steps), (cache, len(calls), distinct)
+        adapters.append({n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad})
+    assert len(distinct) < config.steps  # the batch recurs, or this test checks nothing
+    assert adapters[0].keys() == adapters[1].keys() and all(torch.equal(adapters[0][n], adapters[1][n])
+                                                            for n in adapters[0])
+    assert [(s.dpo, s.task) for s in logs[0].steps] == [(s.dpo, s.task) for s in logs[1].steps]
+    assert logs[0].steps[-1].dpo != logs[0].steps[0].dpo, "the policy must move"
 
 
 def test_packed_pairs_give_the_unpacked_log_probs_and_gradients(embedded_model_path, preference_examples):

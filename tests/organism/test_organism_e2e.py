@@ -101,7 +101,7 @@ def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
     one's base instead of training: no round, a done run that names the base it reused, the same model folder
     bytes; its report says so. A changed setting gives another digest, so nothing is found for it."""
     from agentloop.organism.base_digest import find_base
-    from agentloop.organism.stage import BASE_MARKER, _inputs, _with_dose, warm_start, warm_start_jsonl
+    from agentloop.organism.stage import BASE_MARKER, warm_start, warm_start_inputs, warm_start_jsonl, warm_start_trainer
     from agentloop.report_notes import warm_start_notes
 
     scenario, store, _, db_url, work, base, raw = organism_run
@@ -116,11 +116,14 @@ def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
     assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny2") == again  # its own resume
     with store.session() as s:
         assert "not trained again" in warm_start_notes(s, "tiny2")[0]
-    ws = scenario.organism.warm_start
     data = warm_start_jsonl(scenario, work / "other-warm_start.jsonl")
-    changed = _with_dose(scenario.with_overrides(seed=ws.seed), ws.model_copy(update={"steps": ws.steps + 1}), data,
-                         dpo_weight=0.0)
-    assert find_base(work / "runs" / "organism", _inputs(changed, data, raw), BASE_MARKER) is None
+    assert find_base(work / "runs" / "organism", warm_start_inputs(warm_start_trainer(scenario, data), data, raw),
+                     BASE_MARKER) == Path(base)
+    org = scenario.organism
+    more = scenario.model_copy(update={"organism": org.model_copy(update={
+        "warm_start": org.warm_start.model_copy(update={"steps": org.warm_start.steps + 1})})})
+    assert find_base(work / "runs" / "organism", warm_start_inputs(warm_start_trainer(more, data), data, raw),
+                     BASE_MARKER) is None
 
 
 def test_the_taught_warm_start_is_in_the_store_and_the_report(organism_run):

@@ -1,0 +1,116 @@
+"""A learner round with preference pairs, the frozen copy's log-probs of a recurring pair batch reused (the
+default since session 29) against a new reference pass every step, and against `reference_once` (one pass per
+round in batches of 8, the organism's setting), side by side in one run.
+
+    PYTHONPATH=. LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 flock /tmp/agentloop-model.lock \\
+        .venv/bin/python bench/reference_reuse.py --db sqlite:///agentloop_runs/<folder>/store.db --run RUN \\
+        --base agentloop_runs/<folder>/organism/<experiment>-base [--pairs 2,4,8] [--repeats 2]
+
+A round of the organism's dose (scenarios/organism.yaml: 8 steps at batch 2, LoRA r16 on every linear layer,
+768 tokens) on the merged warm-start base, a fresh adapter, the seed-0 dose file as task data, and the first K
+preference pairs the run stored (the conscience's rewrites over the agent's answers, multi-turn prompts). Few
+pairs cycle through the round's 16 pair slots, so their batches recur: with K pairs at batch 2 and length
+buckets, at most K/2 distinct batches per pass over the pairs. Prints the seconds of the training loop per
+side (median over repeats, the sides alternating), the ratios, how many reference passes each made, and whether
+the adapters of `step` and `reused` are equal bit for bit (they must be: the same batches give the same
+log-probs; `once` computes them in other batch shapes, so in bf16 its adapter differs slightly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from _table import print_table
+
+log = logging.getLogger("bench.reference_reuse")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+SIDES = {"step": (False, False), "reused": (False, True), "once": (True, False)}  # (reference_once, cache)
+
+
+def _round(base: str, examples, task, config, side: str) -> tuple[float, int, dict[str, torch.Tensor]]:
+    """One round from a fresh adapter: (training-loop seconds, reference passes, the trained LoRA weights)."""
+    import learner.train as train_module
+
+    once, cache = SIDES[side]
+    config = replace(config, reference_once=once)
+    passes = []
+    reference = train_module.reference_logps
+
+    def counting(*args, **kwargs):
+        passes.append(1)
+        return reference(*args, **kwargs)
+
+    original = train_module._step_losses
+    train_module.reference_logps = counting
+    train_module._step_losses = functools.partial(original, cache_reference=cache)
+    try:
+        device, dtype = train_module.pick_device(config)
+        model, tokenizer = train_module.load_policy(base, None, config, device, dtype)
+        data = train_module.encode_round(tokenizer, examples, task, config.max_length)
+        t0 = time.perf_counter()
+        train_module.train(model, tokenizer, data, config, device, round_seed=3)
+        seconds = time.perf_counter() - t0
+    finally:
+        train_module.reference_logps, train_module._step_losses = reference, original
+    return seconds, len(passes), {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--run", type=int, required=True, help="a run whose stored pairs the rounds train")
+    parser.add_argument("--base", required=True, help="the merged warm-start base (<workdir>/organism/<id>-base)")
+    parser.add_argument("--pairs", default="2,4,8", help="comma-separated pair counts K")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    from agentloop.config.scenario import load_scenario
+    from agentloop.experiment import arm_scenario
+    from agentloop.organism.stage import dosed
+    from learner.round import load_task_jsonl
+    from learner.examples import to_example
+    from store.learning import pair_rows
+    from store.session import open_store
+
+    scenario = dosed(arm_scenario(load_scenario(ROOT / "scenarios" / "organism.yaml"), "self", 0),
+                     Path(args.base).parent.parent)
+    config = scenario.learner_config()
+    task = load_task_jsonl(scenario.learner.task_data.jsonl)
+    with open_store(args.db).session() as s:
+        stored = [to_example(r.prompt, r.chosen, r.rejected) for r in pair_rows(s, args.run)]
+    rows: list[tuple[str, str]] = []
+    for k in (int(x) for x in args.pairs.split(",")):
+        if k > len(stored):
+            sys.exit(f"run {args.run} stored {len(stored)} pairs, fewer than {k}")
+        times: dict[str, list[float]] = {side: [] for side in SIDES}
+        passes, weights = {}, {}
+        for _ in range(args.repeats):
+            for side in SIDES:
+                seconds, passes[side], weights[side] = _round(args.base, stored[:k], task, config, side)
+                times[side].append(seconds)
+                log.warning("K=%d %s: %.1f s, %d reference passes", k, side, seconds, passes[side])
+        equal = weights["step"].keys() == weights["reused"].keys() and all(
+            torch.equal(weights["step"][n], weights["reused"][n]) for n in weights["step"])
+        median = {side: statistics.median(t) for side, t in times.items()}
+        rows += [(f"{k} pairs: s per round, {side} (reference passes)", f"{median[side]:.1f} ({passes[side]})")
+                 for side in SIDES]
+        rows += [(f"{k} pairs: step / reused", f"{median['step'] / median['reused']:.2f}x"),
+                 (f"{k} pairs: step / once", f"{median['step'] / median['once']:.2f}x"),
+                 (f"{k} pairs: adapters of step and reused equal bit for bit", str(equal))]
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
