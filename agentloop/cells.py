@@ -18,8 +18,12 @@ training episodes of epoch e+1 (both on adapter e) can share the calls too (`age
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from store.heartbeat import ClaimHeartbeat
@@ -28,7 +32,6 @@ if TYPE_CHECKING:  # the runner imports this loop
     from agentloop.runner import EpisodeState, Runner, StepStats
 
 log = logging.getLogger(__name__)
-
 
 
 class Cell(NamedTuple):
@@ -52,7 +55,7 @@ def run_cells(cells: list[Cell], *, wait_for_others: bool = False) -> list[StepS
     `Runner.run`), a loop with nothing left to claim while other live workers still hold episodes
     waits, and takes over the episodes of a worker that dies; without it (one process that owns
     the runs: an experiment) it returns. It stops after the current turn once a runner's
-    `stop_requested` is set (`Runner.run`'s Ctrl-C; every finished turn is stored). A runner's
+    `stop_requested` is set (Ctrl-C, on the main thread: every finished turn is stored). A runner's
     `between_waves` runs before each of its waves but the first. All runners share the first
     runner's engine."""
     if not cells:
@@ -62,31 +65,46 @@ def run_cells(cells: list[Cell], *, wait_for_others: bool = False) -> list[StepS
         cell.runner.count(cell.run_id, epoch=cell.epoch, split=cell.split)
     heartbeats = [ClaimHeartbeat(c.runner.rec, c.runner.worker, c.runner.opt.claim_lease_s) for c in cells]
     started = [0] * len(cells)  # each cell's waves so far
-    try:
-        while not _stopped(cells):
-            waves = _next_waves(cells, started)
-            if not waves and wait_for_others:
-                if any(c.runner.rec.others_hold(c.run_id, c.runner.worker, epoch=c.epoch, split=c.split)
-                       for c in cells):
-                    first.stop_requested.wait(first.opt.claim_poll_s)  # other workers' episodes: done, or freed
-                    continue
-                # nobody holds any now; a holder may have died between the claim and that check
+    with _ctrl_c_stops(first):
+        try:
+            while not _stopped(cells):
                 waves = _next_waves(cells, started)
-            if not waves:
-                break
-            while not _stopped(cells) and any(active for _, active in waves):
-                waves = [(runner, active) for runner, active in waves if active]
-                _step_together(waves)
-                waves = [(runner, [ep for ep in active if not ep.done]) for runner, active in waves]
-    finally:
-        for heartbeat in heartbeats:
-            heartbeat.stop()
-        for runner, *_ in cells:
-            try:
-                runner.rec.release_claims(runner.worker)  # unfinished ones (Ctrl-C, error) are free at once
-            except Exception:  # the lease frees them anyway
-                log.exception("could not release the claims of %s", runner.worker)
+                if not waves and wait_for_others:
+                    if any(c.runner.rec.others_hold(c.run_id, c.runner.worker, epoch=c.epoch, split=c.split)
+                           for c in cells):
+                        first.stop_requested.wait(first.opt.claim_poll_s)  # others' episodes: done, or freed
+                        continue
+                    # nobody holds any now; a holder may have died between the claim and that check
+                    waves = _next_waves(cells, started)
+                if not waves:
+                    break
+                while not _stopped(cells) and any(active for _, active in waves):
+                    waves = [(runner, active) for runner, active in waves if active]
+                    _step_together(waves)
+                    waves = [(runner, [ep for ep in active if not ep.done]) for runner, active in waves]
+        finally:
+            for heartbeat in heartbeats:
+                heartbeat.stop()
+            for runner, *_ in cells:
+                try:
+                    runner.rec.release_claims(runner.worker)  # unfinished ones (Ctrl-C, error) are free at once
+                except Exception:  # the lease frees them anyway
+                    log.exception("could not release the claims of %s", runner.worker)
     return [c.runner.stats for c in cells]
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(runner: "Runner") -> Iterator[None]:
+    """On the main thread, Ctrl-C (or `kill -INT`, also where a shell started the process with SIGINT ignored)
+    sets `runner.stop_requested` (a second one stops at once); the previous handler is back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, runner._on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stopped(cells: list[Cell]) -> bool:

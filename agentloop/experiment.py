@@ -362,8 +362,8 @@ class Experiment:
             run_cells(cells)
         else:
             cells[0].runner.run(cells[0].run_id, epoch=cells[0].epoch, split=cells[0].split)
-            if cells[0].runner.stop_requested.is_set():
-                raise KeyboardInterrupt
+        if any(c.runner.stop_requested.is_set() for c in cells):  # Ctrl-C: stored turns stay, --resume continues
+            raise KeyboardInterrupt
         phases = {f"{jobs[0].split}_episodes_s": time.perf_counter() - t0}
         for split in dict.fromkeys(job.split for job in jobs):
             for name in ("generate_s", "sandbox_s", "review_s", "audit_s"):

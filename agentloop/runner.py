@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -142,14 +141,7 @@ class Runner:
         while other live workers still hold episodes, this one waits, and takes over the episodes
         of a worker that dies; it returns when every episode is finished (or on Ctrl-C, after the
         current turn). The loop is the experiment's (agentloop.cells.run_cells) with one cell."""
-        previous = signal.getsignal(signal.SIGINT)
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._on_sigint)
-        try:
-            run_cells([Cell(self, run_id, epoch, split)], wait_for_others=True)
-        finally:
-            if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, previous)
+        run_cells([Cell(self, run_id, epoch, split)], wait_for_others=True)
         return self.stats
 
     def count(self, run_id: int, *, epoch: int | None = None, split: str | None = None) -> None:

@@ -139,8 +139,13 @@ def _run(ablation: Ablation, url: str, resume: str | None) -> tuple[str, str]:
                          scenario_path=str(scenario_path), command=command,
                          allow_weak_sandbox=ablation.allow_weak_sandbox,
                          on_progress=lambda text: status(f"experiment {experiment_id}: {text}"))
-        exp.run(experiment_id, ablation.arms, list(range(ablation.seeds)), ablation.epochs, cells=ablation.cells,
-                overlap=ablation.overlap)
+        try:
+            exp.run(experiment_id, ablation.arms, list(range(ablation.seeds)), ablation.epochs, cells=ablation.cells,
+                    overlap=ablation.overlap)
+        except KeyboardInterrupt:  # after the current turn: every finished turn is stored
+            console.print(f"experiment [bold]{experiment_id}[/] stopped after {time.perf_counter() - t0:.0f} s; "
+                          f"continue it with the same arguments and `--resume {experiment_id}`")
+            raise typer.Exit(130) from None
     console.print(f"experiment [bold]{experiment_id}[/] done in {time.perf_counter() - t0:.0f} s: "
                   f"`agentloop report {experiment_id} --db {redact_urls(url)}`")
     return url, experiment_id
