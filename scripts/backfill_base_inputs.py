@@ -16,7 +16,6 @@ base byte for byte. The learner block, device and dtype are not recorded by pre-
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -36,6 +35,7 @@ def main() -> None:
     from agentloop.model import resolve_model
     from agentloop.organism.stage import (BASE_MARKER, merge_adapter, warm_start_inputs, warm_start_jsonl,
                                           warm_start_trainer)
+    from store.artifacts import sha256_file
     from store.experiments import experiment_runs
     from store.session import open_store
 
@@ -56,9 +56,8 @@ def main() -> None:
         if data.read_bytes() != (folder / f"{args.experiment}-warm_start.jsonl").read_bytes():
             problems.append("the scenario's warm-start data differs from the experiment's")
         again = merge_adapter(raw, marker["adapter"], Path(tmp) / "merged")
-        digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
         problems += [f"{f.name} differs from the adapter merged again" for f in sorted(base.iterdir())
-                     if f.name != BASE_MARKER and digest(f) != digest(again / f.name)]
+                     if f.name != BASE_MARKER and sha256_file(f) != sha256_file(again / f.name)]
         inputs = warm_start_inputs(warm_start_trainer(scenario, data), data, raw)
     if problems:
         sys.exit("not backfilled:\n  " + "\n  ".join(problems))

@@ -14,17 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from store.artifacts import sha256_file
+
 __all__ = ["base_inputs_digest", "find_base", "model_digest"]
-
-CHUNK = 1 << 20
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-    return h.hexdigest()
 
 
 def model_digest(model_path: str, skip: frozenset[str] = frozenset()) -> str:
@@ -35,7 +27,7 @@ def model_digest(model_path: str, skip: frozenset[str] = frozenset()) -> str:
         return hashlib.sha256(f"name:{model_path}".encode()).hexdigest()
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name not in skip):
-        h.update(f"{path.relative_to(root).as_posix()}\0{_file_sha256(path)}\n".encode())
+        h.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\n".encode())
     return h.hexdigest()
 
 
@@ -44,7 +36,7 @@ def base_inputs_digest(model: str, data: Path, learner: dict[str, Any], placemen
     dtype the round trains in)."""
     settings = json.loads(json.dumps(learner, default=str))
     settings.get("task_data", {}).pop("jsonl", None)  # the path: its bytes are `data`
-    what = {"model": model, "data": _file_sha256(data), "learner": settings, "placement": list(placement)}
+    what = {"model": model, "data": sha256_file(data), "learner": settings, "placement": list(placement)}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
 

@@ -204,8 +204,10 @@ def warm_start(scenario: Scenario, store, db_url: str, workdir: Path, model_path
         found = find_base(out.parent, inputs, BASE_MARKER)
         config = {"experiment": f"{key}/warm_start", "organism": organism.model_dump(mode="json"),
                   "warm_start_rows": purpose_counts(data), "inputs": inputs}
+        if found is not None:
+            config["reused_base"] = str(found)
         run_id = rec.create_run(name=f"{scenario.name}/warm_start", scenario_path=scenario_path,
-                                scenario_yaml=yaml_text, config={**config, "reused_base": str(found)} if found else config,
+                                scenario_yaml=yaml_text, config=config,
                                 model=scenario.model.name, backend=scenario.model.backend, seed=ws.seed,
                                 command=command, arm="warm_start")
         if found is not None:  # the same inputs made this base before: link it under this experiment's name

@@ -101,7 +101,8 @@ def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
     one's base instead of training: no round, a done run that names the base it reused, the same model folder
     bytes; its report says so. A changed setting gives another digest, so nothing is found for it."""
     from agentloop.organism.base_digest import find_base
-    from agentloop.organism.stage import BASE_MARKER, warm_start, warm_start_inputs, warm_start_jsonl, warm_start_trainer
+    from agentloop.organism.stage import (BASE_MARKER, warm_start, warm_start_inputs, warm_start_jsonl,
+                                          warm_start_trainer)
     from agentloop.report_notes import warm_start_notes
 
     scenario, store, _, db_url, work, base, raw = organism_run
