@@ -39,3 +39,18 @@ def report(
             console.print(renderable)
     Console(stderr=True).print(f"wrote {written['markdown']}, {written['plot']} and {written['json']}",
                                style="dim")  # stderr: keeps --json clean
+
+
+@app.command("compare-reports")
+def compare_reports(
+    first: Annotated[Path, typer.Argument(help="A report.json, or the folder `agentloop report --out` wrote.")],
+    second: Annotated[Path, typer.Argument(help="The other report (a rerun, another machine, a GPU).")],
+) -> None:
+    """Whether two reports read the same at their last epoch: each seed-level contrast lower, higher or not
+    distinguishable in both (a markdown table on stdout; exit 1 where a contrast in both reads differently)."""
+    from agentloop.report_agreement import agreement, load_report, markdown
+
+    rows = agreement(load_report(first), load_report(second))
+    typer.echo(markdown(rows, str(first), str(second)))
+    if any(r.first and r.second and not r.same for r in rows):
+        raise typer.Exit(1)
