@@ -6,7 +6,8 @@ cell epoch (epochs >= 1), and the experiment's wall time with its warm start's s
 The phases are what `agentloop experiment` records in `evaluations.extra.phase_s` (this session's seconds:
 an epoch resumed after a crash counts only its resumed part). The wall time runs from the warm start's
 creation to the last evaluation row; across resumed segments it includes the pauses between them, so the
-segments are counted too (a gap of over 20 minutes between two recorded times starts a new one).
+segments are counted too: every turn, evaluation and run start is a recorded time, the warm start's span is
+busy, and a gap of over 3 minutes between two of them (longer than any learner round) starts a new segment.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from _table import print_table
 PHASES = ("train_episodes_s", "train_generate_s", "train_sandbox_s", "train_review_s", "train_audit_s", "round_s",
           "eval_episodes_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
 CELL_EPOCH = ("train_episodes_s", "round_s", "eval_episodes_s")
-GAP = dt.timedelta(minutes=20)  # longer than any one phase between two recorded times (the warm start ends one)
+GAP = dt.timedelta(minutes=3)  # longer than any stretch without a recorded turn (a learner round: under a minute)
 
 
 def _time(text: str) -> dt.datetime:
@@ -45,6 +46,8 @@ def main() -> None:
         rows = [(rid, epoch, json.loads(extra or "{}"), _time(created)) for rid, epoch, extra, created in
                 con.execute(text("SELECT run_id, epoch, extra, created_at FROM evaluations ORDER BY created_at"))
                 if rid in mine]
+        turns = [_time(t) for rid, t in con.execute(text(
+            "SELECT e.run_id, t.created_at FROM turns t JOIN episodes e ON e.id = t.episode_id")) if rid in mine]
         warm = [(json.loads(runs[rid][1] or "{}"), _time(a), _time(b)) for rid, arm, a, b in con.execute(
             text("SELECT id, arm, created_at, finished_at FROM runs")) if rid in mine and arm == "warm_start" and b]
 
@@ -57,16 +60,18 @@ def main() -> None:
         cell = statistics.fmean(sum(p.get(k, 0.0) for k in CELL_EPOCH) for p in phases)
         table.append((f"{arm}: cell epoch s (n={len(phases)})", f"{cell:.1f}"))
         table += [(f"{arm}:   {k}", f"{statistics.fmean(p.get(k, 0.0) for p in phases):.1f}") for k in PHASES]
-    times = sorted([*starts, *(t for *_, t in rows), *(ended for *_, ended in warm)])
-    segments, begin = [], times[0]
-    for before, after in zip(times, times[1:]):
-        if after - before > GAP:
-            segments.append((begin, before))
-            begin = after
-    segments.append((begin, times[-1]))
+    busy = sorted([*((t, t) for t in [*starts, *turns, *(t for *_, t in rows)]), *((a, b) for _, a, b in warm)])
+    segments = [busy[0]]
+    for begin, end in busy[1:]:
+        if begin - segments[-1][1] > GAP:
+            segments.append((begin, end))
+        else:
+            segments[-1] = (segments[-1][0], max(segments[-1][1], end))
+    times = [busy[0][0], segments[-1][1]]
     active = sum((b - a for a, b in segments), dt.timedelta())
-    table.append(("wall, first run to last evaluation (min)", f"{(times[-1] - times[0]).total_seconds() / 60:.1f}"))
+    table.append(("wall, first run to last recorded time (min)", f"{(times[-1] - times[0]).total_seconds() / 60:.1f}"))
     table.append((f"wall in {len(segments)} segment(s), pauses left out (min)", f"{active.total_seconds() / 60:.1f}"))
+    table += [(f"  segment {a:%H:%M:%S}-{b:%H:%M:%S} (min)", f"{(b - a).total_seconds() / 60:.1f}") for a, b in segments]
     table.append(("evaluation rows (all splits, epochs)", str(len(rows))))
     for config, began, ended in warm:  # machines differ: the warm start's pace lets a reader scale the rest
         steps = config.get("organism", {}).get("warm_start", {}).get("steps") or 0
