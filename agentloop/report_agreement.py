@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloop.core.errors import ConfigError
+from agentloop.report_differences import interval_text
 
 SOURCES = ("held-out", "benchmark")  # the held-out families' contrasts, and the outside benchmark's
 
@@ -30,16 +31,13 @@ class Contrast:
     versus: str
     metric: str
     epoch: int
-    mean: float | None
-    ci: tuple[float, float] | None
     n_seeds: int
     direction: str  # "lower", "higher" or "not distinguishable"
+    interval: str  # the report's own '+0.250 [+0.010, +0.490]' (agentloop.report_differences.interval_text)
 
     @property
     def text(self) -> str:
-        ci = f" [{self.ci[0]:+.3f}, {self.ci[1]:+.3f}]" if self.ci else ""
-        mean = "-" if self.mean is None else f"{self.mean:+.3f}"
-        return f"{mean}{ci} ({self.n_seeds} seeds): {self.direction}"
+        return f"{self.interval} ({self.n_seeds} seeds): {self.direction}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,11 @@ class Agreement:
     def same(self) -> bool:
         return self.first is not None and self.second is not None and self.first.direction == self.second.direction
 
+    @property
+    def differs(self) -> bool:
+        """In both reports, read differently."""
+        return self.first is not None and self.second is not None and not self.same
+
 
 def load_report(path: str | Path) -> dict[str, Any]:
     """A report.json, given as the file or the folder `agentloop report --out` wrote."""
@@ -67,12 +70,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{file} is not JSON: {exc.msg} at line {exc.lineno}") from None
 
 
-def _direction(reads: str) -> str:
-    """'lower than off' -> 'lower'; 'not distinguishable from always' -> 'not distinguishable'."""
-    for word in ("not distinguishable", "lower", "higher"):
-        if reads.startswith(word):
-            return word
-    raise ConfigError(f"a contrast reads {reads!r}: expected 'lower than', 'higher than' or 'not distinguishable'")
+def _direction(d: dict[str, Any]) -> str:
+    """The report's own rule (agentloop.report_differences): distinguishable when the seed-level t interval
+    excludes 0, then higher or lower by the mean's sign."""
+    if not d["distinguishable"]:
+        return "not distinguishable"
+    return "higher" if d["mean"] > 0 else "lower"
 
 
 def final_contrasts(report: dict[str, Any]) -> dict[tuple[str, str, str, str], Contrast]:
@@ -84,8 +87,8 @@ def final_contrasts(report: dict[str, Any]) -> dict[tuple[str, str, str, str], C
             if not d.get("final") or d.get("level", "seed") != "seed":
                 continue
             key = (source, d["arm"], d["versus"], d["metric"])
-            out[key] = Contrast(source, d["arm"], d["versus"], d["metric"], d["epoch"], d.get("mean"),
-                                tuple(d["ci"]) if d.get("ci") else None, d.get("n_seeds", 0), _direction(d["reads"]))
+            out[key] = Contrast(source, d["arm"], d["versus"], d["metric"], d["epoch"], d["n_seeds"], _direction(d),
+                                interval_text(d))
     return out
 
 
@@ -105,6 +108,6 @@ def markdown(rows: list[Agreement], first_name: str, second_name: str) -> str:
     for r in rows:
         source, arm_name, versus, metric = r.key
         cells = [c.text if c else "-" for c in (r.first, r.second)]
-        same = "yes" if r.same else ("-" if not (r.first and r.second) else "**no**")
+        same = "yes" if r.same else ("**no**" if r.differs else "-")
         lines.append(f"| {source} | {arm_name} - {versus} | {metric} | {cells[0]} | {cells[1]} | {same} |")
     return "\n".join(lines)

@@ -52,5 +52,5 @@ def compare_reports(
 
     rows = agreement(load_report(first), load_report(second))
     typer.echo(markdown(rows, str(first), str(second)))
-    if any(r.first and r.second and not r.same for r in rows):
+    if any(r.differs for r in rows):
         raise typer.Exit(1)
