@@ -67,9 +67,9 @@ def main() -> None:
             segments.append((begin, end))
         else:
             segments[-1] = (segments[-1][0], max(segments[-1][1], end))
-    times = [busy[0][0], segments[-1][1]]
     active = sum((b - a for a, b in segments), dt.timedelta())
-    table.append(("wall, first run to last recorded time (min)", f"{(times[-1] - times[0]).total_seconds() / 60:.1f}"))
+    span = segments[-1][1] - segments[0][0]
+    table.append(("wall, first run to last recorded time (min)", f"{span.total_seconds() / 60:.1f}"))
     table.append((f"wall in {len(segments)} segment(s), pauses left out (min)", f"{active.total_seconds() / 60:.1f}"))
     table += [(f"  segment {a:%H:%M:%S}-{b:%H:%M:%S} (min)", f"{(b - a).total_seconds() / 60:.1f}") for a, b in segments]
     table.append(("evaluation rows (all splits, epochs)", str(len(rows))))
