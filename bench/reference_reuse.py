@@ -23,16 +23,14 @@ import functools
 import logging
 import statistics
 import sys
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
+from _organism_round import round_inputs, train_round
 from _table import print_table
 
 log = logging.getLogger("bench.reference_reuse")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 SIDES = {"step": (False, False), "reused": (False, True), "once": (True, False)}  # (reference_once, cache)
@@ -43,7 +41,6 @@ def _round(base: str, examples, task, config, side: str) -> tuple[float, int, di
     import learner.train as train_module
 
     once, cache = SIDES[side]
-    config = replace(config, reference_once=once)
     passes = []
     reference = train_module.reference_logps
 
@@ -55,15 +52,10 @@ def _round(base: str, examples, task, config, side: str) -> tuple[float, int, di
     train_module.reference_logps = counting
     train_module._step_losses = functools.partial(original, cache_reference=cache)
     try:
-        device, dtype = train_module.pick_device(config)
-        model, tokenizer = train_module.load_policy(base, None, config, device, dtype)
-        data = train_module.encode_round(tokenizer, examples, task, config.max_length)
-        t0 = time.perf_counter()
-        train_module.train(model, tokenizer, data, config, device, round_seed=3)
-        seconds = time.perf_counter() - t0
+        seconds, weights = train_round(base, examples, task, replace(config, reference_once=once))
     finally:
         train_module.reference_logps, train_module._step_losses = reference, original
-    return seconds, len(passes), {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    return seconds, len(passes), weights
 
 
 def main() -> None:
@@ -76,20 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    from agentloop.config.scenario import load_scenario
-    from agentloop.experiment import arm_scenario
-    from agentloop.organism.stage import dosed
-    from learner.round import load_task_jsonl
-    from learner.examples import to_example
-    from store.learning import pair_rows
-    from store.session import open_store
-
-    scenario = dosed(arm_scenario(load_scenario(ROOT / "scenarios" / "organism.yaml"), "self", 0),
-                     Path(args.base).parent.parent)
-    config = scenario.learner_config()
-    task = load_task_jsonl(scenario.learner.task_data.jsonl)
-    with open_store(args.db).session() as s:
-        stored = [to_example(r.prompt, r.chosen, r.rejected) for r in pair_rows(s, args.run)]
+    config, task, stored = round_inputs(args.db, args.run, args.base)
     rows: list[tuple[str, str]] = []
     for k in (int(x) for x in args.pairs.split(",")):
         if k > len(stored):

@@ -15,8 +15,9 @@ Speed (`answer_logits_only=True`, the default): only the positions whose next to
 reach the vocabulary projection (the body's final hidden states gathered at those positions,
 then the model's output embedding), and the log-prob of each target is its logit minus the
 logsumexp of its row (no [rows, T, V] log-softmax materialised). Prompt and padding positions, the
-bulk of an agent turn, cost no projection. `False` is the full-vocabulary path, kept as the
-reference the fast one is tested against.
+bulk of an agent turn, cost no projection, and right-padded rows attend by segment
+(learner/segment_attention.py: no padding mask, so the masked half of T x T is never computed). `False` is the
+full-vocabulary path over the dense mask, kept as the reference the fast one is tested against.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from learner import segment_attention
 from learner.packing import PACKED, packed_completion_logps
 from learner.projection import project
 
@@ -51,8 +53,13 @@ def _answer_logits(model: torch.nn.Module, input_ids: torch.Tensor, attention_ma
     """The fp32 logits [N, V] at the N positions `mask` ([rows, T-1]) marks, and those (rows, cols):
     only they reach the vocabulary projection."""
     rows, cols = mask.nonzero(as_tuple=True)  # the trained (row, position) pairs, N of them
-    out = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, output_hidden_states=True,
-                logits_to_keep=1)  # the body's last hidden states; logits of one position only
+    # the body's last hidden states (logits of one position only), attending by segment where the model allows
+    inputs = dict(input_ids=input_ids, use_cache=False, output_hidden_states=True, logits_to_keep=1)
+    spans = segment_attention.right_padded_spans(attention_mask) if segment_attention.supported(model) else None
+    if spans is not None:
+        out = segment_attention.forward(model, spans, **inputs)
+    else:
+        out = model(**inputs, attention_mask=attention_mask)
     hidden = out.hidden_states[-1][rows, cols]  # [N, H], contiguous (a strided slice leaves bf16's fast matmul)
     return project(model, hidden).float(), rows, cols
 

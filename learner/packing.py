@@ -20,8 +20,10 @@ from collections.abc import Sequence
 
 import torch
 
+from learner import segment_attention
 from learner.encode import EncodedPair
 from learner.projection import project
+from learner.segment_attention import SPANS
 
 PACKED = "packed_segments"  # the key that marks a packed batch (learner/loss.py dispatches on it)
 
@@ -32,7 +34,9 @@ def collate_packed(pairs: Sequence[EncodedPair], pad_token_id: int, device: torc
     - attention_mask [B, 1, T, T] bool: causal, minus rejected->chosen; a pad position sees itself only;
     - position_ids [B, T]: the rejected answer's restart at len(prompt);
     - gather_rows, gather_cols, targets [N]: each trained token's predicting position and its id;
-    - packed_segments [N]: which completion it belongs to, chosen i -> i, rejected i -> B + i.
+    - packed_segments [N]: which completion it belongs to, chosen i -> i, rejected i -> B + i;
+    - row_spans: each row's (prompt, chosen, rejected) lengths, for attention by segment
+      (learner/segment_attention.py).
     """
     if any(not p.prompt_ids for p in pairs):
         raise ValueError("a packed pair needs a prompt (its last token predicts both answers)")
@@ -64,14 +68,19 @@ def collate_packed(pairs: Sequence[EncodedPair], pad_token_id: int, device: torc
     as_tensor = lambda xs: torch.tensor(xs, dtype=torch.long, device=device)  # noqa: E731
     return {"input_ids": ids.to(device), "attention_mask": mask.unsqueeze(1).to(device),
             "position_ids": positions.to(device), "gather_rows": as_tensor(rows), "gather_cols": as_tensor(cols),
-            "targets": as_tensor(targets), PACKED: as_tensor(segments)}
+            "targets": as_tensor(targets), PACKED: as_tensor(segments),
+            SPANS: [(len(p.prompt_ids), len(p.chosen_ids), len(p.rejected_ids)) for p in pairs]}
 
 
 def packed_completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Summed log-prob of each completion of a packed batch, [2B] as [chosen..., rejected...]."""
-
-    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                position_ids=batch["position_ids"], use_cache=False, output_hidden_states=True, logits_to_keep=1)
+    """Summed log-prob of each completion of a packed batch, [2B] as [chosen..., rejected...]: attending by segment
+    where the model allows it (learner/segment_attention.py), else through the dense 4-D mask."""
+    inputs = dict(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False,
+                  output_hidden_states=True, logits_to_keep=1)
+    if segment_attention.supported(model):
+        out = segment_attention.forward(model, batch[SPANS], **inputs)
+    else:
+        out = model(**inputs, attention_mask=batch["attention_mask"])
     hidden = out.hidden_states[-1][batch["gather_rows"], batch["gather_cols"]]  # [N, H]
     logits = project(model, hidden).float()
     picked = logits.gather(1, batch["targets"].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)

@@ -1,0 +1,49 @@
+"""The organism's dose round on stored pairs, for the learner benches (bench/reference_reuse.py,
+bench/segment_attention.py): scenarios/organism.yaml's self-arm learner (8 steps at batch 2, LoRA r16 on every
+linear layer, 768 tokens), the seed-0 dose file as task data, and the preference pairs a run stored (the
+conscience's rewrites over the agent's answers, multi-turn prompts)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RoundInputs(NamedTuple):
+    config: Any  # LearnerConfig
+    task: list  # the dose's task conversations
+    pairs: list  # the run's stored pairs as TRL conversational examples
+
+
+def round_inputs(db: str, run: int, base: str) -> RoundInputs:
+    from agentloop.config.scenario import load_scenario
+    from agentloop.experiment import arm_scenario
+    from agentloop.organism.stage import dosed
+    from learner.examples import to_example
+    from learner.round import load_task_jsonl
+    from store.learning import pair_rows
+    from store.session import open_store
+
+    scenario = dosed(arm_scenario(load_scenario(ROOT / "scenarios" / "organism.yaml"), "self", 0),
+                     Path(base).parent.parent)
+    with open_store(db).session() as s:
+        pairs = [to_example(r.prompt, r.chosen, r.rejected) for r in pair_rows(s, run)]
+    return RoundInputs(scenario.learner_config(), load_task_jsonl(scenario.learner.task_data.jsonl), pairs)
+
+
+def train_round(base: str, examples: list, task: list, config: Any) -> tuple[float, dict[str, torch.Tensor]]:
+    """One round from a fresh adapter on the merged base: (training-loop seconds, the trained LoRA weights)."""
+    import learner.train as train_module
+
+    device, dtype = train_module.pick_device(config)
+    model, tokenizer = train_module.load_policy(base, None, config, device, dtype)
+    data = train_module.encode_round(tokenizer, examples, task, config.max_length)
+    t0 = time.perf_counter()
+    train_module.train(model, tokenizer, data, config, device, round_seed=3)
+    seconds = time.perf_counter() - t0
+    return seconds, {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
