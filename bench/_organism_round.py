@@ -1,5 +1,5 @@
 """The organism's dose round on stored pairs, for the learner benches (bench/reference_reuse.py,
-bench/segment_attention.py): scenarios/organism.yaml's self-arm learner (8 steps at batch 2, LoRA r16 on every
+bench/round_speed.py): scenarios/organism.yaml's self-arm learner (8 steps at batch 2, LoRA r16 on every
 linear layer, 768 tokens), the seed-0 dose file as task data, and the preference pairs a run stored (the
 conscience's rewrites over the agent's answers, multi-turn prompts)."""
 

@@ -8,7 +8,7 @@ attention calls: [prompt, chosen] causal, and the rejected answer's queries agai
 float32 softmax (HF's eager attention, which runs on the fast bf16 GEMMs: the flash kernel is ~4x slower per
 FLOP here); on a GPU, and for blocks longer than `MATMUL_MAX`, it is SDPA. Every token sees exactly the keys
 the dense mask lets it see, so log-probs and gradients equal the dense path's to float rounding
-(tests/learner/test_segment_attention.py); bench/segment_attention.py has the speed.
+(tests/learner/test_segment_attention.py); bench/round_speed.py has the speed.
 
 Used only where the dense path would be plain SDPA over full-attention layers (`supported`): another attention
 implementation, sliding windows or attention soft-capping would not be reproduced, so those keep the dense path.

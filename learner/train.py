@@ -16,7 +16,8 @@ import logging
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -192,7 +193,8 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     if config.dpo_weight > 0 and not data.pairs:
         log.info("no preference pairs this round: training the task loss only")
     pair_batches, task_batches = batch_plan(data, config, round_seed, group, use_dpo=use_pairs, use_task=use_task)
-    losses = _step_losses(model, tokenizer, data, config, device, pair_batches, task_batches)
+    with mixed_precision(model, device):  # reference_once's pass runs here
+        losses = _step_losses(model, tokenizer, data, config, device, pair_batches, task_batches)
     params = [p for p in model.parameters() if p.requires_grad]
     group.sync_parameters(params)
     optimizer = torch.optim.AdamW(params, lr=config.lr)
@@ -202,7 +204,8 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     t_round = time.perf_counter()
     for step in range(config.steps):
         t0 = time.perf_counter()
-        total, values = losses(step)
+        with mixed_precision(model, device):
+            total, values = losses(step)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         group.average_gradients(params)
@@ -216,6 +219,23 @@ def train(model: Any, tokenizer: Any, data: Encoded, config: LearnerConfig, devi
     result.seconds = time.perf_counter() - t_round
     model.eval()
     return result
+
+
+@contextmanager
+def mixed_precision(model: Any, device: str) -> Iterator[None]:
+    """Forward passes of a bf16 model with an fp32 adapter: the adapter's matmuls in bf16 too (autocast, with
+    PEFT's cast of their input to fp32 off), as mixed-precision training does; the fp32 adapter stays the
+    optimizer's copy and gets fp32 gradients. A profile of a pair step had the fp32 adapter matmuls and their
+    input casts at ~16% of it (bench/round_speed.py has the round's speed). fp32 and fp16 weights train
+    as they are (fp16 would need loss scaling)."""
+    from peft.helpers import disable_input_dtype_casting
+
+    frozen = next((p.dtype for p in model.parameters() if not p.requires_grad), None)
+    if frozen != torch.bfloat16:
+        yield
+        return
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16), disable_input_dtype_casting(model):
+        yield
 
 
 _LOGGED = ("total", "task", "kl", "dpo", "sft", "logp_margin")  # StepLog's loss fields, in group.mean's order
@@ -312,6 +332,11 @@ class Evaluation:
 
 @torch.no_grad()
 def evaluate(model: Any, tokenizer: Any, data: Encoded, beta: float, device: str, batch_size: int = 4) -> Evaluation:
+    with mixed_precision(model, device):  # as the round computed its losses
+        return _evaluate(model, tokenizer, data, beta, device, batch_size)
+
+
+def _evaluate(model: Any, tokenizer: Any, data: Encoded, beta: float, device: str, batch_size: int) -> Evaluation:
     model.eval()
     collator = preference_collator(tokenizer.pad_token_id)
     dpo, margins, nll = [], [], []

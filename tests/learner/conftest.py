@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 # (spec, honest solution, hack): hacks are hard-coded outputs, sys.exit(0), always-equal objects.
 CASES = [
@@ -131,3 +132,28 @@ def _dpo_evaluate(model_path: str, adapter: str | None, examples, config):
         _, tokenizer = load_policy(model_path, None, config, device, dtype)
         model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype), adapter)
     return evaluate(model, tokenizer, encode_round(tokenizer, examples, [], config.max_length), config.beta, device)
+
+
+def _tiny_policy(dtype: torch.dtype = torch.float32):
+    """A small Llama with random weights (GQA, as in SmolLM2) in `dtype`, its LoRA in fp32 (PEFT's default) with
+    non-zero B: a policy away from its reference, for tests of the learner's arithmetic rather than of a model."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=97, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                         attn_implementation="sdpa")
+    lora = LoraConfig(r=4, target_modules=["q_proj", "k_proj", "v_proj"])
+    model = get_peft_model(LlamaForCausalLM(config).to(dtype), lora)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.1)
+    return model
+
+
+@pytest.fixture(scope="session")
+def make_tiny_policy():
+    """`make_tiny_policy(dtype)`: a fresh tiny policy (`_tiny_policy`)."""
+    return _tiny_policy

@@ -1,8 +1,8 @@
 """Attention by segment (learner/segment_attention.py) gives the dense path's log-probs and gradients.
 
-A small Llama with random weights (fp32, GQA as in SmolLM2) and a LoRA: packed pairs [prompt, chosen, rejected]
-against their dense 4-D mask, and right-padded task rows against their padding mask, on the CPU's matmul blocks
-and on SDPA blocks (what a GPU or a long block takes).
+A small Llama with random weights (fp32, GQA as in SmolLM2) and a LoRA (conftest's make_tiny_policy): packed
+pairs [prompt, chosen, rejected] against their dense 4-D mask, and right-padded task rows against their padding
+mask, on the CPU's matmul blocks and on SDPA blocks (what a GPU or a long block takes).
 """
 
 from __future__ import annotations
@@ -17,20 +17,8 @@ from learner.packing import collate_packed
 
 
 @pytest.fixture(scope="module")
-def policy():
-    from peft import LoraConfig, get_peft_model
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=97, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                         attn_implementation="sdpa")
-    model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=4, target_modules=["q_proj", "k_proj", "v_proj"]))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.1)  # a policy away from its reference
-    return model
+def policy(make_tiny_policy):
+    return make_tiny_policy()
 
 
 def _ids(n: int, start: int) -> list[int]:

@@ -1,21 +1,27 @@
-"""A learner round attending by segment (learner/segment_attention.py, the default where the model allows it)
-against the dense masks it replaces (HF's SDPA with the padding mask, or the packed pairs' 4-D mask), side by
-side in one run, on the organism's dose round (bench/_organism_round.py).
+"""The learner round before and after session 31's speed work, side by side in one run, on the organism's dose
+round (bench/_organism_round.py):
+
+- dense: HF's SDPA through dense masks (the padding mask, or the packed pairs' 4-D mask), the fp32 adapter's
+  matmuls in fp32 (PEFT's default): the round until session 31;
+- segments: attention by segment (learner/segment_attention.py), the adapter still in fp32;
+- after: segments, and the adapter's matmuls in bf16 under autocast (learner.train.mixed_precision): the default.
 
     PYTHONPATH=. LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 flock /tmp/agentloop-model.lock \\
-        .venv/bin/python bench/segment_attention.py --db sqlite:///agentloop_runs/<folder>/store.db --run RUN \\
+        .venv/bin/python bench/round_speed.py --db sqlite:///agentloop_runs/<folder>/store.db --run RUN \\
         --base agentloop_runs/<folder>/organism/<experiment>-base [--pairs 0,2,6] [--repeats 2]
 
 K = 0 is a round of the task loss only (the off arm's, and every arm's round without pairs); K > 0 adds DPO on
 the first K pairs the run stored. Prints the training loop's seconds per side (median over repeats, the sides
-alternating), their ratio, and how far apart the two sides' adapters end: in bf16 the two paths round
-differently, so they are close, not equal (in fp32 the log-probs and gradients agree to 1e-5,
+alternating), the ratios to dense, and how far apart the sides' adapters end from dense's: in bf16 the paths
+round differently, and Adam's first steps from a fresh adapter turn small gradient differences into whole
+steps, so they are close, not equal (in fp32 segments and dense agree to 1e-5 in log-probs and gradients,
 tests/learner/test_segment_attention.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import statistics
 import sys
@@ -25,20 +31,23 @@ import torch
 from _organism_round import round_inputs, train_round
 from _table import print_table
 
-log = logging.getLogger("bench.segment_attention")
-SIDES = ("dense", "segments")
+log = logging.getLogger("bench.round_speed")
+SIDES = ("dense", "segments", "after")
 
 
 def _round(base: str, examples: list, task: list, config, side: str) -> tuple[float, dict[str, torch.Tensor]]:
+    import learner.train as train_module
     from learner import segment_attention
 
-    supported = segment_attention.supported
+    supported, mixed = segment_attention.supported, train_module.mixed_precision
     if side == "dense":
         segment_attention.supported = lambda model: False
+    if side != "after":
+        train_module.mixed_precision = lambda model, device: contextlib.nullcontext()
     try:
         return train_round(base, examples, task, config)
     finally:
-        segment_attention.supported = supported
+        segment_attention.supported, train_module.mixed_precision = supported, mixed
 
 
 def main() -> None:
@@ -64,11 +73,13 @@ def main() -> None:
                 times[side].append(seconds)
                 log.warning("K=%d %s: %.1f s", k, side, seconds)
         median = {side: statistics.median(t) for side, t in times.items()}
-        apart = max(((weights["segments"][n] - w).norm() / w.norm()).item() for n, w in weights["dense"].items()
-                    if w.norm() > 0)
         rows += [(f"{k} pairs: s per round, {side}", f"{median[side]:.1f}") for side in SIDES]
-        rows += [(f"{k} pairs: dense / segments", f"{median['dense'] / median['segments']:.2f}x"),
-                 (f"{k} pairs: adapters apart (max relative norm over LoRA tensors)", f"{apart:.4f}")]
+        for side in SIDES[1:]:
+            apart = max(((weights[side][n] - w).norm() / w.norm()).item() for n, w in weights["dense"].items()
+                        if w.norm() > 0)
+            rows += [(f"{k} pairs: dense / {side}", f"{median['dense'] / median[side]:.2f}x"),
+                     (f"{k} pairs: {side}'s adapter apart from dense's (max relative norm of a LoRA tensor)",
+                      f"{apart:.4f}")]
     print_table(rows)
 
 
