@@ -5,7 +5,11 @@ conscience's rewrites over the agent's answers, multi-turn prompts)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,3 +51,24 @@ def train_round(base: str, examples: list, task: list, config: Any) -> tuple[flo
     train_module.train(model, tokenizer, data, config, device, round_seed=3)
     seconds = time.perf_counter() - t0
     return seconds, {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def round_arguments(doc: str, pairs: str, pairs_help: str = "comma-separated pair counts K") -> argparse.Namespace:
+    """The benches' shared command line: --db, --run, --base, --pairs, --repeats; warnings-only logging."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--run", type=int, required=True, help="a run whose stored pairs the rounds train")
+    parser.add_argument("--base", required=True, help="the merged warm-start base (<workdir>/organism/<id>-base)")
+    parser.add_argument("--pairs", default=pairs, help=pairs_help)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    return args
+
+
+def pair_counts(args: argparse.Namespace, stored: list) -> Iterator[int]:
+    """Each K of --pairs, stopping with a message when the run stored fewer pairs."""
+    for k in (int(x) for x in args.pairs.split(",")):
+        if k > len(stored):
+            sys.exit(f"run {args.run} stored {len(stored)} pairs, fewer than {k}")
+        yield k

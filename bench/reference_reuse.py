@@ -18,16 +18,14 @@ log-probs; `once` computes them in other batch shapes, so in bf16 its adapter di
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import statistics
-import sys
 from dataclasses import replace
 
 import torch
 
-from _organism_round import round_inputs, train_round
+from _organism_round import pair_counts, round_arguments, round_inputs, train_round
 from _table import print_table
 
 log = logging.getLogger("bench.reference_reuse")
@@ -59,20 +57,10 @@ def _round(base: str, examples, task, config, side: str) -> tuple[float, int, di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--run", type=int, required=True, help="a run whose stored pairs the rounds train")
-    parser.add_argument("--base", required=True, help="the merged warm-start base (<workdir>/organism/<id>-base)")
-    parser.add_argument("--pairs", default="2,4,8", help="comma-separated pair counts K")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-
+    args = round_arguments(__doc__, "2,4,8")
     config, task, stored = round_inputs(args.db, args.run, args.base)
     rows: list[tuple[str, str]] = []
-    for k in (int(x) for x in args.pairs.split(",")):
-        if k > len(stored):
-            sys.exit(f"run {args.run} stored {len(stored)} pairs, fewer than {k}")
+    for k in pair_counts(args, stored):
         times: dict[str, list[float]] = {side: [] for side in SIDES}
         passes, weights = {}, {}
         for _ in range(args.repeats):
