@@ -6,16 +6,37 @@ conscience's rewrites over the agent's answers, multi-turn prompts)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+SIDES = ("dense", "segments", "after")  # the learner before session 31, attention by segment, and + autocast
+
+
+@contextmanager
+def learner_side(side: str) -> Iterator[None]:
+    """The learner as one of SIDES while held: "dense" turns attention by segment off, "dense" and "segments"
+    keep the fp32 adapter's matmuls in fp32 (no learner.train.mixed_precision); "after" is the default."""
+    import learner.train as train_module
+    from learner import segment_attention
+
+    supported, mixed = segment_attention.supported, train_module.mixed_precision
+    if side == "dense":
+        segment_attention.supported = lambda model: False
+    if side != "after":
+        train_module.mixed_precision = lambda model, device: contextlib.nullcontext()
+    try:
+        yield
+    finally:
+        segment_attention.supported, train_module.mixed_precision = supported, mixed
 
 
 class RoundInputs(NamedTuple):

@@ -20,32 +20,20 @@ tests/learner/test_segment_attention.py).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import statistics
 
 import torch
 
-from _organism_round import pair_counts, round_arguments, round_inputs, train_round
+from _organism_round import SIDES, learner_side, pair_counts, round_arguments, round_inputs, train_round
 from _table import print_table
 
 log = logging.getLogger("bench.round_speed")
-SIDES = ("dense", "segments", "after")
 
 
 def _round(base: str, examples: list, task: list, config, side: str) -> tuple[float, dict[str, torch.Tensor]]:
-    import learner.train as train_module
-    from learner import segment_attention
-
-    supported, mixed = segment_attention.supported, train_module.mixed_precision
-    if side == "dense":
-        segment_attention.supported = lambda model: False
-    if side != "after":
-        train_module.mixed_precision = lambda model, device: contextlib.nullcontext()
-    try:
+    with learner_side(side):
         return train_round(base, examples, task, config)
-    finally:
-        segment_attention.supported, train_module.mixed_precision = supported, mixed
 
 
 def main() -> None:
