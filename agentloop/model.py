@@ -16,6 +16,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agentloop.core.errors import AgentloopError
@@ -70,7 +72,8 @@ def prepare_embedded(force: bool = False, install: bool = True) -> Path:
     gguf = _gguf_file(install)
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as bar, \
+            _no_transformers_bars():
         step = bar.add_task("loading the GGUF tokenizer", total=3)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -94,6 +97,20 @@ def prepare_embedded(force: bool = False, install: bool = True) -> Path:
     tmp.rename(target)
     log.info("embedded model ready at %s", target)
     return target
+
+
+@contextmanager
+def _no_transformers_bars() -> Iterator[None]:
+    """transformers' own bars (GGUF conversion, loading, shards) would draw over the project's on the terminal."""
+    from transformers.utils import logging as hf_logging
+
+    were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if were_on:
+            hf_logging.enable_progress_bar()
 
 
 def _check_chat_template(folder: Path) -> None:

@@ -55,11 +55,8 @@ def _answer_logits(model: torch.nn.Module, input_ids: torch.Tensor, attention_ma
     rows, cols = mask.nonzero(as_tuple=True)  # the trained (row, position) pairs, N of them
     # the body's last hidden states (logits of one position only), attending by segment where the model allows
     inputs = dict(input_ids=input_ids, use_cache=False, output_hidden_states=True, logits_to_keep=1)
-    spans = segment_attention.right_padded_spans(attention_mask) if segment_attention.supported(model) else None
-    if spans is not None:
-        out = segment_attention.forward(model, spans, **inputs)
-    else:
-        out = model(**inputs, attention_mask=attention_mask)
+    spans = segment_attention.right_padded_spans(attention_mask)
+    out = segment_attention.forward(model, spans, attention_mask, **inputs)
     hidden = out.hidden_states[-1][rows, cols]  # [N, H], contiguous (a strided slice leaves bf16's fast matmul)
     return project(model, hidden).float(), rows, cols
 

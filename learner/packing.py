@@ -77,10 +77,7 @@ def packed_completion_logps(model: torch.nn.Module, batch: dict[str, torch.Tenso
     where the model allows it (learner/segment_attention.py), else through the dense 4-D mask."""
     inputs = dict(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False,
                   output_hidden_states=True, logits_to_keep=1)
-    if segment_attention.supported(model):
-        out = segment_attention.forward(model, batch[SPANS], **inputs)
-    else:
-        out = model(**inputs, attention_mask=batch["attention_mask"])
+    out = segment_attention.forward(model, batch[SPANS], batch["attention_mask"], **inputs)
     hidden = out.hidden_states[-1][batch["gather_rows"], batch["gather_cols"]]  # [N, H]
     logits = project(model, hidden).float()
     picked = logits.gather(1, batch["targets"].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)

@@ -37,16 +37,16 @@ def _attend(module: torch.nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.
     """One causal block, aligned at its end: q [1, H, Lq, D] over k/v [1, Hkv, Lk, D] (Lk >= Lq), query i seeing
     keys 0..Lk - Lq + i -> [1, Lq, H, D]."""
     offset = k.shape[2] - q.shape[2]
-    sees = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril(offset)
-    if q.device.type != "cpu" or k.shape[2] > MATMUL_MAX:
-        out, _ = sdpa_attention_forward(module, q, k, v, sees[None, None] if offset else None, dropout=dropout,
+    sees = lambda: torch.ones(q.shape[2], k.shape[2], dtype=torch.bool, device=q.device).tril(offset)  # noqa: E731
+    if q.device.type != "cpu" or k.shape[2] > MATMUL_MAX:  # SDPA builds the plain causal mask itself
+        out, _ = sdpa_attention_forward(module, q, k, v, sees()[None, None] if offset else None, dropout=dropout,
                                         scaling=scaling, is_causal=not offset)
         return out
     groups = getattr(module, "num_key_value_groups", 1)
     k, v = repeat_kv(k, groups), repeat_kv(v, groups)
     scale = scaling if scaling is not None else q.shape[-1] ** -0.5
     scores = torch.matmul(q, k.transpose(2, 3)) * scale
-    weights = F.softmax(scores.masked_fill(~sees, float("-inf")), dim=-1, dtype=torch.float32).to(q.dtype)
+    weights = F.softmax(scores.masked_fill(~sees(), float("-inf")), dim=-1, dtype=torch.float32).to(q.dtype)
     weights = F.dropout(weights, p=dropout, training=module.training)
     return torch.matmul(weights, v).transpose(1, 2)
 
@@ -105,8 +105,11 @@ def _by_segments(model: torch.nn.Module) -> Iterator[None]:
         config._attn_implementation = before
 
 
-def forward(model: torch.nn.Module, spans: Sequence[Span], **inputs: Any) -> Any:
-    """`model(**inputs)` (no attention_mask: the spans say what each token sees), attending by segment. The
+def forward(model: torch.nn.Module, spans: Sequence[Span] | None, attention_mask: torch.Tensor, **inputs: Any) -> Any:
+    """`model(**inputs)` attending by segment where the model allows it (`supported`) and the rows have `spans`
+    (then no attention_mask: the spans say what each token sees), else over the dense `attention_mask`. The
     backward pass needs nothing more: autograd recorded the segment calls."""
+    if spans is None or not supported(model):
+        return model(**inputs, attention_mask=attention_mask)
     with _by_segments(model):
         return model(**inputs, **{SPANS: list(spans)})
