@@ -23,20 +23,25 @@ SIDES = ("dense", "segments", "after")  # the learner before session 31, attenti
 
 @contextmanager
 def learner_side(side: str) -> Iterator[None]:
-    """The learner as one of SIDES while held: "dense" turns attention by segment off, "dense" and "segments"
-    keep the fp32 adapter's matmuls in fp32 (no learner.train.mixed_precision); "after" is the default."""
+    """The learner as one of SIDES (or "segments_sdpa": segments, each block through SDPA) while held: "dense"
+    turns attention by segment off; all but "after" keep the fp32 adapter's matmuls in fp32 (no
+    learner.train.mixed_precision); "after" is the default."""
     import learner.train as train_module
     from learner import segment_attention
 
     supported, mixed = segment_attention.supported, train_module.mixed_precision
+    matmul_max = segment_attention.MATMUL_MAX
     if side == "dense":
         segment_attention.supported = lambda model: False
+    if side == "segments_sdpa":  # every block through SDPA, the CPU's matmul blocks off
+        segment_attention.MATMUL_MAX = -1
     if side != "after":
         train_module.mixed_precision = lambda model, device: contextlib.nullcontext()
     try:
         yield
     finally:
         segment_attention.supported, train_module.mixed_precision = supported, mixed
+        segment_attention.MATMUL_MAX = matmul_max
 
 
 class RoundInputs(NamedTuple):

@@ -32,6 +32,12 @@ from learner.packing import PACKED, packed_completion_logps
 from learner.projection import project
 
 
+def _log_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """logits - logsumexp, as `_target_logps` computes them: torch's fp32 log_softmax kernel on AVX2-only CPUs
+    is ~1e-5 off in a mean NLL (a float64 reference), logsumexp ~1e-6."""
+    return logits - logits.logsumexp(-1, keepdim=True)
+
+
 def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                   trained: torch.Tensor, answer_logits_only: bool = True) -> torch.Tensor:
     """log P(input_ids[:, t+1] | ...) at every position t whose target is trained, 0 elsewhere; [rows, T-1].
@@ -40,7 +46,7 @@ def _target_logps(model: torch.nn.Module, input_ids: torch.Tensor, attention_mas
     targets, mask = input_ids[:, 1:], trained[:, 1:].bool()
     if not answer_logits_only:
         logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[:, :-1].float()
-        logps = torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
+        logps = torch.gather(_log_softmax(logits), 2, targets.unsqueeze(-1)).squeeze(-1)
         return logps * mask.to(logps.dtype)
     logits, rows, cols = _answer_logits(model, input_ids, attention_mask, mask)
     picked = logits.gather(1, targets[rows, cols].unsqueeze(1)).squeeze(1) - logits.logsumexp(-1)
@@ -145,9 +151,9 @@ def task_nll_kl(model: torch.nn.Module, batch: dict[str, torch.Tensor],
     """(task NLL, mean per-token KL(policy || frozen copy)) over the labelled tokens, from one policy pass
     and one no-grad pass with the adapters disabled. The NLL equals `task_nll`'s."""
     logits, targets = _trained_logits(model, batch, answer_logits_only)
-    logp = logits.log_softmax(-1)
+    logp = _log_softmax(logits)
     nll = -logp.gather(1, targets.unsqueeze(1)).mean()
     with torch.no_grad(), model.disable_adapter():
-        ref = _trained_logits(model, batch, answer_logits_only)[0].log_softmax(-1)
+        ref = _log_softmax(_trained_logits(model, batch, answer_logits_only)[0])
     kl = (logp.exp() * (logp - ref)).sum(-1).mean()
     return nll, kl
