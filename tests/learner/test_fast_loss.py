@@ -111,11 +111,13 @@ def test_a_recurring_pair_batch_reuses_its_reference_bit_for_bit(embedded_model_
                                                                    task_conversations, monkeypatch):
     """Two pairs at batch 2 are the same batch at every step: the reference is computed once per distinct
     batch instead of once per step, and the trained adapter is bit for bit the one a new pass per step gives
-    (bf16, the organism's dtype, where a changed batch shape would show)."""
+    (the organism's dtype: bf16 where the CPU has it natively, where a changed batch shape would show; fp32 where
+    bf16 is emulated, which took ~10 min of CI on an AVX2-only EPYC)."""
     import functools
 
     import learner.train as train_module
     from agentloop.config.learner_config import LearnerConfig
+    from agentloop.core.dtypes import torch_dtype
 
     calls, adapters, logs = [], [], []
     reference = train_module.reference_logps
@@ -128,8 +130,9 @@ def test_a_recurring_pair_batch_reuses_its_reference_bit_for_bit(embedded_model_
     original = train_module._step_losses
     for cache in (True, False):
         monkeypatch.setattr(train_module, "_step_losses", functools.partial(original, cache_reference=cache))
-        config = LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0, dtype="bfloat16")
-        model, tokenizer = train_module.load_policy(embedded_model_path, None, config, "cpu", torch.bfloat16)
+        config = LearnerConfig(steps=4, batch_size=2, max_length=192, lr=1e-3, seed=0, dtype="auto")
+        dtype = torch_dtype("auto", "cpu")
+        model, tokenizer = train_module.load_policy(embedded_model_path, None, config, "cpu", dtype)
         data = train_module.encode_round(tokenizer, preference_examples[:2], task_conversations, config.max_length)
         calls.clear()
         logs.append(train_module.train(model, tokenizer, data, config, "cpu"))
