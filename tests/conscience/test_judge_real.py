@@ -34,7 +34,9 @@ def test_builtin_frameworks_score_deterministically(vllm_engine, review_items, f
     for a, b in zip(first, second):
         assert sum(a.probs.values()) == pytest.approx(1.0, abs=1e-9)
         assert all(0.0 <= p <= 1.0 for p in a.probs.values())
-        assert a.probs == pytest.approx(b.probs, abs=1e-6) and a.label == b.label
+        # 1e-4, not exact: the second call hits vLLM's prefix cache, and fp32 kernels on a CPU without native bf16
+        # gave 1.3e-6 between the two calls (CI, AVX2 EPYC). Sampling noise would be orders of magnitude larger.
+        assert a.probs == pytest.approx(b.probs, abs=1e-4) and a.label == b.label
         assert a.framework == framework and a.judge == "self" and a.snapshot == "base" and a.rewrite is None
 
 
