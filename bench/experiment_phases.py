@@ -6,8 +6,8 @@ cell epoch (epochs >= 1), and the experiment's wall time with its warm start's s
 The phases are what `agentloop experiment` records in `evaluations.extra.phase_s` (this session's seconds:
 an epoch resumed after a crash counts only its resumed part). The wall time runs from the warm start's
 creation to the last evaluation row; across resumed segments it includes the pauses between them, so the
-segments are counted too: every turn, evaluation and run start is a recorded time, the warm start's span is
-busy, and a gap of over 3 minutes between two of them (longer than any learner round) starts a new segment.
+segments are counted too: every turn, evaluation and run start is a recorded time, the warm start's and every
+learner round's span is busy, and a gap of over 3 minutes between two of them starts a new segment.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from _table import print_table
 PHASES = ("train_episodes_s", "train_generate_s", "train_sandbox_s", "train_review_s", "train_audit_s", "round_s",
           "eval_episodes_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
 CELL_EPOCH = ("train_episodes_s", "round_s", "eval_episodes_s")
-GAP = dt.timedelta(minutes=3)  # longer than any stretch without a recorded turn (a learner round: under a minute)
+GAP = dt.timedelta(minutes=3)  # between busy spans; a round is one (fp32 rounds on AVX2 take over 2 min)
 
 
 def _time(text: str) -> dt.datetime:
@@ -50,6 +50,8 @@ def main() -> None:
             "SELECT e.run_id, t.created_at FROM turns t JOIN episodes e ON e.id = t.episode_id")) if rid in mine]
         warm = [(json.loads(runs[rid][1] or "{}"), _time(a), _time(b)) for rid, arm, a, b in con.execute(
             text("SELECT id, arm, created_at, finished_at FROM runs")) if rid in mine and arm == "warm_start" and b]
+        rounds = [(_time(a), _time(b)) for rid, a, b in con.execute(
+            text("SELECT run_id, started_at, finished_at FROM training_rounds")) if rid in mine and a and b]
 
     by_arm: dict[str, list[dict]] = defaultdict(list)
     for rid, epoch, extra, _ in rows:
@@ -60,7 +62,8 @@ def main() -> None:
         cell = statistics.fmean(sum(p.get(k, 0.0) for k in CELL_EPOCH) for p in phases)
         table.append((f"{arm}: cell epoch s (n={len(phases)})", f"{cell:.1f}"))
         table += [(f"{arm}:   {k}", f"{statistics.fmean(p.get(k, 0.0) for p in phases):.1f}") for k in PHASES]
-    busy = sorted([*((t, t) for t in [*starts, *turns, *(t for *_, t in rows)]), *((a, b) for _, a, b in warm)])
+    instants = [*starts, *turns, *(t for *_, t in rows)]
+    busy = sorted([*((t, t) for t in instants), *((a, b) for _, a, b in warm), *rounds])
     segments = [busy[0]]
     for begin, end in busy[1:]:
         if begin - segments[-1][1] > GAP:
