@@ -23,7 +23,7 @@ from _table import print_table
 PHASES = ("train_episodes_s", "train_generate_s", "train_sandbox_s", "train_review_s", "train_audit_s", "round_s",
           "eval_episodes_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
 CELL_EPOCH = ("train_episodes_s", "round_s", "eval_episodes_s")
-GAP = dt.timedelta(minutes=3)  # between busy spans; a round is one (fp32 rounds on AVX2 take over 2 min)
+GAP = dt.timedelta(minutes=3)  # between busy spans (instants, the warm start, learner rounds): a pause, not work
 
 
 def _time(text: str) -> dt.datetime:
