@@ -148,13 +148,17 @@ def test_a_recurring_pair_batch_reuses_its_reference_bit_for_bit(embedded_model_
 
 def test_packed_pairs_give_the_unpacked_log_probs_and_gradients(embedded_model_path, preference_examples):
     """A pair packed as one row [prompt, chosen, rejected] (learner.shared_prompt) gives the log-probs,
-    DPO loss and gradients of TRL's two rows, fp32; bf16 within its tolerance of fp32."""
+    DPO loss and gradients of TRL's two rows, fp32; bf16 within its tolerance of fp32 where the CPU has
+    native bf16 (emulated, the bf16 half took ~5 min of CI on an AVX2-only EPYC, and `dtype: auto` never
+    picks bf16 there; test_bf16_losses_are_within_the_stated_tolerance_of_fp32 still runs it)."""
     from agentloop.config.learner_config import LearnerConfig
+    from agentloop.core.dtypes import cpu_has_bf16
     from learner.loss import completion_logps, dpo_terms
     from learner.train import encode_round, load_policy, pair_collate
 
     results = {}
-    for dtype, torch_dtype in (("float32", torch.float32), ("bfloat16", torch.bfloat16)):
+    dtypes = (("float32", torch.float32), ("bfloat16", torch.bfloat16))
+    for dtype, torch_dtype in dtypes if cpu_has_bf16() else dtypes[:1]:
         model, tokenizer = load_policy(embedded_model_path, None, LearnerConfig(seed=0, dtype=dtype), "cpu",
                                        torch_dtype)
         torch.manual_seed(1)
@@ -177,5 +181,6 @@ def test_packed_pairs_give_the_unpacked_log_probs_and_gradients(embedded_model_p
     assert ploss == pytest.approx(loss, abs=1e-5)
     assert ((pgrad - grad).norm() / grad.norm()).item() < 1e-4
     assert loss != pytest.approx(0.6931, abs=1e-4), "the policy must differ from its reference"
-    assert results["bfloat16", True][1] == pytest.approx(loss, abs=0.02)  # bf16 packed vs fp32
+    if cpu_has_bf16():
+        assert results["bfloat16", True][1] == pytest.approx(loss, abs=0.02)  # bf16 packed vs fp32
 
