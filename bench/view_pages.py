@@ -16,7 +16,6 @@ import argparse
 import logging
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,20 +25,17 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the run's builder lives with the suite
 from _big_store import N_TURNS, PAGES, build  # noqa: E402
 from _table import print_table  # noqa: E402
+from detectors import best_of  # noqa: E402
 from agentloop.view import create_app, open_readonly_store  # noqa: E402
 
 READ_RUN = text("SELECT t.id, t.prompt, t.answer, t.code, v.label, v.rewrite FROM turns t "
                 "JOIN episodes e ON e.id = t.episode_id LEFT JOIN verdicts v ON v.turn_id = t.id WHERE e.run_id = 1")
 
 
-def best_of(repeats: int, fn: Callable[[], object]) -> float:
+def warm_best_of(repeats: int, fn: Callable[[], object]) -> float:
+    """One warm call, then seconds for one call, the best of `repeats`."""
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_of(repeats, fn)
 
 
 def main() -> None:
@@ -59,13 +55,13 @@ def main() -> None:
             with store.session(readonly=True) as s:
                 assert len(s.execute(READ_RUN).all()) == N_TURNS
 
-        baseline = best_of(args.repeats, read_run)
+        baseline = warm_best_of(args.repeats, read_run)
         rows.append((f"baseline: SELECT the run's {N_TURNS} turns + verdicts (s)", f"{baseline:.3f}"))
         with TestClient(create_app(store)) as client:
             for path in (*PAGES, "/"):
                 def get(path: str = path) -> None:
                     assert client.get(path).status_code == 200, path
-                page = best_of(args.repeats, get)
+                page = warm_best_of(args.repeats, get)
                 rows.append((f"GET {path} (s; x baseline)", f"{page:.3f}; {page / baseline:.2f}x"))
         store.dispose()
     print_table(rows)
