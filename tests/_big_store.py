@@ -10,14 +10,13 @@ import time
 
 from sqlalchemy import insert
 
-from store.models import EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow, utcnow
+from store.models import LABELS, EpisodeRow, FindingRow, RunRow, TurnRow, VerdictRow, utcnow
 from store.session import ensure_schema
 
 N_EPISODES, TURNS_PER_EPISODE = 2_000, 50
 N_TURNS = N_EPISODES * TURNS_PER_EPISODE
 EPISODES_PER_EPOCH = 400
 CODE = "def solve(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
-LABELS = ("ethical", "neutral", "unethical")
 # the pages a reader opens on such a run: plain, paged, filtered, one episode, a search
 PAGES = ("/runs/1", "/runs/1?page=37", "/runs/1?verdict=unethical&rule=TAMPER_3&epoch=4", "/runs/1/episodes/1999",
          "/search?q=total")
