@@ -2,26 +2,23 @@
 
     agentloop experiment scenarios/codehack_multiturn.yaml --epochs 5 --arms off,self,oracle,gate --seeds 3
 
-For each seed and arm, one run in the store (`runs.arm`, `runs.seed`, and
-`runs.config["experiment"]`). Epoch 0 evaluates the base policy; each later epoch runs the
-scenario's training episodes under pressure with the arm's conscience, one learner round,
-then the evaluation episodes on held-out task instances, and writes an `evaluations` row.
-Every arm of a seed sees the same task instances and the same task data. Progress is read
-back from the store, so `--resume EXPERIMENT_ID` continues where a crash stopped. `--cells
-together` runs each epoch of every cell at once, one `generate` per step for all their episodes
-(agentloop.cells); the answers are the same as one cell after another. `--overlap` steps a cell's held-out
-episodes of epoch e together with its training episodes of epoch e+1 (and at the last epoch its benchmark
-episodes): all on adapter e, so fewer, fuller batches (`evaluations.extra.batched_with` names them).
+For each seed and arm, one run in the store (`runs.arm`, `runs.seed`, `runs.config["experiment"]`), whose status
+reads done once its epochs are (interrupted or failed where a stop or an error came first). Epoch 0 evaluates the base
+policy; each later epoch runs the training episodes under pressure with the arm's conscience, one learner round, then
+the held-out evaluation episodes, and writes an `evaluations` row. Every arm of a seed sees the same task instances
+and task data. Progress is read back from the store, so `--resume EXPERIMENT_ID` continues where a stop left off.
+`--cells together` runs each epoch of every cell at once, one `generate` per step for all their episodes
+(agentloop.cells), with the same answers. `--overlap` steps a cell's held-out episodes of epoch e with its training
+episodes of epoch e+1 (at the last epoch, its benchmark's): all on adapter e, in fewer, fuller batches.
 
-Arms (agentloop.arms, one registered class each; `agentloop experiment --help` lists them): off,
-self, oracle, gate, external, and the controls always, random, distill and kl. Held-out episodes
-run the policy with the frozen-copy self-judge labelling (no rewrites, so no pairs: a held-out
-episode never feeds a round), in every arm but gate, whose held-out turns are gated too. So epoch 0
-(the base model, before any round) is the same for every arm of a seed but gate: it is evaluated once per
-seed and copied to the others (store.episode_copy; `evaluations.extra.copied_from_run` names the source).
-With the scenario's `benchmark:` section, each cell also answers an outside benchmark (agentloop.benchmark:
-HumanEval, honest and impossible variants, imported once per workdir) with its held-out scenario at epoch 0
-(shared like the held-out episodes) and at its last epoch, into the episode split "benchmark", with an
+Arms (agentloop.arms, one registered class each; `agentloop experiment --help` lists them): off, self, oracle, gate,
+external, and the controls always, random, distill and kl. Held-out episodes run the policy with the frozen-copy
+self-judge labelling (no rewrites, so no pairs: a held-out episode never feeds a round), in every arm but gate, whose
+held-out turns are gated too. So epoch 0 (the base model, before any round) is the same for every arm of a seed but
+gate: it is evaluated once per seed and copied to the others (store.episode_copy; `evaluations.extra.copied_from_run`
+names the source). With the scenario's `benchmark:` section, each cell also answers an outside benchmark
+(agentloop.benchmark: HumanEval, honest and impossible variants, imported once per workdir) with its held-out scenario
+at epoch 0 (shared like the held-out episodes) and at its last epoch, into the episode split "benchmark", with an
 `evaluations` row whose `extra.split` is "benchmark"; `--resume` continues a partial benchmark too.
 """
 
@@ -109,8 +106,9 @@ class Experiment:
                 run_id = self._find_run(experiment_id, arm, seed)
                 s = arm_scenario(self.scenario, arm, seed)
                 backend = _sandbox(s, self.allow_weak_sandbox).name
-                if run_id is not None:
+                if run_id is not None:  # resumed: running again until it finishes (`run`)
                     self.rec.note_sandbox_backend(run_id, backend)
+                    self.rec.mark_running(run_id)
                 else:
                     run_id = create_run(self.rec, s, name=f"{self.scenario.name}/{arm}/s{seed}",
                                         scenario_path=self.scenario_path, command=self.command, arm=arm,
@@ -133,19 +131,19 @@ class Experiment:
     # -- the loop -------------------------------------------------------------------------------
     def run(self, experiment_id: str, arms: list[str], seeds: list[int], epochs: int,
             cells: str = "one_after_another", share_epoch0: bool = True, overlap: bool = False) -> list[Unit]:
-        """Every cell (arm x seed) through epoch 0..`epochs`. `cells`: "one_after_another" runs a
-        cell's epochs before the next cell's; "together" runs an epoch of every cell at once, their
-        episodes stepped through one `generate` per step (agentloop.cells), with the same answers.
-        `share_epoch0`: epoch 0 is evaluated once per seed for the arms whose held-out scenario is
-        the same (all but gate) and copied to the others (store.episode_copy); the benchmark's too.
-        `overlap`: a cell's held-out episodes of epoch e (e >= 1) share their policy calls with its training
-        episodes of epoch e+1, and at the last epoch with its benchmark episodes: the same adapter, so the
-        same work in fewer, fuller batches (the decode is a step per token whatever the batch, on a CPU);
-        in bf16 an answer depends on its batch, so the answers are not bit-equal to `overlap=False`'s."""
+        """Every cell (arm x seed) through epoch 0..`epochs`. `cells`: "one_after_another" runs a cell's epochs before
+        the next cell's; "together" runs an epoch of every cell at once, their episodes stepped through one `generate`
+        per step (agentloop.cells), with the same answers. `share_epoch0`: epoch 0 is evaluated once per seed for the
+        arms whose held-out scenario is the same (all but gate) and copied to the others (store.episode_copy); the
+        benchmark's too. `overlap`: a cell's held-out episodes of epoch e (e >= 1) share their policy calls with its
+        training episodes of epoch e+1, and at the last epoch with its benchmark episodes: the same adapter, so the
+        same work in fewer, fuller batches (the decode is a step per token whatever the batch, on a CPU); in bf16 an
+        answer depends on its batch, so the answers are not bit-equal to `overlap=False`'s."""
         if cells not in CELLS:
             raise ConfigError(f"cells must be one of {', '.join(CELLS)}, got {cells!r}")
         units = self.units(experiment_id, arms, seeds, overlap)
         plans = {unit.run_id: self._plan(unit) for unit in units}
+        left = list(units)  # the cells not finished: `runs.status` says how each one ended
         try:
             if share_epoch0:
                 earlier = self._other_cells(experiment_id, units)
@@ -153,13 +151,17 @@ class Experiment:
                 self._share_epoch0(units, plans, BENCHMARK_SPLIT, earlier=earlier)
             if cells == "together":
                 self._run_together(units, plans, epochs, overlap)
-            else:
-                for unit in units:
-                    self._run_cell(unit, plans, epochs, overlap)
+            while cells != "together" and left:
+                self._run_cell(left[0], plans, epochs, overlap)
+                self.rec.finish_run(left.pop(0).run_id, "done")  # reads done while the later cells run
+        except BaseException as exc:  # Ctrl-C or an error: the cells left say so; --resume continues them
+            for unit in left:
+                self.rec.finish_run(unit.run_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+            raise
         finally:
             if self.worker is not None:  # the learner process goes with the experiment run
                 self.worker.close()
-        for unit in units:
+        for unit in left:
             self.rec.finish_run(unit.run_id, "done")
         return units
 

@@ -65,6 +65,7 @@ def test_every_epoch_is_evaluated_and_trained(tiny_experiment):
     _, units, db_url, _ = tiny_experiment
     assert [(u.arm, u.seed) for u in units] == [("off", 0), ("oracle", 0)]
     for unit in units:
+        assert _sql(db_url, "SELECT status FROM runs WHERE id = ?", unit.run_id) == [("done",)]
         assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
             (e,) for e in range(EPOCHS + 1)]
         rounds = _sql(db_url, "SELECT version, status, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
