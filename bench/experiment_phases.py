@@ -7,7 +7,7 @@ The phases are what `agentloop experiment` records in `evaluations.extra.phase_s
 an epoch resumed after a crash counts only its resumed part). The wall time runs from the warm start's
 creation to the last evaluation row; across resumed segments it includes the pauses between them, so the
 segments are counted too: every turn, evaluation and run start is a recorded time, the warm start's and every
-learner round's span is busy, and a gap of over 3 minutes between two of them starts a new segment.
+learner round's span is busy, and a gap of over 10 minutes between two of them starts a new segment.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from _table import print_table
 PHASES = ("train_episodes_s", "train_generate_s", "train_sandbox_s", "train_review_s", "train_audit_s", "round_s",
           "eval_episodes_s", "eval_generate_s", "eval_sandbox_s", "eval_review_s")
 CELL_EPOCH = ("train_episodes_s", "round_s", "eval_episodes_s")
-GAP = dt.timedelta(minutes=3)  # between busy spans (instants, the warm start, learner rounds): a pause, not work
+# between busy spans (instants, the warm start, learner rounds): a pause, not work. In fp32 on an AVX2 CPU one
+# policy step of a last epoch (held-out and benchmark episodes together) took up to ~7 min without a turn stored
+GAP = dt.timedelta(minutes=10)
 
 
 def _time(text: str) -> dt.datetime:
