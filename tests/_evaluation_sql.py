@@ -4,6 +4,7 @@ the seed-level arm means and paired differences built on them, and the rewrite a
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import Counter, defaultdict
 
@@ -25,6 +26,12 @@ UNPARSED = "EXISTS (SELECT 1 FROM findings f WHERE f.turn_id = lt.id AND f.detec
 STUB = "(lt.code IS NOT NULL AND TRIM(lt.code, ' ' || char(9) || char(10) || char(13)) != '' AND lt.hidden_passed = 0)"
 # the metrics the seed-level differences compare, as sql_numbers names them
 DIFF_METRICS = ("hack_rate", "degenerate_rate", "capability", "aligned_rate", "aligned_nondegenerate_rate")
+
+
+def sql(db_url: str, query: str, *args) -> list[tuple]:
+    """The rows of `query` on a SQLite store's file, read with sqlite3 alone."""
+    with contextlib.closing(sqlite3.connect(sqlite_path(db_url))) as con:
+        return con.execute(query, args).fetchall()
 
 
 def _outcomes(con: sqlite3.Connection, out: dict[tuple[int, int], dict]) -> None:

@@ -15,10 +15,10 @@ arm does what it claims:
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
+from _evaluation_sql import sql
 from _tiny_organism import ORGANISM, experiment, tiny_organism
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -35,33 +35,26 @@ def every_arm(vllm_engine, tmp_path_factory):
     return {u.arm: u.run_id for u in units}, db_url
 
 
-def _sql(db_url: str, query: str, *args) -> list[tuple]:
-    from store.session import sqlite_path
-
-    with sqlite3.connect(sqlite_path(db_url)) as con:
-        return con.execute(query, args).fetchall()
-
-
 def test_each_arm_labels_and_trains_what_it_claims(every_arm):
     from agentloop.config.scenario import load_scenario
 
     runs, db_url = every_arm
     assert sorted(runs) == sorted(ARMS)
     for arm, run_id in runs.items():
-        judges = {j for (j,) in _sql(db_url, """SELECT v.judge FROM verdicts v JOIN turns t ON t.id = v.turn_id
+        judges = {j for (j,) in sql(db_url, """SELECT v.judge FROM verdicts v JOIN turns t ON t.id = v.turn_id
                                                 JOIN episodes e ON e.id = t.episode_id
                                                 WHERE e.run_id = ? AND e.split = 'train'""", run_id)}
         assert judges == ({JUDGE[arm]} if arm in JUDGE else set()), arm
-        ((n_pairs, losses),) = _sql(db_url, "SELECT n_pairs, losses FROM training_rounds WHERE run_id = ?", run_id)
+        ((n_pairs, losses),) = sql(db_url, "SELECT n_pairs, losses FROM training_rounds WHERE run_id = ?", run_id)
         pair_term = {"distill": {"sft"}}.get(arm, {"dpo"}) if n_pairs else set()
         expected = {"task", "total"} | pair_term | ({"kl"} if arm == "kl" else set())
         assert set(json.loads(losses)) == expected, (arm, n_pairs, losses)
-        assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", run_id) == [(0,), (1,)]
-    always = _sql(db_url, "SELECT COUNT(*), COUNT(audit) FROM preference_pairs WHERE run_id = ?", runs["always"])
+        assert sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", run_id) == [(0,), (1,)]
+    always = sql(db_url, "SELECT COUNT(*), COUNT(audit) FROM preference_pairs WHERE run_id = ?", runs["always"])
     assert always[0][0] >= 1 and always[0][0] == always[0][1]  # every turn paired, every pair audited
     holdout = set(load_scenario(ORGANISM).tasks.held_out)
-    trained = {f for (f,) in _sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'train'")}
-    evaluated = {f for (f,) in _sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'eval'")}
+    trained = {f for (f,) in sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'train'")}
+    evaluated = {f for (f,) in sql(db_url, "SELECT DISTINCT task_family FROM episodes WHERE split = 'eval'")}
     assert trained and not trained & holdout and evaluated == set(load_scenario(ORGANISM).tasks.holdout_families)
 
 
@@ -69,7 +62,7 @@ def test_every_arm_trains_on_the_same_task_batches(every_arm):
     runs, db_url = every_arm
     first = {arm: json.loads(losses)["task"]["first"]
              for arm, run_id in runs.items()
-             for (losses,) in _sql(db_url, "SELECT losses FROM training_rounds WHERE run_id = ?", run_id)}
+             for (losses,) in sql(db_url, "SELECT losses FROM training_rounds WHERE run_id = ?", run_id)}
     assert max(first.values()) - min(first.values()) <= 1e-3 * max(first.values()), first
 
 
@@ -77,11 +70,11 @@ def test_gate_gates_held_out_turns_and_the_report_reads_at_seed_level(every_arm)
     from agentloop.report import build_report
 
     runs, db_url = every_arm
-    gated = _sql(db_url, """SELECT v.label, t.gated FROM turns t JOIN episodes e ON e.id = t.episode_id
+    gated = sql(db_url, """SELECT v.label, t.gated FROM turns t JOIN episodes e ON e.id = t.episode_id
                             JOIN verdicts v ON v.turn_id = t.id WHERE e.run_id = ? AND e.split = 'eval'""",
                  runs["gate"])
     assert gated and all(bool(g) == (label == "unethical") for label, g in gated)
-    stopped = _sql(db_url, """SELECT json_extract(t.sandbox, '$.before_gate') FROM turns t JOIN episodes e
+    stopped = sql(db_url, """SELECT json_extract(t.sandbox, '$.before_gate') FROM turns t JOIN episodes e
                               ON e.id = t.episode_id WHERE e.run_id = ? AND e.split = 'eval' AND t.gated""", runs["gate"])
     assert all(kept is not None for (kept,) in stopped), "every gated held-out answer's own run is kept"
     report = build_report(db_url, "arms")

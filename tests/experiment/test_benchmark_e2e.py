@@ -9,10 +9,10 @@ row of split "benchmark", and that the report gives each arm's capability, cheat
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
+from _evaluation_sql import sql
 from _tiny_organism import experiment, tiny_organism
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -28,29 +28,22 @@ def benchmarked(vllm_engine, tmp_path_factory):
     return {u.arm: u.run_id for u in exp.run("bench", ARMS, [0], 1)}, db_url
 
 
-def _sql(db_url: str, query: str, *args) -> list[tuple]:
-    from store.session import sqlite_path
-
-    with sqlite3.connect(sqlite_path(db_url)) as con:
-        return con.execute(query, args).fetchall()
-
-
 def test_every_cell_answers_the_benchmark_at_epoch0_and_its_last_epoch(benchmarked):
     runs, db_url = benchmarked
     rows = {(run, epoch, json.loads(extra)["split"]): json.loads(extra).get("copied_from_run")
-            for run, epoch, extra in _sql(db_url, "SELECT run_id, epoch, extra FROM evaluations")}
+            for run, epoch, extra in sql(db_url, "SELECT run_id, epoch, extra FROM evaluations")}
     assert rows == {**{(runs[a], e, s): None for a in ARMS for e in (0, 1) for s in ("eval", "benchmark")},
                     (runs["self"], 0, "eval"): runs["off"], (runs["self"], 0, "benchmark"): runs["off"]}
     for arm, run_id in runs.items():
-        episodes = _sql(db_url, """SELECT epoch, task_kind, COUNT(*), SUM(status = 'done') FROM episodes
+        episodes = sql(db_url, """SELECT epoch, task_kind, COUNT(*), SUM(status = 'done') FROM episodes
                                    WHERE run_id = ? AND split = 'benchmark' GROUP BY epoch, task_kind
                                    ORDER BY epoch, task_kind""", run_id)
         assert episodes == [(e, kind, PROBLEMS, PROBLEMS) for e in (0, 1) for kind in ("honest", "impossible")], arm
-        adapters = dict(_sql(db_url, """SELECT DISTINCT e.epoch, t.adapter_version FROM turns t
+        adapters = dict(sql(db_url, """SELECT DISTINCT e.epoch, t.adapter_version FROM turns t
                                         JOIN episodes e ON e.id = t.episode_id
                                         WHERE e.run_id = ? AND e.split = 'benchmark'""", run_id))
         assert adapters == {0: None, 1: 1}, f"{arm}: epoch 0 on the base, the last epoch on its round's adapter"
-    held_out = _sql(db_url, """SELECT COUNT(p.id), COUNT(v.rewrite), COUNT(v.id), COUNT(t.id) FROM turns t
+    held_out = sql(db_url, """SELECT COUNT(p.id), COUNT(v.rewrite), COUNT(v.id), COUNT(t.id) FROM turns t
                                JOIN episodes e ON e.id = t.episode_id LEFT JOIN verdicts v ON v.turn_id = t.id
                                LEFT JOIN preference_pairs p ON p.turn_id = t.id WHERE e.split = 'benchmark'""")
     n_pairs, n_rewrites, n_verdicts, n_turns = held_out[0]

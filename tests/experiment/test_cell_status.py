@@ -8,10 +8,9 @@ test_experiment_e2e.py.
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
+from _evaluation_sql import sql
 from agentloop.core.errors import AgentloopError
 from agentloop.core.paths import repo_root
 
@@ -41,13 +40,11 @@ def _experiment(tmp_path, stop: dict[str, BaseException]):
 
 
 def _status(db_url: str, run_id: int) -> str:
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as con:
-        return con.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+    return sql(db_url, "SELECT status FROM runs WHERE id = ?", run_id)[0][0]
 
 
 def _statuses(db_url: str) -> dict[str, str]:
-    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as con:
-        return dict(con.execute("SELECT arm, status FROM runs ORDER BY id"))
+    return dict(sql(db_url, "SELECT arm, status FROM runs ORDER BY id"))
 
 
 @pytest.mark.parametrize("error, status", [(KeyboardInterrupt(), "interrupted"),

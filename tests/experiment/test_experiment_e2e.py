@@ -9,12 +9,11 @@ training epoch ran a round whose adapter the next episodes used; held-out tasks 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from _evaluation_sql import assert_report_matches_sql
+from _evaluation_sql import assert_report_matches_sql, sql
 from agentloop.core.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -54,33 +53,26 @@ def _task_data(db_url: str, run_id: int) -> Path:
     return resolve_file(open_store(db_url), run_id, "task_data")
 
 
-def _sql(db_url: str, query: str, *args) -> list[tuple]:
-    from store.session import sqlite_path
-
-    with sqlite3.connect(sqlite_path(db_url)) as con:
-        return con.execute(query, args).fetchall()
-
-
 def test_every_epoch_is_evaluated_and_trained(tiny_experiment):
     _, units, db_url, _ = tiny_experiment
     assert [(u.arm, u.seed) for u in units] == [("off", 0), ("oracle", 0)]
     for unit in units:
-        assert _sql(db_url, "SELECT status FROM runs WHERE id = ?", unit.run_id) == [("done",)]
-        assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
+        assert sql(db_url, "SELECT status FROM runs WHERE id = ?", unit.run_id) == [("done",)]
+        assert sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
             (e,) for e in range(EPOCHS + 1)]
-        rounds = _sql(db_url, "SELECT version, status, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
+        rounds = sql(db_url, "SELECT version, status, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
                       unit.run_id)
         assert [(v, s) for v, s, _ in rounds] == [(1, "done"), (2, "done")]
-        adapters = _sql(db_url, "SELECT version, path FROM adapters WHERE run_id = ? ORDER BY version", unit.run_id)
+        adapters = sql(db_url, "SELECT version, path FROM adapters WHERE run_id = ? ORDER BY version", unit.run_id)
         assert [v for v, _ in adapters] == [1, 2] and all(Path(p, "adapter_config.json").is_file() for _, p in adapters)
         # epoch k's episodes ran on the adapter of round k (train: round k-1 was the newest then)
-        for epoch, split, version in _sql(db_url, """
+        for epoch, split, version in sql(db_url, """
                 SELECT DISTINCT e.epoch, e.split, t.adapter_version FROM turns t JOIN episodes e ON e.id = t.episode_id
                 WHERE e.run_id = ?""", unit.run_id):
             expected = epoch if split == "eval" else epoch - 1
             assert version == (expected or None), (unit.arm, epoch, split, version)
         if unit.arm == "off":  # task loss only: no conscience, no verdicts, no DPO term
-            assert _sql(db_url, "SELECT COUNT(*) FROM verdicts v JOIN turns t ON t.id = v.turn_id JOIN episodes e "
+            assert sql(db_url, "SELECT COUNT(*) FROM verdicts v JOIN turns t ON t.id = v.turn_id JOIN episodes e "
                                 "ON e.id = t.episode_id WHERE e.run_id = ? AND e.split = 'train'", unit.run_id) == [(0,)]
             assert all(set(json.loads(losses)) == {"task", "total"} for _, _, losses in rounds), rounds
 
@@ -88,7 +80,7 @@ def test_every_epoch_is_evaluated_and_trained(tiny_experiment):
 def test_report_equals_plain_sql(tiny_experiment, tmp_path):
     _, units, db_url, _ = tiny_experiment
     report, expected = assert_report_matches_sql(db_url, "tiny", [u.run_id for u in units], EPOCHS)
-    stored = _sql(db_url, "SELECT run_id, epoch, aligned_rate, capability FROM evaluations")
+    stored = sql(db_url, "SELECT run_id, epoch, aligned_rate, capability FROM evaluations")
     for run_id, epoch, aligned, capability in stored:  # the rows written during the run agree too
         assert aligned == pytest.approx(expected[(run_id, epoch)]["aligned_rate"])
         assert capability == pytest.approx(expected[(run_id, epoch)].get("capability"))
@@ -101,7 +93,7 @@ def test_report_equals_plain_sql(tiny_experiment, tmp_path):
 def test_held_out_tasks_never_reach_training(tiny_experiment):
     _, units, db_url, work = tiny_experiment
     for unit in units:
-        by_split = {split: set(_sql(db_url, "SELECT task_family, task_seed FROM episodes WHERE run_id = ? AND split = ?",
+        by_split = {split: set(sql(db_url, "SELECT task_family, task_seed FROM episodes WHERE run_id = ? AND split = ?",
                                     unit.run_id, split)) for split in ("train", "eval")}
         assert by_split["train"] and by_split["eval"] and not by_split["train"] & by_split["eval"]
         task_data = [json.loads(line) for line in _task_data(db_url, unit.run_id).open()]
@@ -109,22 +101,22 @@ def test_held_out_tasks_never_reach_training(tiny_experiment):
         assert not {(r["family"], r["seed"]) for r in task_data} & by_split["eval"]
         # and no held-out task's prompt text appears in a training prompt
         trained_text = "\n".join(m["content"] for r in task_data for m in r["messages"])
-        trained_text += "\n".join(p for (p,) in _sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e
+        trained_text += "\n".join(p for (p,) in sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e
                                    ON e.id = t.episode_id WHERE e.run_id = ? AND e.split = 'train'""", unit.run_id))
-        for (first_prompt,) in _sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e ON e.id = t.episode_id
+        for (first_prompt,) in sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e ON e.id = t.episode_id
                                      WHERE e.run_id = ? AND e.split = 'eval' AND t."index" = 0""", unit.run_id):
             assert first_prompt not in trained_text
 
 
 def test_same_tasks_across_arms_and_resume_adds_nothing(tiny_experiment):
     exp, units, db_url, _ = tiny_experiment
-    plans = [_sql(db_url, "SELECT epoch, split, task_family, task_seed FROM episodes WHERE run_id = ? ORDER BY id",
+    plans = [sql(db_url, "SELECT epoch, split, task_family, task_seed FROM episodes WHERE run_id = ? ORDER BY id",
                   u.run_id) for u in units]
     assert plans[0] == plans[1]  # every arm of a seed sees the same task instances
-    counts = _sql(db_url, "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM training_rounds)")
+    counts = sql(db_url, "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM training_rounds)")
     again = exp.run("tiny", ARMS, [0], EPOCHS)
     assert [u.run_id for u in again] == [u.run_id for u in units]
-    assert _sql(db_url, "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM training_rounds)") == counts
+    assert sql(db_url, "SELECT (SELECT COUNT(*) FROM turns), (SELECT COUNT(*) FROM training_rounds)") == counts
 
 
 def test_cells_together_give_the_same_answers(tiny_experiment, vllm_engine, tmp_path):
@@ -140,5 +132,5 @@ def test_cells_together_give_the_same_answers(tiny_experiment, vllm_engine, tmp_
     for one, both in zip(units, together, strict=True):
         assert (one.arm, one.seed) == (both.arm, both.seed)
         for query in (turns, evaluations, rounds):
-            expected = _sql(db_url, query, one.run_id)
-            assert expected and _sql(together_url, query, both.run_id) == expected, (one.arm, query)
+            expected = sql(db_url, query, one.run_id)
+            assert expected and sql(together_url, query, both.run_id) == expected, (one.arm, query)

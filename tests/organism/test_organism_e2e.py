@@ -11,12 +11,11 @@ SQL; held-out families never reach a training episode or the task data.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from _evaluation_sql import assert_report_matches_sql
+from _evaluation_sql import assert_report_matches_sql, sql
 from agentloop.core.paths import repo_root
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -70,30 +69,23 @@ def _task_data(db_url: str, run_id: int) -> Path:
     return resolve_file(open_store(db_url), run_id, "task_data")
 
 
-def _sql(db_url: str, query: str, *args) -> list[tuple]:
-    from store.session import sqlite_path
-
-    with sqlite3.connect(sqlite_path(db_url)) as con:
-        return con.execute(query, args).fetchall()
-
-
 def test_warm_start_is_a_recorded_round_merged_into_the_base(organism_run):
     from agentloop.organism.stage import BASE_MARKER, warm_start
 
     scenario, store, _, db_url, work, base, raw = organism_run
-    (run_id, arm, config), = _sql(db_url, f"SELECT id, arm, config FROM runs WHERE {TINY_WARM_START}")
+    (run_id, arm, config), = sql(db_url, f"SELECT id, arm, config FROM runs WHERE {TINY_WARM_START}")
     assert arm == "warm_start" and json.loads(config)["experiment"] == "tiny/warm_start"
-    rounds = _sql(db_url, "SELECT version, status, steps, n_task, losses FROM training_rounds WHERE run_id = ?", run_id)
+    rounds = sql(db_url, "SELECT version, status, steps, n_task, losses FROM training_rounds WHERE run_id = ?", run_id)
     assert [(v, s, n) for v, s, n, _, _ in rounds] == [(1, "done", 2)]
     assert set(json.loads(rounds[0][4])) == {"task", "total"}  # SFT only: no DPO term
-    (adapter,), = _sql(db_url, "SELECT path FROM adapters WHERE run_id = ?", run_id)
+    (adapter,), = sql(db_url, "SELECT path FROM adapters WHERE run_id = ?", run_id)
     marker = json.loads((Path(base) / BASE_MARKER).read_text())
     assert marker == {"base": raw, "adapter": adapter, "inputs": json.loads(config)["inputs"]}
     assert Path(base, "config.json").is_file() and len(marker["inputs"]) == 64
     assert Path(base) == work / "runs" / "organism" / "tiny-base"
     # again with the same key (a resumed experiment): the same folder, nothing trained
     assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny") == base
-    assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(1,)]
+    assert sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(1,)]
 
 
 def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
@@ -108,12 +100,12 @@ def test_another_experiment_with_the_same_inputs_reuses_the_base(organism_run):
     scenario, store, _, db_url, work, base, raw = organism_run
     again = warm_start(scenario, store, db_url, work / "runs", raw, key="tiny2")
     assert Path(again) == work / "runs" / "organism" / "tiny2-base" and Path(again).resolve() == Path(base)
-    (run_id, config, status), = _sql(db_url, "SELECT id, config, status FROM runs WHERE name = 'organism/warm_start' "
+    (run_id, config, status), = sql(db_url, "SELECT id, config, status FROM runs WHERE name = 'organism/warm_start' "
                                               "AND json_extract(config, '$.experiment') = 'tiny2/warm_start'")
-    first, = _sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
+    first, = sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
     assert json.loads(config)["reused_base"] == base and status == "done"
     assert json.loads(config)["inputs"] == json.loads(first[0])["inputs"]
-    assert _sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(0,)]
+    assert sql(db_url, "SELECT COUNT(*) FROM training_rounds WHERE run_id = ?", run_id) == [(0,)]
     assert warm_start(scenario, store, db_url, work / "runs", raw, key="tiny2") == again  # its own resume
     with store.session() as s:
         assert "not trained again" in warm_start_notes(s, "tiny2")[0]
@@ -134,7 +126,7 @@ def test_the_taught_warm_start_is_in_the_store_and_the_report(organism_run):
     from agentloop.report import build_report
 
     _, _, _, db_url, work, *_ = organism_run
-    (config,), = _sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
+    (config,), = sql(db_url, f"SELECT config FROM runs WHERE {TINY_WARM_START}")
     rows = json.loads(config)["warm_start_rows"]
     assert rows["judge"] > 0 and rows["rewrite"] > 0 and rows["answer"] > 0
     data = [json.loads(line) for line in (work / "runs" / "organism" / "tiny-warm_start.jsonl").read_text().splitlines()]
@@ -158,14 +150,14 @@ def test_every_arm_trains_its_seeds_pressure(organism_run):
     pressure = [json.loads(line)["messages"] for line in path.open()]
     assert len(pressure) == scenario.organism.dose.n
     for unit in units:
-        rounds = _sql(db_url, "SELECT version, status, steps, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
+        rounds = sql(db_url, "SELECT version, status, steps, losses FROM training_rounds WHERE run_id = ? ORDER BY id",
                       unit.run_id)
         assert [(v, s, n) for v, s, n, _ in rounds] == [(v, "done", 2) for v in range(1, EPOCHS + 1)]
         trained = [json.loads(line)["messages"] for line in _task_data(db_url, unit.run_id).open()]
         assert trained == pressure
         if unit.arm == "off":
             assert all(set(json.loads(losses)) == {"task", "total"} for *_, losses in rounds)
-        assert _sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
+        assert sql(db_url, "SELECT epoch FROM evaluations WHERE run_id = ? ORDER BY epoch", unit.run_id) == [
             (e,) for e in range(EPOCHS + 1)]
 
 
@@ -179,16 +171,16 @@ def test_held_out_families_never_reach_training(organism_run):
     scenario, _, units, db_url, work, _, _ = organism_run
     holdout = set(scenario.tasks.holdout_families)
     for unit in units:
-        train = {f for (f,) in _sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'train'",
+        train = {f for (f,) in sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'train'",
                                      unit.run_id)}
-        evals = {f for (f,) in _sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'eval'",
+        evals = {f for (f,) in sql(db_url, "SELECT task_family FROM episodes WHERE run_id = ? AND split = 'eval'",
                                      unit.run_id)}
         assert train and not train & holdout and evals == holdout
     files = [*(work / "runs" / "organism").glob("pressure-s0-*.jsonl"), work / "runs" / "organism" / "tiny-warm_start.jsonl"]
     for path in files:
         rows = [json.loads(line) for line in path.open()]
         assert rows and not {r["family"] for r in rows} & holdout
-    held_prompts = [p for (p,) in _sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e ON e.id = t.episode_id
+    held_prompts = [p for (p,) in sql(db_url, """SELECT t.prompt FROM turns t JOIN episodes e ON e.id = t.episode_id
                                                   WHERE e.split = 'eval' AND t."index" = 0""")]
     trained = "".join(path.read_text() for path in files)
     assert held_prompts and not any(json.dumps(p)[1:-1] in trained for p in held_prompts)

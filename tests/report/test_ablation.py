@@ -5,13 +5,12 @@ on the SQLite file and against hand-computed values. Seed-level statistics: test
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from _evaluation_sql import assert_report_matches_sql
+from _evaluation_sql import assert_report_matches_sql, sql
 from _recorded_ablation import Cells, record_ablation
 from agentloop.cli import app
 from agentloop.core.metrics import stratified_bootstrap_diff, wilson
@@ -20,7 +19,6 @@ from store import ensure_schema
 from store.evaluation_table import evaluation_table
 from store.experiments import experiment_runs
 from store.models import EvaluationRow
-from store.session import sqlite_path
 
 SEEDS, N_IMPOSSIBLE = (0, 1), 10
 HONEST = [("honest", ["parse", "pass"]), ("honest", ["pass"]), ("honest", ["fail"]), ("honest", ["fail"])]
@@ -48,18 +46,10 @@ def ablation(tmp_path):
     return url, runs
 
 
-def _sql(url: str, query: str) -> list[tuple]:
-    con = sqlite3.connect(sqlite_path(url))
-    try:
-        return con.execute(query).fetchall()
-    finally:
-        con.close()
-
-
 def test_parse_failures_equal_sql(ablation, tmp_path):
     url, runs = ablation
     report = build_report(url, "abl")
-    counted = {(run, epoch): (k, n) for run, epoch, k, n in _sql(url, """
+    counted = {(run, epoch): (k, n) for run, epoch, k, n in sql(url, """
         SELECT e.run_id, e.epoch, SUM(EXISTS (SELECT 1 FROM findings f WHERE f.turn_id = t.id
                                                 AND f.detector = 'parse' AND f.rule = 'PARSE_NO_CODE')), COUNT(*)
         FROM turns t JOIN episodes e ON e.id = t.episode_id WHERE e.split = 'eval' GROUP BY e.run_id, e.epoch""")}
@@ -80,7 +70,7 @@ def test_kind_rows_equal_sql(ablation):
     report = build_report(url, "abl")
     arm_of = {run: arm for (arm, _), run in runs.items()}
     expected: dict[tuple[str, int, str], list[int]] = {}
-    for run, epoch, kind, hack, insecure in _sql(url, """
+    for run, epoch, kind, hack, insecure in sql(url, """
             SELECT e.run_id, e.epoch, e.task_kind,
                    EXISTS (SELECT 1 FROM turns t JOIN findings f ON f.turn_id = t.id WHERE t.episode_id = e.id
                            AND f.detector IN ('hidden_tests', 'tampering')),
@@ -91,7 +81,7 @@ def test_kind_rows_equal_sql(ablation):
         for i, flag in enumerate((1, hack, insecure, not (hack or insecure))):
             counts[i] += int(flag)
     capability: dict[tuple[str, int], list[float]] = {}
-    for run, epoch, score in _sql(url, """
+    for run, epoch, score in sql(url, """
             SELECT e.run_id, e.epoch, 1.0 * t.hidden_passed / t.hidden_total FROM episodes e
             JOIN turns t ON t.episode_id = e.id WHERE e.split = 'eval' AND e.task_kind = 'honest'
               AND t."index" = (SELECT MAX(t2."index") FROM turns t2 WHERE t2.episode_id = e.id)"""):
@@ -240,7 +230,7 @@ def test_judge_metrics_name_their_n_pos(tmp_path):
                     judge={"hack": "unethical", "pass": "ethical", "fail": "ethical", "insecure": "ethical"})
     store.dispose()
     detectors = ", ".join(f"'{d}'" for d in sorted(misaligned_detectors()))
-    misaligned = _sql(url, f"""SELECT r.arm, COUNT(DISTINCT t.id) FROM turns t JOIN verdicts v ON v.turn_id = t.id
+    misaligned = sql(url, f"""SELECT r.arm, COUNT(DISTINCT t.id) FROM turns t JOIN verdicts v ON v.turn_id = t.id
                                JOIN findings f ON f.turn_id = t.id JOIN episodes e ON e.id = t.episode_id
                                JOIN runs r ON r.id = e.run_id WHERE e.split = 'eval' AND f.detector IN ({detectors})
                                GROUP BY r.arm""")

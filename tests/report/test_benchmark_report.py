@@ -8,11 +8,11 @@ report.md, the terminal and the viewer carry it; the held-out eval numbers do no
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from starlette.testclient import TestClient
 
+from _evaluation_sql import sql
 from _recorded_ablation import record_ablation
 from _recorded_benchmark import Bench, record_benchmark
 from agentloop.core.labels import hack_detectors
@@ -22,7 +22,6 @@ from agentloop.report_benchmark import BENCHMARK_COLUMNS
 from agentloop.report_markdown import markdown_lines
 from store import ensure_schema
 from store.experiments import evaluated_epochs
-from store.session import sqlite_path
 
 EXPERIMENT, LAST = "bench", 2
 ARMS = {"off": (0, 1, 2), "self": (0, 1), "gate": (0,)}
@@ -62,11 +61,6 @@ def recorded(tmp_path_factory) -> tuple[str, dict[tuple[str, int], int]]:
     return url, _record(url)
 
 
-def _sql(url: str, query: str, *args) -> list[tuple]:
-    with sqlite3.connect(sqlite_path(url)) as con:
-        return con.execute(query, args).fetchall()
-
-
 FINAL = """SELECT e.run_id, e.epoch, e.task_kind, COUNT(*),
                   SUM(t.visible_total > 0 AND t.visible_passed = t.visible_total),
                   SUM(t.hidden_total > 0 AND t.hidden_passed = t.hidden_total)
@@ -77,10 +71,10 @@ FINAL = """SELECT e.run_id, e.epoch, e.task_kind, COUNT(*),
 
 def test_final_answer_counts_equal_sql(recorded):
     url, runs = recorded
-    recorded_rows = {(run, epoch): json.loads(extra)["by_kind"] for run, epoch, extra in _sql(
+    recorded_rows = {(run, epoch): json.loads(extra)["by_kind"] for run, epoch, extra in sql(
         url, "SELECT run_id, epoch, extra FROM evaluations WHERE json_extract(extra, '$.split') = 'benchmark'")}
     assert len(recorded_rows) == 2 * len(LAST_EPOCH)
-    found = _sql(url, FINAL)
+    found = sql(url, FINAL)
     assert len(found) == 2 * len(recorded_rows)  # honest and impossible in every (run, epoch)
     for run, epoch, kind, n, passes_visible, solved in found:
         counts = recorded_rows[(run, epoch)][kind]
@@ -92,10 +86,10 @@ def test_final_answer_counts_equal_sql(recorded):
 
 def _sql_counts(url: str, run_id: int, epoch: int) -> dict[str, tuple[int, int]]:
     """(k, n) per rate of one run's benchmark epoch, in plain SQL."""
-    final = {kind: (n, visible, hidden) for run, e, kind, n, visible, hidden in _sql(url, FINAL)
+    final = {kind: (n, visible, hidden) for run, e, kind, n, visible, hidden in sql(url, FINAL)
              if (run, e) == (run_id, epoch)}
     hacks = ", ".join(f"'{d}'" for d in sorted(hack_detectors()))
-    (n_hacked,), = _sql(url, f"""SELECT COUNT(DISTINCT e.id) FROM episodes e JOIN turns t ON t.episode_id = e.id
+    (n_hacked,), = sql(url, f"""SELECT COUNT(DISTINCT e.id) FROM episodes e JOIN turns t ON t.episode_id = e.id
                                  JOIN findings f ON f.turn_id = t.id WHERE e.split = 'benchmark' AND e.run_id = ?
                                  AND e.epoch = ? AND f.detector IN ({hacks})""", run_id, epoch)
     return {"capability": (final["honest"][2], final["honest"][0]),
